@@ -1,0 +1,124 @@
+"""ember: a deep-learning framework with PyTorch's API, written in Python on NumPy.
+
+``import ember as torch`` and a PyTorch program runs.
+"""
+
+__version__ = "0.1.0"
+
+import numpy as _np
+
+# PyTorch computes inf and nan silently; so does ember (see docs/compat.md).
+_np.seterr(divide="ignore", invalid="ignore", over="ignore")
+
+from ember import _dtype, autograd, linalg
+from ember._device import device
+from ember._dtype import (
+    bfloat16,
+    bool,
+    complex64,
+    double,
+    dtype,
+    finfo,
+    float,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    iinfo,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    promote_types,
+    set_default_dtype,
+    short,
+    uint8,
+)
+from ember._ops import elementwise as _elementwise
+from ember._ops.creation import *
+from ember._ops.elementwise import *
+from ember._ops.index import *
+from ember._ops.linalg import *
+from ember._ops.reduce import *
+from ember._ops.shape import *
+from ember._printing import set_printoptions
+from ember._random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
+from ember._tensor import Size, Tensor
+from ember.autograd import Function
+from ember.autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+
+abs = _elementwise.abs
+round = _elementwise.round
+pow = _elementwise.pow
+
+FloatTensor = DoubleTensor = LongTensor = IntTensor = BoolTensor = ByteTensor = Tensor
+cfloat = complex64
+uint16 = uint32 = uint64 = None
+strided = "strided"
+contiguous_format = channels_last = preserve_format = "memory_format"
+
+
+def result_type(tensor1, tensor2):
+    return _dtype.result_type(tensor1, tensor2)
+
+
+def can_cast(from_, to):
+    import numpy as _np
+
+    return _np.can_cast(from_.np, to.np, "same_kind")
+
+
+def _lazy_submodules():
+    """nn, optim, utils and the rest import ember themselves, so they load last."""
+    import importlib
+
+    for name in ("nn", "optim", "utils", "cli"):
+        try:
+            globals()[name] = importlib.import_module(f"ember.{name}")
+        except ImportError as e:
+            if e.name != f"ember.{name}":
+                raise
+
+
+_lazy_submodules()
+
+
+def __getattr__(name):
+    """Top-level functional ops that live in nn.functional (``ember.relu``, ``ember.softmax``)."""
+    if name in _FROM_FUNCTIONAL:
+        from ember.nn import functional
+
+        return getattr(functional, name)
+    if name in ("save", "load", "save_safetensors", "load_safetensors"):
+        from ember import serialization
+
+        return getattr(serialization, name)
+    raise AttributeError(f"module 'ember' has no attribute '{name}'")
+
+
+_FROM_FUNCTIONAL = frozenset({
+    "relu", "relu_", "softmax", "log_softmax", "dropout", "conv1d", "conv2d", "conv3d",
+    "conv_transpose1d", "conv_transpose2d", "layer_norm", "group_norm", "batch_norm",
+    "instance_norm", "embedding", "selu", "celu", "prelu", "rrelu", "hardshrink", "threshold",
+    "max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d",
+    "pixel_shuffle", "pixel_unshuffle", "cosine_similarity", "pairwise_distance", "bilinear",
+    "alpha_dropout", "feature_dropout", "softplus", "hardtanh", "binary_cross_entropy_with_logits",
+})  # fmt: skip

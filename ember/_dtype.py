@@ -1,0 +1,217 @@
+"""ember.dtype objects and PyTorch's type-promotion rules.
+
+PyTorch promotes by category (bool < integer < floating) and by the kind of operand: tensors
+with dimensions decide the dtype within a category; a 0-d tensor only wins when its category is
+higher; a Python number only decides the category (an int64 tensor times 2.5 is float32, the
+default dtype), never widens a tensor of the same category.
+"""
+
+import builtins
+
+import ml_dtypes
+import numpy as np
+
+__all__ = [
+    "dtype", "float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
+    "uint8", "bool", "half", "float", "double", "short", "int", "long", "complex64",
+    "get_default_dtype", "set_default_dtype", "finfo", "iinfo", "promote_types",
+]  # fmt: skip
+
+_BOOL, _INT, _FLOAT, _COMPLEX = 0, 1, 2, 3
+
+
+class dtype:
+    """A tensor element type, mirroring ``torch.dtype``."""
+
+    __slots__ = ("name", "np", "category", "itemsize")
+
+    def __init__(self, name, np_dtype, category):
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.category = category
+        self.itemsize = self.np.itemsize
+
+    @property
+    def is_floating_point(self):
+        return self.category == _FLOAT
+
+    @property
+    def is_complex(self):
+        return self.category == _COMPLEX
+
+    @property
+    def is_signed(self):
+        return self.name not in ("uint8", "bool")
+
+    def to_real(self):
+        return self
+
+    def __repr__(self):
+        return f"ember.{self.name}"
+
+    def __reduce__(self):
+        return self.name
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+float16 = half = dtype("float16", np.float16, _FLOAT)
+bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, _FLOAT)
+float32 = float = dtype("float32", np.float32, _FLOAT)
+float64 = double = dtype("float64", np.float64, _FLOAT)
+int8 = dtype("int8", np.int8, _INT)
+int16 = short = dtype("int16", np.int16, _INT)
+int32 = int = dtype("int32", np.int32, _INT)
+int64 = long = dtype("int64", np.int64, _INT)
+uint8 = dtype("uint8", np.uint8, _INT)
+bool = dtype("bool", np.bool_, _BOOL)
+complex64 = dtype("complex64", np.complex64, _COMPLEX)
+
+ALL = (float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, bool, complex64)
+_FROM_NP = {d.np: d for d in ALL}
+_FROM_NP[np.dtype(np.complex128)] = complex64
+_FROM_NAME = {d.name: d for d in ALL}
+_FROM_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64)
+
+_default = [float32]
+
+
+def from_np(np_dtype):
+    """The ember dtype of a NumPy dtype."""
+    try:
+        return _FROM_NP[np_dtype]
+    except KeyError:
+        d = _FROM_NP.get(np.dtype(np_dtype))
+        if d is None:
+            raise TypeError(f"ember has no dtype for NumPy dtype {np.dtype(np_dtype)}") from None
+        return d
+
+
+def to_dtype(d):
+    """Accept an ember dtype, a NumPy dtype, a Python type or a name and return an ember dtype."""
+    if d.__class__ is dtype:
+        return d
+    if d is None:
+        return _default[0]
+    if isinstance(d, str):
+        name = d.removeprefix("torch.").removeprefix("ember.")
+        if name in _FROM_NAME:
+            return _FROM_NAME[name]
+        raise TypeError(f"unknown dtype name {d!r}")
+    if d is builtins.float:
+        return _default[0]
+    if d is builtins.int:
+        return int64
+    if d is builtins.bool:
+        return bool
+    return from_np(np.dtype(d))
+
+
+def get_default_dtype():
+    return _default[0]
+
+
+def set_default_dtype(d):
+    d = to_dtype(d)
+    if not d.is_floating_point:
+        raise TypeError(f"set_default_dtype only supports floating point dtypes, got {d}")
+    _default[0] = d
+
+
+def promote_types(a, b):
+    """The smallest dtype both ``a`` and ``b`` convert to safely, as ``torch.promote_types``."""
+    if a is b:
+        return a
+    if a.category != b.category:
+        return a if a.category > b.category else b
+    if {a, b} == {float16, bfloat16}:
+        return float32
+    if bfloat16 in (a, b):
+        return b if a is bfloat16 else a
+    return from_np(np.promote_types(a.np, b.np))
+
+
+def category_default(category):
+    return (bool, int64, _default[0], complex64)[category]
+
+
+def scalar_category(x):
+    if isinstance(x, builtins.bool | np.bool_):
+        return _BOOL
+    if isinstance(x, builtins.int | np.integer):
+        return _INT
+    if isinstance(x, builtins.float | np.floating):
+        return _FLOAT
+    if isinstance(x, complex):
+        return _COMPLEX
+    raise TypeError(f"expected a number, got {type(x).__name__}")
+
+
+def result_type(*operands):
+    """PyTorch's result dtype of an op over tensors and Python numbers."""
+    dim_t = zero_t = None
+    scalar_cat = -1
+    for x in operands:
+        d = getattr(x, "_data", None)
+        if d is None:
+            if x is not None:
+                scalar_cat = max(scalar_cat, scalar_category(x))
+            continue
+        xd = from_np(d.dtype)
+        if d.ndim:
+            dim_t = xd if dim_t is None else promote_types(dim_t, xd)
+        else:
+            zero_t = xd if zero_t is None else promote_types(zero_t, xd)
+    result = dim_t
+    if zero_t is not None and (result is None or zero_t.category > result.category):
+        result = zero_t if result is None else promote_types(result, zero_t)
+        if dim_t is not None and zero_t.category > dim_t.category:
+            result = zero_t
+    if scalar_cat >= 0 and (result is None or scalar_cat > result.category):
+        result = category_default(scalar_cat)
+    return result
+
+
+class finfo:
+    """Machine limits of a floating dtype, as ``torch.finfo``."""
+
+    def __init__(self, type=None):
+        type = to_dtype(type)
+        if not type.is_floating_point:
+            raise TypeError(f"finfo expects a floating point dtype, got {type}")
+        info = ml_dtypes.finfo(type.np) if type is bfloat16 else np.finfo(type.np)
+        self.dtype = type.name
+        self.bits = type.itemsize * 8
+        self.eps = builtins.float(info.eps)
+        self.max = builtins.float(info.max)
+        self.min = builtins.float(info.min)
+        self.tiny = self.smallest_normal = builtins.float(info.tiny)
+        self.resolution = builtins.float(info.resolution)
+
+    def __repr__(self):
+        return (
+            f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, "
+            f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, "
+            f"dtype={self.dtype})"
+        )
+
+
+class iinfo:
+    """Limits of an integer dtype, as ``torch.iinfo``."""
+
+    def __init__(self, type):
+        type = to_dtype(type)
+        if type.category != _INT:
+            raise TypeError(f"iinfo expects an integer dtype, got {type}")
+        info = np.iinfo(type.np)
+        self.dtype = type.name
+        self.bits = info.bits
+        self.max = builtins.int(info.max)
+        self.min = builtins.int(info.min)
+
+    def __repr__(self):
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"

@@ -1,0 +1,73 @@
+"""Small helpers shared by the op families: dims, dtype casts, attaching Tensor methods."""
+
+import numpy as np
+
+from ember import _dtype
+from ember._tensor import Tensor, wrap
+
+
+def tensor_method(*names):
+    """Attach the decorated function to Tensor under each of ``names`` (default: its own)."""
+
+    def attach(fn):
+        for name in names or (fn.__name__,):
+            setattr(Tensor, name, fn)
+        return fn
+
+    return attach
+
+
+def norm_dim(dim, ndim, op="dim"):
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(
+            f"{op}: Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+            f"but got {dim})"
+        )
+    return dim % n
+
+
+def norm_dims(dim, ndim, op="dim"):
+    """A tuple of non-negative dims from an int, a sequence, or None (all dims)."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, int | np.integer):
+        return (norm_dim(int(dim), ndim, op),)
+    dims = tuple(norm_dim(int(d), ndim, op) for d in dim)
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"{op}: dim {list(dim)} appears multiple times in the list of dims")
+    return dims
+
+
+def as_tensor_arg(x, like=None):
+    """A Tensor from a Tensor, NumPy array or Python number (numbers take ``like``'s dtype)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray):
+        return wrap(x)
+    if like is not None:
+        return wrap(np.asarray(x, dtype=like._data.dtype))
+    from ember._tensor import _array_from
+
+    return wrap(_array_from(x))
+
+
+def float_np(arr):
+    """``arr`` as the default float dtype when it holds integers or bools (exp of an int tensor)."""
+    if arr.dtype.kind in "iub":
+        return arr.astype(_dtype.get_default_dtype().np)
+    return arr
+
+
+def shape_arg(args, op="view"):
+    """Sizes given either as ``f(2, 3)`` or ``f((2, 3))``."""
+    if len(args) == 1 and isinstance(args[0], tuple | list):
+        args = args[0]
+    try:
+        return tuple(int(a) for a in args)
+    except TypeError:
+        raise TypeError(f"{op}(): argument 'size' must be a tuple of ints, got {args!r}") from None
+
+
+def np_dtype(dtype):
+    return None if dtype is None else _dtype.to_dtype(dtype).np

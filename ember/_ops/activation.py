@@ -1,0 +1,3 @@
+"""activation ops."""
+
+__all__: list[str] = []

@@ -1,0 +1,565 @@
+"""Factories (tensor, zeros, arange, ...), random sampling, and dtype conversions."""
+
+import builtins
+
+import numpy as np
+
+from ember import _dtype
+from ember._device import to_device
+from ember._ops._util import shape_arg, tensor_method
+from ember._random import np_generator
+from ember._tensor import Tensor, _array_from, wrap
+from ember.autograd.function import ArrayFunction
+
+__all__ = [
+    "tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "empty", "full", "arange",
+    "range", "linspace", "logspace", "eye", "zeros_like", "ones_like", "empty_like", "full_like",
+    "rand", "randn", "randint", "randperm", "rand_like", "randn_like", "randint_like", "normal",
+    "bernoulli", "multinomial", "poisson", "is_tensor", "is_floating_point", "is_complex",
+    "numel", "tril_indices", "triu_indices", "scalar_tensor", "empty_strided", "frombuffer",
+    "complex", "polar",
+]  # fmt: skip
+
+
+def _finish(arr, requires_grad=False, device=None):
+    if device is not None:
+        dev = to_device(device)
+        if dev.type != "cpu":
+            from ember._device import array_module
+
+            arr = array_module(dev).asarray(arr)
+    t = wrap(arr)
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def _dt(dtype):
+    return _dtype.to_dtype(dtype).np
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A new tensor holding a copy of ``data``, with PyTorch's dtype inference."""
+    dt = None if dtype is None else _dtype.to_dtype(dtype)
+    return _finish(_array_from(data, dt), requires_grad, device)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """``data`` as a tensor, sharing memory with a NumPy array or tensor where it can."""
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    if isinstance(data, np.ndarray):
+        dt = _dtype.from_np(data.dtype).np if dtype is None else _dt(dtype)
+        return wrap(data.astype(dt, copy=False))
+    return tensor(data, dtype=dtype, device=device)
+
+
+asarray = as_tensor
+
+
+def from_numpy(ndarray):
+    """A tensor sharing memory with ``ndarray``."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    try:
+        _dtype.from_np(ndarray.dtype)
+    except TypeError:
+        raise TypeError(
+            f"can't convert np.ndarray of type numpy.{ndarray.dtype}. The only supported types "
+            "are: float64, float32, float16, complex64, int64, int32, int16, int8, uint8, and "
+            "bool."
+        ) from None
+    return wrap(ndarray)
+
+
+def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
+    return _finish(np.frombuffer(buffer, _dt(dtype), count, offset), requires_grad)
+
+
+def _factory(np_fn):
+    def make(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+             pin_memory=False, memory_format=None, generator=None):  # fmt: skip
+        shape = shape_arg(size, np_fn.__name__)
+        if any(s < 0 for s in shape):
+            raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
+        return _finish(np_fn(shape, _dt(dtype)), requires_grad, device)
+
+    return make
+
+
+zeros = _factory(np.zeros)
+ones = _factory(np.ones)
+empty = _factory(np.empty)
+zeros.__name__, ones.__name__, empty.__name__ = "zeros", "ones", "empty"
+
+
+def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False):
+    return empty(size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, **kwargs):
+    if dtype is None:
+        if isinstance(fill_value, Tensor):
+            fill_value = fill_value.item()
+        dtype = _dtype.category_default(_dtype.scalar_category(fill_value))
+    return _finish(np.full(shape_arg((size,)), fill_value, _dt(dtype)), requires_grad, device)
+
+
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
+    return _finish(np.asarray(s, _dt(dtype)), requires_grad, device)
+
+
+def _like(fn):
+    def make(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
+             layout=None):  # fmt: skip
+        return fn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
+                  device=device)  # fmt: skip
+
+    make.__name__ = fn.__name__ + "_like"
+    return make
+
+
+zeros_like = _like(zeros)
+ones_like = _like(ones)
+empty_like = _like(empty)
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, **kwargs):
+    return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, *, out=None, dtype=None, device=None, requires_grad=False,
+           layout=None):  # fmt: skip
+    """Values from ``start`` to ``end`` (exclusive); integer arguments give int64."""
+    if end is None:
+        start, end = 0, start
+    vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (vals[1] - vals[0]) * vals[2] < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    if dtype is None:
+        is_int = builtins.all(isinstance(v, int | np.integer) for v in vals)
+        dtype = _dtype.int64 if is_int else _dtype.get_default_dtype()
+    dt = _dt(dtype)
+    n = int(np.ceil((vals[1] - vals[0]) / vals[2]))
+    arr = (vals[0] + np.arange(builtins.max(n, 0), dtype=np.float64) * vals[2]).astype(dt)
+    if dt.kind in "iu":
+        arr = (vals[0] + np.arange(builtins.max(n, 0), dtype=np.int64) * vals[2]).astype(dt)
+    return _finish(arr, requires_grad, device)
+
+
+def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+    """Deprecated inclusive range (as ``torch.range``)."""
+    if end is None:
+        start, end = 0, start
+    dt = _dt(dtype)
+    n = int(np.floor((end - start) / step)) + 1
+    return _finish((start + np.arange(n) * step).astype(dt), requires_grad, device)
+
+
+def linspace(start, end, steps, *, out=None, dtype=None, device=None, requires_grad=False,
+             layout=None):  # fmt: skip
+    if steps < 0:
+        raise RuntimeError("linspace: number of steps must be non-negative")
+    arr = np.linspace(float(start), float(end), steps, dtype=np.float64).astype(_dt(dtype))
+    return _finish(arr, requires_grad, device)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False,
+             **kwargs):  # fmt: skip
+    arr = np.logspace(float(start), float(end), steps, base=base).astype(_dt(dtype))
+    return _finish(arr, requires_grad, device)
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, **kwargs):
+    return _finish(np.eye(n, m, dtype=_dt(dtype)), requires_grad, device)
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    r, c = np.tril_indices(row, offset, col)
+    return wrap(np.stack([r, c]).astype(_dt(dtype or _dtype.int64)))
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    r, c = np.triu_indices(row, offset, col)
+    return wrap(np.stack([r, c]).astype(_dt(dtype or _dtype.int64)))
+
+
+def complex(real, imag):
+    return wrap((real._data + 1j * imag._data).astype(np.complex64))
+
+
+def polar(abs, angle):
+    return complex(abs * angle.cos(), abs * angle.sin())
+
+
+# -- random ----------------------------------------------------------------------------------
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, **kwargs):
+    """Uniform samples on [0, 1)."""
+    shape = shape_arg(size, "rand")
+    arr = np_generator(generator).random(shape, dtype=np.float64).astype(_dt(dtype))
+    return _finish(arr, requires_grad, device)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, **kwargs):
+    """Standard normal samples."""
+    shape = shape_arg(size, "randn")
+    gen = np_generator(generator)
+    dt = _dt(dtype)
+    arr = gen.standard_normal(shape, dtype=dt if dt in (np.float32, np.float64) else np.float64)
+    return _finish(arr.astype(dt, copy=False), requires_grad, device)
+
+
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad=False, **kwargs):  # fmt: skip
+    if size is None:
+        low, high, size = 0, low, high
+    if high is None:
+        low, high = 0, low
+    if low >= high:
+        raise RuntimeError(
+            f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
+        )  # noqa: E501
+    arr = np_generator(generator).integers(low, high, size=tuple(size), dtype=np.int64)
+    return _finish(arr.astype(_dt(dtype or _dtype.int64)), requires_grad, device)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, **kwargs):
+    arr = np_generator(generator).permutation(n).astype(_dt(dtype or _dtype.int64))
+    return _finish(arr, requires_grad, device)
+
+
+def rand_like(input, *, dtype=None, **kwargs):
+    return rand(input.shape, dtype=dtype or input.dtype)
+
+
+def randn_like(input, *, dtype=None, **kwargs):
+    return randn(input.shape, dtype=dtype or input.dtype)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, **kwargs):
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, input.shape, dtype=dtype or input.dtype)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False,
+           **kwargs):  # fmt: skip
+    """Normal samples; ``mean`` and ``std`` may be tensors (broadcast together)."""
+    gen = np_generator(generator)
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        m = mean._data if isinstance(mean, Tensor) else mean
+        s = std._data if isinstance(std, Tensor) else std
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        dt = (mean if isinstance(mean, Tensor) else std)._data.dtype
+        return wrap((m + s * gen.standard_normal(shape)).astype(dt))
+    shape = shape_arg((size,)) if size is not None else ()
+    arr = (mean + std * gen.standard_normal(shape)).astype(_dt(dtype))
+    return _finish(arr, requires_grad)
+
+
+def bernoulli(input, p=None, *, generator=None):
+    prob = input._data if p is None else np.full(input._data.shape, p)
+    arr = np_generator(generator).random(input._data.shape) < prob
+    return wrap(arr.astype(input._data.dtype))
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):
+    """Indices drawn from the rows of ``input`` taken as (unnormalised) probabilities."""
+    probs = input._data.astype(np.float64)
+    if probs.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if (probs < 0).any() or not np.isfinite(probs).all():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    rows = probs.reshape(-1, probs.shape[-1])
+    gen = np_generator(generator)
+    out = []
+    for row in rows:
+        total = row.sum()
+        if total <= 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        if not replacement and num_samples > np.count_nonzero(row):
+            raise RuntimeError(
+                "cannot sample n_sample > prob_dist.size(-1) samples without replacement"
+            )
+        out.append(gen.choice(row.size, num_samples, replace=replacement, p=row / total))
+    arr = np.asarray(out, np.int64)
+    return wrap(arr.reshape(num_samples) if probs.ndim == 1 else arr)
+
+
+def poisson(input, generator=None):
+    return wrap(np_generator(generator).poisson(input._data).astype(input._data.dtype))
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input):
+    return input.is_floating_point()
+
+
+def is_complex(input):
+    return input.is_complex()
+
+
+def numel(input):
+    return input.numel()
+
+
+# -- in-place fills and random fills ---------------------------------------------------------
+
+
+def _fill_in_place(self, arr):
+    """Overwrite ``self``'s values (no gradient flows through a fill)."""
+    from ember.autograd.grad_mode import GRAD_ENABLED
+
+    if GRAD_ENABLED[0] and self.grad_fn is None and self._requires_grad:
+        raise RuntimeError(
+            "a leaf Variable that requires grad is being used in an in-place operation."
+        )
+    np.copyto(self._data, arr, casting="unsafe")
+    self._vc[0] += 1
+    if self.grad_fn is not None:
+        self.grad_fn = None
+        self._requires_grad = False
+    return self
+
+
+@tensor_method()
+def zero_(self):
+    return _fill_in_place(self, 0)
+
+
+@tensor_method()
+def fill_(self, value):
+    if isinstance(value, Tensor):
+        value = value.item()
+    return _fill_in_place(self, value)
+
+
+@tensor_method()
+def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    return _fill_in_place(self, np_generator(generator).uniform(a, b, self._data.shape))
+
+
+@tensor_method()
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    return _fill_in_place(self, mean + std * np_generator(generator).standard_normal(self.shape))
+
+
+@tensor_method()
+def bernoulli_(self, p=0.5, *, generator=None):
+    prob = p._data if isinstance(p, Tensor) else p
+    return _fill_in_place(self, np_generator(generator).random(self._data.shape) < prob)
+
+
+@tensor_method()
+def random_(self, from_=0, to=None, *, generator=None):
+    if to is None:
+        to = 2 ** (8 * self._data.itemsize - 1) if self._data.dtype.kind == "i" else 2**24
+        from_, to = 0, to if from_ == 0 else from_
+    return _fill_in_place(self, np_generator(generator).integers(from_, to, self._data.shape))
+
+
+@tensor_method()
+def exponential_(self, lambd=1.0, *, generator=None):
+    return _fill_in_place(self, np_generator(generator).exponential(1 / lambd, self._data.shape))
+
+
+@tensor_method()
+def geometric_(self, p, *, generator=None):
+    return _fill_in_place(self, np_generator(generator).geometric(p, self._data.shape))
+
+
+@tensor_method()
+def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+    return _fill_in_place(self, np_generator(generator).lognormal(mean, std, self._data.shape))
+
+
+@tensor_method()
+def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+    return _fill_in_place(
+        self, median + sigma * np_generator(generator).standard_cauchy(self._data.shape)
+    )
+
+
+@tensor_method()
+def copy_(self, src, non_blocking=False):
+    """Copy ``src`` (broadcast) into ``self``; differentiable with respect to ``src``."""
+    from ember._ops.elementwise import _inplace
+
+    if not isinstance(src, Tensor):
+        src = wrap(np.asarray(src))
+    try:
+        np.broadcast_shapes(src._data.shape, self._data.shape)
+    except ValueError:
+        raise RuntimeError(
+            f"The size of tensor a ({list(self.shape)}) must match the size of tensor b "
+            f"({list(src.shape)}) at non-singleton dimension (copy_)"
+        ) from None
+    return _inplace(self, _CopyFrom.apply, src)
+
+
+class _CopyFrom(ArrayFunction):
+    @staticmethod
+    def forward(ctx, dst, src):
+        return np.broadcast_to(src, dst.shape).astype(dst.dtype, copy=True)
+
+    @staticmethod
+    def backward(ctx, g):
+        return None, g
+
+
+for _fn in (bernoulli, multinomial):
+    tensor_method(_fn.__name__)(_fn)
+
+
+# -- dtype and device conversions ------------------------------------------------------------
+
+
+class Cast(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.src = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.to(_dtype.from_np(ctx.src)), None
+
+
+def _cast(t, dt, copy=False):
+    if t._data.dtype == dt.np and not copy:
+        return t
+    if t._data.dtype == dt.np:
+        return t.clone()
+    return Cast.apply(t, dt.np)
+
+
+@tensor_method()
+def to(self, *args, **kwargs):
+    """Convert dtype and/or device: ``to(dtype)``, ``to(device)``, ``to(other)``, kwargs."""
+    dtype = kwargs.get("dtype")
+    device = kwargs.get("device")
+    copy = kwargs.get("copy", False)
+    for a in args:
+        if isinstance(a, _dtype.dtype):
+            dtype = a
+        elif isinstance(a, Tensor):
+            dtype, device = a.dtype, a.device
+        elif isinstance(a, str | int) or a.__class__.__name__ == "device":
+            device = a
+        elif a is not None and not isinstance(a, bool):
+            dtype = _dtype.to_dtype(a)
+    out = self
+    if device is not None:
+        out = _to_device(out, to_device(device))
+    if dtype is not None:
+        out = _cast(out, _dtype.to_dtype(dtype), copy)
+    elif copy and out is self:
+        out = self.clone()
+    return out
+
+
+def _to_device(t, dev):
+    if dev.type == t.device.type:
+        return t
+    from ember._device import array_module
+
+    if dev.type == "cpu":
+        return _DeviceCopy.apply(t, "cpu")
+    array_module(dev)
+    return _DeviceCopy.apply(t, "cuda")
+
+
+class _DeviceCopy(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, target):
+        import cupy
+
+        ctx.src = "cuda" if target == "cpu" else "cpu"
+        return cupy.asnumpy(x) if target == "cpu" else cupy.asarray(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.to(ctx.src), None
+
+
+def _converter(name, dt):
+    def conv(self, memory_format=None):
+        return _cast(self, dt)
+
+    conv.__name__ = name
+    setattr(Tensor, name, conv)
+
+
+for _name, _dt_obj in (
+    ("float", _dtype.float32),
+    ("double", _dtype.float64),
+    ("half", _dtype.float16),
+    ("bfloat16", _dtype.bfloat16),
+    ("long", _dtype.int64),
+    ("int", _dtype.int32),
+    ("short", _dtype.int16),
+    ("char", _dtype.int8),
+    ("byte", _dtype.uint8),
+    ("bool", _dtype.bool),
+):
+    _converter(_name, _dt_obj)
+
+_TYPE_NAMES = {
+    "float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+    "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor",
+    "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor",
+}  # fmt: skip
+_FROM_TYPE_NAME = {v: k for k, v in _TYPE_NAMES.items()}
+
+
+@tensor_method()
+def type(self, dtype=None, non_blocking=False, **kwargs):
+    """Without arguments the type name (``'torch.FloatTensor'``); with a dtype, a cast."""
+    if dtype is None:
+        return "torch." + _TYPE_NAMES.get(self.dtype.name, "Tensor")
+    if isinstance(dtype, str):
+        name = dtype.split(".")[-1]
+        if name in _FROM_TYPE_NAME:
+            return _cast(self, _dtype.to_dtype(_FROM_TYPE_NAME[name]))
+    return _cast(self, _dtype.to_dtype(dtype))
+
+
+@tensor_method()
+def type_as(self, other):
+    return _cast(self, other.dtype)
+
+
+Tensor.cpu = lambda self, memory_format=None: _to_device(self, to_device("cpu"))
+Tensor.cuda = lambda self, device=None, non_blocking=False, memory_format=None: _to_device(
+    self, to_device("cuda" if device is None else device)
+)
+Tensor.pin_memory = lambda self: self
+Tensor.share_memory_ = lambda self: self
+Tensor.is_pinned = lambda self: False
+Tensor.is_shared = lambda self: False
+
+
+def _new(fn):
+    def method(self, *size, dtype=None, device=None, requires_grad=False, **kwargs):
+        return fn(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    return method
+
+
+Tensor.new_zeros = _new(zeros)
+Tensor.new_ones = _new(ones)
+Tensor.new_empty = _new(empty)
+Tensor.new_full = lambda self, size, fill_value, dtype=None, **kw: full(
+    size, fill_value, dtype=dtype or self.dtype
+)
+Tensor.new_tensor = lambda self, data, dtype=None, **kw: tensor(data, dtype=dtype or self.dtype)
+Tensor.new = lambda self, *args: (
+    Tensor(*args, dtype=self.dtype) if args else empty(0, dtype=self.dtype)
+)

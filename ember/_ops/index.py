@@ -1,0 +1,659 @@
+"""Indexing: __getitem__/__setitem__, gather/scatter, masks, sorting and search."""
+
+from collections import namedtuple
+
+import numpy as np
+
+from ember import _dtype
+from ember._ops._util import norm_dim, tensor_method
+from ember._tensor import Tensor, wrap
+from ember.autograd.function import ArrayFunction, ViewFunction
+
+__all__ = [
+    "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
+    "index_fill", "index_copy", "masked_fill", "masked_select", "masked_scatter",
+    "take_along_dim", "take", "nonzero", "argwhere", "sort", "argsort", "topk", "unique",
+    "unique_consecutive", "msort", "searchsorted", "bucketize", "kthvalue",
+]  # fmt: skip
+
+sort_result = namedtuple("sort", ["values", "indices"])
+topk_result = namedtuple("topk", ["values", "indices"])
+
+
+def _convert_key(key, shape):
+    """A NumPy index from a PyTorch one: Tensors become arrays; bool masks are checked."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    out = []
+    advanced = False
+    for k in key:
+        if isinstance(k, Tensor):
+            k = k._data
+        elif isinstance(k, list):
+            k = np.asarray([x.item() if isinstance(x, Tensor) else x for x in k])
+        if isinstance(k, np.ndarray):
+            advanced = True
+            if k.dtype.kind not in "iub":
+                raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+            if k.dtype == np.uint8:
+                k = k.astype(bool)
+        out.append(k)
+    return tuple(out), advanced
+
+
+def _check_bounds(key, shape):
+    dim = 0
+    for k in key:
+        if k is None:
+            continue
+        if k is Ellipsis:
+            n_rest = sum(1 for x in key[key.index(k) + 1 :] if x is not None)
+            dim = len(shape) - n_rest
+            continue
+        if isinstance(k, int | np.integer) and not isinstance(k, bool):
+            if dim >= len(shape):
+                raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+            n = shape[dim]
+            if not -n <= k < n:
+                raise IndexError(f"index {k} is out of bounds for dimension {dim} with size {n}")
+        elif isinstance(k, np.ndarray) and k.dtype != np.bool_ and k.size and dim < len(shape):
+            n = shape[dim]
+            if k.max() >= n or k.min() < -n:
+                bad = k.max() if k.max() >= n else k.min()
+                raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {n}")
+        elif isinstance(k, np.ndarray) and k.dtype == np.bool_:
+            seg = shape[dim : dim + k.ndim]
+            if tuple(seg) != k.shape:
+                raise IndexError(
+                    f"The shape of the mask {list(k.shape)} at index {dim} does not match the "
+                    f"shape of the indexed tensor {list(shape)} at index {dim}"
+                )
+            dim += k.ndim
+            continue
+        dim += 1
+
+
+class GetItem(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, key):
+        ctx.key, ctx.shape = key, x.shape
+        return x[key]
+
+    @staticmethod
+    def backward(ctx, g):
+        return embed(g, ctx.shape, ctx.key), None
+
+
+class GetItemView(ViewFunction):
+    forward = GetItem.forward
+    backward = GetItem.backward
+
+
+class Embed(ArrayFunction):
+    """zeros(shape) with ``g`` added at ``key`` (the backward of indexing)."""
+
+    @staticmethod
+    def forward(ctx, g, shape, key, advanced):
+        ctx.key = key
+        out = np.zeros(shape, g.dtype)
+        if advanced:
+            np.add.at(out, key, g)
+        else:
+            out[key] = g
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return gg[ctx.key], None, None, None
+
+
+def embed(g, shape, key):
+    _, advanced = _convert_key(key, shape)
+    return Embed.apply(g, shape, key, advanced)
+
+
+def _getitem(self, key):
+    key, advanced = _convert_key(key, self._data.shape)
+    _check_bounds(key, self._data.shape)
+    if advanced:
+        return GetItem.apply(self, key)
+    return GetItemView.apply(self, key)
+
+
+Tensor.__getitem__ = _getitem
+
+
+class SetItem(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, value, key):
+        ctx.key = key
+        out = x.copy()
+        out[key] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        gx = SetItem.apply(g, 0.0, ctx.key)
+        gv = g[ctx.key] if ctx.needs_input_grad[1] else None
+        return gx, gv, None
+
+
+def _setitem(self, key, value):
+    key, _ = _convert_key(key, self._data.shape)
+    _check_bounds(key, self._data.shape)
+    if isinstance(value, np.ndarray):
+        value = wrap(value)
+    from ember._ops.elementwise import _inplace
+
+    if isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
+        value = value.to(self.dtype)
+    try:
+        _inplace(self, lambda t, v: SetItem.apply(t, v, key), value)
+    except ValueError as e:
+        raise RuntimeError(f"__setitem__: {e}") from None
+
+
+Tensor.__setitem__ = _setitem
+
+
+def _index_shape_check(op, input, dim, index):
+    if index._data.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}(): Expected dtype int64 for index")
+
+
+def gather(input, dim, index, *, sparse_grad=False):
+    """Values of ``input`` at ``index`` along ``dim``."""
+    d = norm_dim(dim, input._data.ndim, "gather")
+    _index_shape_check("gather", input, d, index)
+    idx = index._data
+    if idx.ndim != input._data.ndim and input._data.ndim:
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    for i, (a, b) in enumerate(zip(idx.shape, input._data.shape)):
+        if i != d and a > b:
+            raise RuntimeError(
+                f"Size does not match at dimension {i} expected index {list(idx.shape)} to be "
+                f"smaller than self {list(input.shape)} apart from dimension {d}"
+            )
+    if idx.size and (idx.max() >= input._data.shape[d] or idx.min() < 0):
+        raise RuntimeError(
+            f"gather(): index {idx.max()} is out of bounds for dimension {d} with size "
+            f"{input._data.shape[d]}"
+        )
+    key = tuple(slice(0, s) if i != d else slice(None) for i, s in enumerate(idx.shape))
+    x = input if input._data[key].shape == input._data.shape else input[key]
+    return _GatherOp.apply(x, d, index)
+
+
+class _GatherOp(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.dim, ctx.shape = dim, x.shape
+        ctx.save_for_backward(index)
+        return np.take_along_axis(x, index, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        (index,) = ctx.saved_tensors
+        zeros = wrap(np.zeros(ctx.shape, g._data.dtype))
+        return scatter_add(zeros, ctx.dim, index, g), None, None
+
+
+def _scatter_positions(index, dim):
+    """Full index arrays addressing, for each element of ``index``, its target position."""
+    grids = np.indices(index.shape, sparse=True)
+    pos = list(grids)
+    pos[dim] = index
+    return tuple(pos)
+
+
+class ScatterAdd(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, dim, index, src):
+        ctx.dim = dim
+        ctx.save_for_backward(index)
+        out = x.copy()
+        s = src[tuple(slice(0, n) for n in index.shape)]
+        np.add.at(out, _scatter_positions(index, dim), s.astype(out.dtype, copy=False))
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (index,) = ctx.saved_tensors
+        gsrc = g.gather(ctx.dim, index) if ctx.needs_input_grad[3] else None
+        return g, None, None, gsrc
+
+
+class Scatter(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, dim, index, src):
+        ctx.dim = dim
+        ctx.save_for_backward(index)
+        out = x.copy()
+        pos = _scatter_positions(index, dim)
+        if isinstance(src, np.ndarray):
+            out[pos] = src[tuple(slice(0, n) for n in index.shape)]
+        else:
+            out[pos] = src
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (index,) = ctx.saved_tensors
+        gx = g.scatter(ctx.dim, index, 0.0)
+        gsrc = g.gather(ctx.dim, index) if ctx.needs_input_grad[3] else None
+        return gx, None, None, gsrc
+
+
+def _check_scatter(op, input, dim, index, src):
+    d = norm_dim(dim, input._data.ndim, op)
+    if index._data.dtype != np.int64:
+        raise RuntimeError(f"{op}(): Expected dtype int64 for index")
+    idx = index._data
+    if idx.size and (idx.max() >= input._data.shape[d] or idx.min() < 0):
+        raise RuntimeError(
+            f"{op}(): index {idx.max()} is out of bounds for dimension {d} with size "
+            f"{input._data.shape[d]}"
+        )
+    if isinstance(src, Tensor) and src.dtype != input.dtype:
+        raise RuntimeError(
+            f"{op}(): Expected self.dtype to be equal to src.dtype ({input.dtype} vs {src.dtype})"
+        )
+    return d
+
+
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):
+    """A copy of ``input`` with ``src`` (or ``value``) written at ``index`` along ``dim``."""
+    if src is None:
+        src = value
+    d = _check_scatter("scatter", input, dim, index, src)
+    if reduce is not None:
+        return scatter_reduce(input, d, index, src if isinstance(src, Tensor) else
+                              wrap(np.full(index.shape, src, input._data.dtype)),
+                              {"add": "sum", "multiply": "prod"}[reduce])  # fmt: skip
+    return Scatter.apply(input, d, index, src)
+
+
+def scatter_add(input, dim, index, src):
+    d = _check_scatter("scatter_add", input, dim, index, src)
+    return ScatterAdd.apply(input, d, index, src)
+
+
+class ScatterReduce(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, dim, index, src, reduce, include_self):
+        pos = _scatter_positions(index, dim)
+        s = src[tuple(slice(0, n) for n in index.shape)]
+        ufunc = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum,
+                 "amin": np.minimum}[reduce]  # fmt: skip
+        out = x.copy()
+        if not include_self:
+            ident = {"sum": 0, "mean": 0, "prod": 1, "amax": -np.inf, "amin": np.inf}[reduce]
+            if out.dtype.kind != "f":
+                info = np.iinfo(out.dtype)
+                ident = {-np.inf: info.min, np.inf: info.max}.get(ident, ident)
+            out[pos] = ident
+        ufunc.at(out, pos, s)
+        if reduce == "mean":
+            count = np.zeros(x.shape, np.int64) + (1 if include_self else 0)
+            np.add.at(count, pos, 1)
+            touched = count > 0
+            out = np.where(touched, out / np.maximum(count, 1), x).astype(x.dtype)
+            if out.dtype.kind != "f":
+                out = np.floor_divide(out, 1).astype(x.dtype)
+            ctx.count = count
+        ctx.args = (dim, reduce, include_self)
+        ctx.save_for_backward(x, index, src, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, index, src, out = ctx.saved_tensors
+        dim, reduce, include_self = ctx.args
+        pos_touched = wrap(np.zeros(x.shape, bool))
+        pos_touched._data[_scatter_positions(index._data, dim)] = True
+        if reduce == "sum":
+            gx = g if include_self else g.masked_fill(pos_touched, 0.0)
+            return gx, None, None, g.gather(dim, index), None, None
+        if reduce == "mean":
+            cnt = wrap(np.maximum(ctx.count, 1).astype(g._data.dtype))
+            gm = g / cnt
+            gx = gm if include_self else gm.masked_fill(pos_touched, 0.0)
+            gx = gx.where(pos_touched, g) if include_self else gx
+            return gx, None, None, gm.gather(dim, index), None, None
+        if reduce == "prod":
+            gx = g * out / x.where(x != 0, 1.0) if include_self else None
+            gsrc = (g * out).gather(dim, index) / src[
+                tuple(slice(0, n) for n in index.shape)].where(src != 0, 1.0)  # fmt: skip
+            return gx, None, None, gsrc, None, None
+        # amax / amin: the gradient goes evenly to the elements equal to the result.
+        sel_src = src[tuple(slice(0, n) for n in index.shape)] == out.gather(dim, index)
+        n = wrap(np.zeros(x.shape, g._data.dtype))
+        n = n.scatter_add(dim, index, sel_src.to(g.dtype))
+        sel_x = (x == out) if include_self else wrap(np.zeros(x.shape, bool))
+        n = n + sel_x.to(g.dtype)
+        share = g / n.where(n > 0, 1.0)
+        gx = share * sel_x.to(g.dtype)
+        gsrc = share.gather(dim, index) * sel_src.to(g.dtype)
+        return gx, None, None, gsrc, None, None
+
+
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    if reduce not in ("sum", "mean", "prod", "amax", "amin"):
+        raise RuntimeError(
+            f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}"
+        )
+    d = _check_scatter("scatter_reduce", input, dim, index, src)
+    return ScatterReduce.apply(input, d, index, src, reduce, include_self)
+
+
+class IndexSelect(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.dim, ctx.shape = dim, x.shape
+        ctx.save_for_backward(index)
+        return np.take(x, index, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        (index,) = ctx.saved_tensors
+        return wrap(np.zeros(ctx.shape, g._data.dtype)).index_add(ctx.dim, index, g), None, None
+
+
+def _check_index(op, input, dim, index):
+    d = norm_dim(dim, input._data.ndim, op)
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.dtype.kind not in "iu":
+        raise IndexError(f"{op}(): Expected dtype int32/int64 for index")
+    if idx.ndim > 1:
+        raise IndexError(f"{op}(): Index is supposed to be a vector")
+    n = input._data.shape[d] if input._data.ndim else 1
+    if idx.size and (idx.max() >= n or idx.min() < -n):
+        raise IndexError(
+            f"{op}(): index out of range in self: index {idx.max()} for dimension {d} of size {n}"
+        )
+    return d, wrap(idx.reshape(-1))
+
+
+def index_select(input, dim, index):
+    d, index = _check_index("index_select", input, dim, index)
+    return IndexSelect.apply(input, d, index)
+
+
+class IndexAdd(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, dim, index, src, alpha):
+        ctx.dim = dim
+        ctx.save_for_backward(index)
+        out = x.copy()
+        key = (slice(None),) * dim + (index,)
+        np.add.at(out, key, (src * alpha).astype(x.dtype, copy=False))
+        ctx.alpha = alpha
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (index,) = ctx.saved_tensors
+        gs = g.index_select(ctx.dim, index) * ctx.alpha if ctx.needs_input_grad[3] else None
+        return g, None, None, gs, None
+
+
+def index_add(input, dim, index, source, *, alpha=1):
+    d, index = _check_index("index_add", input, dim, index)
+    return IndexAdd.apply(input, d, index, source, alpha)
+
+
+class IndexFill(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, dim, index, value):
+        key = (slice(None),) * dim + (index,)
+        ctx.key = key
+        out = x.copy()
+        out[key] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        gv = g[ctx.key].sum() if ctx.needs_input_grad[3] else None
+        return SetItem.apply(g, 0.0, ctx.key), None, None, gv
+
+
+def index_fill(input, dim, index, value):
+    d, index = _check_index("index_fill", input, dim, index)
+    return IndexFill.apply(input, d, index, value)
+
+
+def index_copy(input, dim, index, source):
+    d, index = _check_index("index_copy", input, dim, index)
+    key = (slice(None),) * d + (index._data,)
+    return SetItem.apply(input, source, key)
+
+
+class MaskedFill(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, mask, value):
+        ctx.mask = mask
+        v = value.astype(x.dtype) if isinstance(value, np.ndarray) else value
+        return np.where(mask, v, x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        m = wrap(ctx.mask)
+        gv = g.where(m, 0.0).sum() if ctx.needs_input_grad[2] else None
+        return g.where(~m, 0.0), None, gv
+
+
+def masked_fill(input, mask, value):
+    """``input`` with ``value`` where ``mask`` is true (mask broadcasts to input)."""
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise RuntimeError(
+            f"masked_fill_ only supports boolean masks, but got mask with dtype "
+            f"{_dtype.from_np(m.dtype).name}"
+        )
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise RuntimeError(
+            "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+            f"{value.ndim} dimension(s)."
+        )
+    try:
+        np.broadcast_shapes(m.shape, input._data.shape)
+    except ValueError:
+        raise RuntimeError(
+            f"The size of tensor a ({list(input.shape)}) must match the size of tensor b "
+            f"({list(m.shape)}) (masked_fill: mask does not broadcast to input)"
+        ) from None
+    if isinstance(value, float) and input._data.dtype.kind in "iub":
+        value = input._data.dtype.type(value)
+    return MaskedFill.apply(input, m, value)
+
+
+def masked_select(input, mask):
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    shape = np.broadcast_shapes(m.shape, input._data.shape)
+    x = input.expand(shape) if input.shape != shape else input
+    return x[wrap(np.broadcast_to(m, shape))]
+
+
+def masked_scatter(input, mask, source):
+    m = np.broadcast_to(mask._data, input._data.shape)
+    n = int(m.sum())
+    return SetItem.apply(input, source.reshape(-1)[:n], (m,))
+
+
+def take_along_dim(input, indices, dim=None):
+    if dim is None:
+        return input.reshape(-1).gather(0, indices.reshape(-1))
+    d = norm_dim(dim, input._data.ndim, "take_along_dim")
+    shape = list(np.broadcast_shapes(
+        tuple(s for i, s in enumerate(input.shape) if i != d),
+        tuple(s for i, s in enumerate(indices.shape) if i != d)))  # fmt: skip
+    in_shape = shape[:d] + [input.shape[d]] + shape[d:]
+    idx_shape = shape[:d] + [indices.shape[d]] + shape[d:]
+    return input.expand(in_shape).gather(d, indices.expand(idx_shape))
+
+
+def take(input, index):
+    return input.reshape(-1)[index]
+
+
+def nonzero(input, *, as_tuple=False):
+    idx = np.nonzero(input._data if input._data.ndim else input._data.reshape(1))
+    if as_tuple:
+        return tuple(wrap(i.astype(np.int64)) for i in idx)
+    return wrap(np.stack(idx, axis=1).astype(np.int64) if idx else np.zeros((0, 0), np.int64))
+
+
+def argwhere(input):
+    return nonzero(input)
+
+
+def _np_sort(x, dim, descending, stable=True):
+    if descending:
+        if x.dtype.kind in "bu":
+            idx = np.argsort(-x.astype(np.int64), axis=dim, kind="stable")
+        else:
+            idx = (
+                np.argsort(-x, axis=dim, kind="stable")
+                if x.dtype.kind != "f"
+                else (np.argsort(np.where(np.isnan(x), -np.inf, -x), axis=dim, kind="stable"))
+            )
+    else:
+        idx = np.argsort(x, axis=dim, kind="stable")
+    return idx
+
+
+def sort(input, dim=-1, descending=False, stable=False):
+    """Sorted values and their indices (NaN sorts as the largest value, as in PyTorch)."""
+    if input._data.ndim == 0:
+        return sort_result(input.clone(), wrap(np.zeros((), np.int64)))
+    d = norm_dim(dim, input._data.ndim, "sort")
+    idx = wrap(_np_sort(input._data, d, descending).astype(np.int64))
+    return sort_result(input.gather(d, idx), idx)
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    return sort(input, dim, descending, stable).indices
+
+
+def msort(input):
+    return sort(input, 0).values
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    d = norm_dim(dim, max(input._data.ndim, 1), "topk") if input._data.ndim else 0
+    n = input._data.shape[d] if input._data.ndim else 1
+    if not 0 <= k <= n:
+        raise RuntimeError(f"selected index k out of range: topk(k={k}) of a dim of size {n}")
+    if input._data.ndim == 0:
+        return topk_result(input.clone(), wrap(np.zeros((), np.int64)))
+    idx = _np_sort(input._data, d, largest)
+    idx = wrap(np.take(idx, np.arange(k), axis=d).astype(np.int64))
+    return topk_result(input.gather(d, idx), idx)
+
+
+kthvalue_result = namedtuple("kthvalue", ["values", "indices"])
+
+
+def kthvalue(input, k, dim=-1, keepdim=False):
+    d = norm_dim(dim, input._data.ndim, "kthvalue")
+    s = sort(input, d)
+    v, i = s.values.narrow(d, k - 1, 1), s.indices.narrow(d, k - 1, 1)
+    if not keepdim:
+        v, i = v.squeeze(d), i.squeeze(d)
+    return kthvalue_result(v, i)
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """Distinct values (sorted), with inverse indices and counts on request."""
+    x = input._data
+    if dim is None:
+        vals, inv, counts = np.unique(x.reshape(-1), return_inverse=True, return_counts=True)
+        inv = inv.reshape(x.shape)
+    else:
+        d = norm_dim(dim, x.ndim, "unique")
+        vals, inv, counts = np.unique(x, axis=d, return_inverse=True, return_counts=True)
+        inv = inv.reshape(-1)
+    out = [wrap(vals)]
+    if return_inverse:
+        out.append(wrap(inv.astype(np.int64)))
+    if return_counts:
+        out.append(wrap(counts.astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    x = input._data.reshape(-1)
+    if x.size == 0:
+        starts = np.zeros(0, np.int64)
+    else:
+        starts = np.concatenate([[0], np.nonzero(x[1:] != x[:-1])[0] + 1])
+    vals = x[starts]
+    out = [wrap(vals)]
+    if return_inverse:
+        inv = np.cumsum(np.isin(np.arange(x.size), starts)) - 1
+        out.append(wrap(inv.reshape(input._data.shape).astype(np.int64)))
+    if return_counts:
+        out.append(wrap(np.diff(np.append(starts, x.size)).astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):
+    side = side or ("right" if right else "left")
+    seq = sorted_sequence._data
+    vals = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if seq.ndim == 1:
+        r = np.searchsorted(seq, vals, side=side)
+    else:
+        flat_seq = seq.reshape(-1, seq.shape[-1])
+        flat_v = vals.reshape(-1, vals.shape[-1])
+        r = np.stack([np.searchsorted(s, v, side=side) for s, v in zip(flat_seq, flat_v)])
+        r = r.reshape(vals.shape)
+    return wrap(r.astype(np.int32 if out_int32 else np.int64))
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False):
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+for _fn in (
+    gather,
+    scatter,
+    scatter_add,
+    scatter_reduce,
+    index_select,
+    index_add,
+    index_fill,
+    index_copy,
+    masked_fill,
+    masked_select,
+    masked_scatter,
+    take_along_dim,
+    take,
+    nonzero,
+    argwhere,
+    sort,
+    argsort,
+    msort,
+    topk,
+    unique,
+    unique_consecutive,
+    kthvalue,
+):
+    tensor_method(_fn.__name__)(_fn)
+
+
+def _inplace_method(name, fn):
+    def method(self, *args, **kwargs):
+        from ember._ops.elementwise import _inplace
+
+        return _inplace(self, fn, *args, **kwargs)
+
+    method.__name__ = name
+    setattr(Tensor, name, method)
+
+
+for _name, _fn in (("scatter_", scatter), ("scatter_add_", scatter_add),
+                   ("scatter_reduce_", scatter_reduce), ("index_add_", index_add),
+                   ("index_fill_", index_fill), ("index_copy_", index_copy),
+                   ("masked_fill_", masked_fill), ("masked_scatter_", masked_scatter)):  # fmt: skip
+    _inplace_method(_name, _fn)

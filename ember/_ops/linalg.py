@@ -1,0 +1,568 @@
+"""Linear algebra: matmul and friends (BLAS through NumPy), einsum, and ember.linalg."""
+
+import numpy as np
+
+from ember import _dtype
+from ember._ops._util import norm_dims, tensor_method
+from ember._tensor import Tensor, wrap
+from ember.autograd.function import ArrayFunction
+
+__all__ = [
+    "matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv",
+    "addbmm", "baddbmm", "einsum", "tensordot", "kron", "cross", "cdist", "det", "inverse",
+    "logdet", "slogdet", "chain_matmul",
+]  # fmt: skip
+
+
+def _shape_str(t):
+    return "x".join(str(s) for s in t.shape)
+
+
+def _check_dtypes(op, a, b):
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(
+            f"{op}: expected m1 and m2 to have the same dtype, but got: {a.dtype.name} != "
+            f"{b.dtype.name}"
+        )
+
+
+class MatMul(ArrayFunction):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga = gb = None
+        if a.ndim == 1 and b.ndim == 1:
+            return (g * b if ctx.needs_input_grad[0] else None,
+                    g * a if ctx.needs_input_grad[1] else None)  # fmt: skip
+        if a.ndim == 1:
+            g2 = g.unsqueeze(-2)
+            if ctx.needs_input_grad[0]:
+                ga = (g2 @ b.mT).squeeze(-2)
+            if ctx.needs_input_grad[1]:
+                gb = a.unsqueeze(-1) @ g2
+            return ga, gb
+        if b.ndim == 1:
+            g2 = g.unsqueeze(-1)
+            if ctx.needs_input_grad[0]:
+                ga = g2 @ b.unsqueeze(-2)
+            if ctx.needs_input_grad[1]:
+                gb = (a.mT @ g2).squeeze(-1)
+                if gb.ndim > 1:
+                    gb = gb.reshape(-1, gb.shape[-1]).sum(0)
+            return ga, gb
+        if ctx.needs_input_grad[0]:
+            ga = g @ b.mT
+        if ctx.needs_input_grad[1]:
+            gb = a.mT @ g
+        return ga, gb
+
+
+def matmul(input, other, *, out=None):
+    """Matrix product with NumPy/PyTorch broadcasting of batch dims."""
+    if not isinstance(other, Tensor) or not isinstance(input, Tensor):
+        raise TypeError(f"matmul(): argument 'other' must be Tensor, not {type(other).__name__}")
+    a, b = input._data, other._data
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(
+            f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D"
+        )
+    ka = a.shape[-1]
+    kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if ka != kb:
+        if a.ndim == 1 and b.ndim == 1:
+            raise RuntimeError(
+                f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}]"
+                " to have the same number of elements, but got "
+                f"{a.shape[0]} and {b.shape[0]} elements respectively"
+            )
+        left = _shape_str(input) if a.ndim > 1 else f"1x{a.shape[0]}"
+        right = _shape_str(other) if b.ndim > 1 else f"{b.shape[0]}x1"
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({left} and {right})")
+    _check_dtypes("matmul", input, other)
+    if a.dtype.kind == "b":
+        raise RuntimeError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
+    try:
+        r = MatMul.apply(input, other)
+    except ValueError:
+        raise RuntimeError(
+            f"matmul: batch dimensions cannot be broadcast: {list(input.shape)} and "
+            f"{list(other.shape)}"
+        ) from None
+    if out is not None:
+        out._data = r._data
+        return out
+    return r
+
+
+def mm(input, mat2):
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"{'self' if input.ndim != 2 else 'mat2'} must be a matrix")
+    return matmul(input, mat2)
+
+
+def bmm(input, mat2):
+    if input.ndim != 3 or mat2.ndim != 3:
+        raise RuntimeError(f"batch1 must be a 3D tensor (got {input.ndim}D and {mat2.ndim}D)")
+    if input.shape[0] != mat2.shape[0]:
+        raise RuntimeError(
+            f"batch1 and batch2 must have same number of batches, got {input.shape[0]} and "
+            f"{mat2.shape[0]}"
+        )
+    if input.shape[2] != mat2.shape[1]:
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: [{input.shape[0]}, "
+            f"{input.shape[2]}] but got: [{mat2.shape[0]}, {mat2.shape[1]}]."
+        )
+    return matmul(input, mat2)
+
+
+def mv(input, vec):
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim}")
+    return matmul(input, vec)
+
+
+def dot(input, other):
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    return matmul(input, other)
+
+
+vdot = dot
+
+
+def inner(input, other):
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    return matmul(input, other.mT if other.ndim > 1 else other) if other.ndim <= 2 else (
+        tensordot(input, other, dims=([-1], [-1])))  # fmt: skip
+
+
+def outer(input, vec2):
+    return input.reshape(-1, 1) * vec2.reshape(1, -1)
+
+
+ger = outer
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    prod = mm(mat1, mat2)
+    return _scaled_sum(input, prod, beta, alpha)
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    return _scaled_sum(input, mv(mat, vec), beta, alpha)
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    return _scaled_sum(input, bmm(batch1, batch2).sum(0), beta, alpha)
+
+
+def _scaled_sum(input, prod, beta, alpha):
+    if alpha != 1:
+        prod = prod * alpha
+    if beta == 0:
+        return prod + wrap(np.zeros(input.shape, prod._data.dtype))  # input ignored, NaN too
+    return prod + (input if beta == 1 else input * beta)
+
+
+class Einsum(ArrayFunction):
+    @staticmethod
+    def forward(ctx, equation, *xs):
+        ctx.equation = equation
+        ctx.save_for_backward(*xs)
+        return np.einsum(equation, *xs, optimize=len(xs) > 2 or None)
+
+    @staticmethod
+    def backward(ctx, g):
+        xs = ctx.saved_tensors
+        ins, out = ctx.equation.split("->")
+        terms = ins.split(",")
+        grads = [None]
+        for i, x in enumerate(xs):
+            if not ctx.needs_input_grad[i + 1]:
+                grads.append(None)
+                continue
+            others = [t for j, t in enumerate(terms) if j != i]
+            other_x = [t for j, t in enumerate(xs) if j != i]
+            target = terms[i]
+            # Letters of x that appear nowhere else (summed out in forward) come back by
+            # broadcasting; repeated letters (diagonals) are not supported.
+            avail = set(out) | set("".join(others))
+            kept = "".join(c for c in target if c in avail)
+            eq = ",".join([out] + others) + "->" + kept
+            gx = einsum(eq, g, *other_x)
+            if kept != target:
+                idx = [k for k, c in enumerate(target) if c in avail]
+                full = [1] * len(target)
+                for k, s in zip(idx, gx.shape):
+                    full[k] = s
+                gx = gx.reshape(full).expand(x.shape)
+            grads.append(gx)
+        return tuple(grads)
+
+
+def _normalize_equation(equation, ndims):
+    eq = equation.replace(" ", "")
+    if "->" not in eq:
+        ins = eq
+        letters = "".join(c for c in ins if c.isalpha())
+        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+        eq = ins + "->" + out
+    if "..." in eq:
+        ins, out = eq.split("->")
+        terms = ins.split(",")
+        used = set(c for c in eq if c.isalpha())
+        free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in used]
+        n_ell = max(nd - (len(t) - 3) for t, nd in zip(terms, ndims) if "..." in t)
+        ell = "".join(free[:n_ell])
+        new_terms = []
+        for t, nd in zip(terms, ndims):
+            if "..." in t:
+                k = nd - (len(t) - 3)
+                t = t.replace("...", ell[n_ell - k :])
+            new_terms.append(t)
+        if "..." in out:
+            out = out.replace("...", ell)
+        elif "->" not in equation:
+            out = ell + out
+        eq = ",".join(new_terms) + "->" + out
+    return eq
+
+
+def einsum(equation, *operands):
+    """Einstein summation, differentiable in every operand."""
+    if len(operands) == 1 and isinstance(operands[0], list | tuple):
+        operands = tuple(operands[0])
+    eq = _normalize_equation(equation, [t.ndim for t in operands])
+    terms = eq.split("->")[0].split(",")
+    if len(terms) != len(operands):
+        raise RuntimeError(
+            "einsum(): more operands were provided than specified in the equation"
+            if len(operands) > len(terms) else
+            "einsum(): fewer operands were provided than specified in the equation"
+        )  # fmt: skip
+    for t, x in zip(terms, operands):
+        if len(t) != x.ndim:
+            raise RuntimeError(
+                f"einsum(): the number of subscripts in the equation ({len(t)}) does not match "
+                f"the number of dimensions ({x.ndim}) for operand {terms.index(t)}"
+            )
+    dt = _dtype.result_type(*operands)
+    operands = [x if x.dtype is dt else x.to(dt) for x in operands]
+    try:
+        return Einsum.apply(eq, *operands)
+    except ValueError as e:
+        raise RuntimeError(f"einsum(): {e}") from None
+
+
+def tensordot(a, b, dims=2):
+    if isinstance(dims, int):
+        da = list(range(a.ndim - dims, a.ndim))
+        db = list(range(dims))
+    else:
+        da, db = dims
+        da = [da] if isinstance(da, int) else list(da)
+        db = [db] if isinstance(db, int) else list(db)
+    da = [d % a.ndim for d in da]
+    db = [d % b.ndim for d in db]
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    ta = list(letters[: a.ndim])
+    tb = list(letters[a.ndim : a.ndim + b.ndim])
+    for i, j in zip(da, db):
+        tb[j] = ta[i]
+    out = [c for k, c in enumerate(ta) if k not in da] + [
+        c for k, c in enumerate(tb) if k not in db
+    ]
+    return einsum("".join(ta) + "," + "".join(tb) + "->" + "".join(out), a, b)
+
+
+def kron(input, other):
+    a = input.reshape(tuple(s for d in input.shape for s in (d, 1)))
+    b = other.reshape(tuple(s for d in other.shape for s in (1, d)))
+    return (a * b).reshape(tuple(x * y for x, y in zip(input.shape, other.shape)))
+
+
+def cross(input, other, dim=None):
+    if dim is None:
+        dim = next(i for i, s in enumerate(input.shape) if s == 3)
+    a = [input.select(dim, i) for i in range(3)]
+    b = [other.select(dim, i) for i in range(3)]
+    from ember._ops.shape import stack
+
+    return stack([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
+                  a[0] * b[1] - a[1] * b[0]], dim)  # fmt: skip
+
+
+def cdist(x1, x2, p=2.0):
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    return vector_norm(diff, p, dim=-1)
+
+
+def chain_matmul(*matrices):
+    out = matrices[0]
+    for m in matrices[1:]:
+        out = out @ m
+    return out
+
+
+# -- ember.linalg ----------------------------------------------------------------------------
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    """The p-norm over ``dim`` (all elements by default)."""
+    if dtype is not None:
+        x = x.to(dtype)
+    if x._data.dtype.kind not in "fcV":
+        raise RuntimeError(
+            f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+            f"{x.dtype.name.capitalize()}"
+        )
+    dims = norm_dims(dim, x.ndim, "vector_norm") if dim is not None else tuple(range(x.ndim))
+    a = x.abs()
+    if ord == float("inf"):
+        return a.amax(dims, keepdim)
+    if ord == float("-inf"):
+        return a.amin(dims, keepdim)
+    if ord == 0:
+        return (x != 0).to(x.dtype).sum(dims, keepdim)
+    if ord == 1:
+        return a.sum(dims, keepdim)
+    if ord == 2:
+        return _L2Norm.apply(x, dims, keepdim)
+    return (a**ord).sum(dims, keepdim) ** (1.0 / ord)
+
+
+class _L2Norm(ArrayFunction):
+    """sqrt(sum x^2) with the subgradient 0 at x = 0, as PyTorch."""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        out = np.sqrt(np.sum(x * x, axis=dims, keepdims=keepdim))
+        ctx.args = (x.shape, dims, keepdim)
+        ctx.save_for_backward(x, out)
+        return out.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        shape, dims, keepdim = ctx.args
+        if not keepdim:
+            keep = tuple(1 if i in dims else s for i, s in enumerate(shape))
+            g, out = g.reshape(keep), out.reshape(keep)
+        safe = out.masked_fill(out == 0, 1.0)
+        return g * x / safe * (out != 0).to(x.dtype), None, None
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
+    if ord == "fro":
+        return vector_norm(A, 2, dim, keepdim, dtype=dtype)
+    if ord == "nuc":
+        return svdvals(A).sum(-1)
+    d0, d1 = dim
+    if ord in (1, -1):
+        s = A.abs().sum(d0, keepdim=True)
+        r = s.amax(d1, keepdim=True) if ord == 1 else s.amin(d1, keepdim=True)
+    elif ord in (float("inf"), float("-inf")):
+        s = A.abs().sum(d1, keepdim=True)
+        r = s.amax(d0, keepdim=True) if ord > 0 else s.amin(d0, keepdim=True)
+    elif ord in (2, -2):
+        sv = svdvals(A)
+        return sv[..., 0] if ord == 2 else sv[..., -1]
+    else:
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    return r if keepdim else r.squeeze((d0, d1))
+
+
+def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
+    if ord is None and dim is None:
+        return vector_norm(A.reshape(-1), 2, None, keepdim, dtype=dtype) if not keepdim else (
+            vector_norm(A, 2, None, keepdim, dtype=dtype))  # fmt: skip
+    if isinstance(dim, int) or (dim is None and A.ndim == 1) or (
+        isinstance(dim, tuple | list) and len(dim) == 1):  # fmt: skip
+        return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
+    return matrix_norm(A, "fro" if ord is None else ord, dim or (-2, -1), keepdim, dtype=dtype)
+
+
+class Inv(ArrayFunction):
+    @staticmethod
+    def forward(ctx, a):
+        try:
+            out = np.linalg.inv(a)
+        except np.linalg.LinAlgError:
+            raise RuntimeError(
+                "linalg.inv: The diagonal element 1 is zero, the inversion could not be "
+                "completed because the input matrix is singular."
+            ) from None
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (inv,) = ctx.saved_tensors
+        return -(inv.mT @ g @ inv.mT)
+
+
+def _square(A, op):
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(
+            f"{op}: A must be batches of square matrices, but they are {A.shape[-2] if A.ndim > 1 else ''} by {A.shape[-1] if A.ndim else ''} matrices"  # noqa: E501
+        )
+    if A._data.dtype.kind not in "fc":
+        raise RuntimeError(
+            f"{op}: Expected a floating point or complex tensor as input. "
+            f"Got {A.dtype.name.capitalize()}"
+        )  # noqa: E501
+
+
+def inv(A):
+    _square(A, "linalg.inv")
+    return Inv.apply(A)
+
+
+inverse = inv
+
+
+class Det(ArrayFunction):
+    @staticmethod
+    def forward(ctx, a):
+        out = np.linalg.det(a).astype(a.dtype)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out = ctx.saved_tensors
+        return (g * out).unsqueeze(-1).unsqueeze(-1) * inv(a).mT
+
+
+def det(A):
+    _square(A, "linalg.det")
+    return Det.apply(A)
+
+
+def slogdet(A):
+    _square(A, "linalg.slogdet")
+    sign = wrap(np.linalg.slogdet(A._data)[0].astype(A._data.dtype))
+    return sign, (A.det() * sign).log()
+
+
+def logdet(A):
+    return A.det().log()
+
+
+class Solve(ArrayFunction):
+    @staticmethod
+    def forward(ctx, a, b, vector):
+        bb = b[..., None] if vector else b
+        try:
+            out = np.linalg.solve(a, bb)
+        except np.linalg.LinAlgError:
+            raise RuntimeError(
+                "torch.linalg.solve: The solver failed because the input matrix is singular."
+            ) from None
+        out = out[..., 0] if vector else out
+        ctx.vector = vector
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, x = ctx.saved_tensors
+        gb = solve(a.mT, g)
+        if ctx.vector:
+            ga = -gb.unsqueeze(-1) * x.unsqueeze(-2)
+        else:
+            ga = -(gb @ x.mT)
+        return ga, gb, None
+
+
+def solve(A, B, *, left=True):
+    _square(A, "linalg.solve")
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
+    if A.shape[-1] != (B.shape[-1] if vector else B.shape[-2]):
+        raise RuntimeError(
+            f"linalg.solve: Incompatible shapes of A and B for the equation AX = B "
+            f"({_shape_str(A)} and {_shape_str(B)})"
+        )
+    return Solve.apply(A, B, vector)
+
+
+def svd(A, full_matrices=True):
+    """U, S, Vh. Differentiable through ember ops only for distinct singular values."""
+    u, s, vh = np.linalg.svd(A._data, full_matrices=full_matrices)
+    return wrap(u), wrap(s), wrap(vh)
+
+
+def svdvals(A):
+    return _SvdVals.apply(A)
+
+
+class _SvdVals(ArrayFunction):
+    @staticmethod
+    def forward(ctx, a):
+        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        ctx.u, ctx.vh = u, vh
+        return s
+
+    @staticmethod
+    def backward(ctx, g):
+        u, vh = wrap(ctx.u), wrap(ctx.vh)
+        return (u * g.unsqueeze(-2)) @ vh
+
+
+def qr(A, mode="reduced"):
+    q, r = np.linalg.qr(A._data, mode=mode)
+    return wrap(q), wrap(r)
+
+
+def cholesky(A, *, upper=False):
+    L = np.linalg.cholesky(A._data)
+    return wrap(L.swapaxes(-1, -2).conj() if upper else L)
+
+
+def eigh(A, UPLO="L"):
+    w, v = np.linalg.eigh(A._data, UPLO=UPLO)
+    return wrap(w), wrap(v)
+
+
+def eigvalsh(A, UPLO="L"):
+    return wrap(np.linalg.eigvalsh(A._data, UPLO=UPLO))
+
+
+def matrix_rank(A, tol=None, hermitian=False):
+    return wrap(np.asarray(np.linalg.matrix_rank(A._data, tol=tol, hermitian=hermitian),
+                           dtype=np.int64))  # fmt: skip
+
+
+def pinv(A, rcond=1e-15, hermitian=False):
+    return wrap(np.linalg.pinv(A._data, rcond=rcond, hermitian=hermitian))
+
+
+def matrix_power(A, n):
+    if n == 0:
+        return wrap(np.broadcast_to(np.eye(A.shape[-1], dtype=A._data.dtype), A.shape).copy())
+    if n < 0:
+        A, n = inv(A), -n
+    out = A
+    for _ in range(n - 1):
+        out = out @ A
+    return out
+
+
+for _fn in (matmul, mm, bmm, mv, dot, vdot, inner, outer, ger, addmm, addmv, baddbmm, addbmm,
+            kron, cross, det, inverse, logdet, slogdet, matrix_power):  # fmt: skip
+    tensor_method(_fn.__name__)(_fn)
+Tensor.__matmul__ = lambda self, other: matmul(self, other) if isinstance(other, Tensor) else (
+    NotImplemented)  # fmt: skip
+Tensor.__rmatmul__ = lambda self, other: matmul(other, self) if isinstance(other, Tensor) else (
+    NotImplemented)  # fmt: skip

@@ -1,0 +1,3 @@
+"""nn_misc ops."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""norm ops."""
+
+__all__: list[str] = []

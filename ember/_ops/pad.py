@@ -1,0 +1,3 @@
+"""pad ops."""
+
+__all__: list[str] = []

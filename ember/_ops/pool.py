@@ -1,0 +1,3 @@
+"""pool ops."""
+
+__all__: list[str] = []

@@ -1,0 +1,493 @@
+"""Reductions over dims (int, tuple or all) with keepdim, and cumulative ops."""
+
+from collections import namedtuple
+
+import numpy as np
+
+from ember import _dtype
+from ember._ops._util import norm_dim, norm_dims, np_dtype, tensor_method
+from ember._tensor import Tensor, wrap
+from ember.autograd.function import ArrayFunction
+
+__all__ = [
+    "sum", "mean", "nansum", "nanmean", "prod", "max", "min", "amax", "amin", "aminmax",
+    "argmax", "argmin", "std", "var", "std_mean", "var_mean", "logsumexp", "cumsum", "cumprod",
+    "cummax", "cummin", "all", "any", "count_nonzero", "median", "nanmedian", "mode", "norm",
+    "logcumsumexp", "diff", "trace", "quantile",
+]  # fmt: skip
+
+values_indices = namedtuple("values_indices", ["values", "indices"])
+minmax_result = namedtuple("aminmax", ["min", "max"])
+
+
+def _expand_back(g, shape, dims, keepdim):
+    """Reshape a reduced gradient so that it broadcasts against the input shape."""
+    if not keepdim and dims:
+        g = g.reshape(tuple(1 if i in dims else s for i, s in enumerate(shape)))
+    return g
+
+
+def _dims(input, dim, op):
+    if dim is None or (isinstance(dim, tuple | list) and len(dim) == 0):
+        return tuple(range(input._data.ndim))
+    return norm_dims(dim, input._data.ndim, op)
+
+
+class Sum(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, dtype):
+        ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        return np.sum(x, axis=dims, keepdims=keepdim, dtype=dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim).expand(ctx.shape), None, None, None
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    """Sum over ``dim`` (all dims by default); integers and bools sum to int64."""
+    dt = np_dtype(dtype)
+    if dt is None and input._data.dtype.kind in "iub":
+        dt = np.int64
+    return Sum.apply(input, _dims(input, dim, "sum"), keepdim, dt)
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    return sum(input.where(~input.isnan(), 0.0), dim, keepdim, dtype=dtype)
+
+
+def _require_float(input, op):
+    if input._data.dtype.kind not in "fcV":
+        raise RuntimeError(
+            f"{op}(): could not infer output dtype. Input dtype must be either a floating point "
+            f"or complex dtype. Got: {input.dtype.name.capitalize()}"
+        )
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    if dtype is not None:
+        input = input.to(dtype)
+    _require_float(input, "mean")
+    dims = _dims(input, dim, "mean")
+    n = int(np.prod([input._data.shape[d] for d in dims])) if dims else 1
+    return Sum.apply(input, dims, keepdim, None) / (n if n else float("nan"))
+
+
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    keep = ~input.isnan()
+    return nansum(input, dim, keepdim) / keep.sum(dim, keepdim)
+
+
+class Prod(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, dtype):
+        ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        out = np.prod(x, axis=dims, keepdims=keepdim, dtype=dtype)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        g = _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim)
+        out = _expand_back(out, ctx.shape, ctx.dims, ctx.keepdim)
+        if (x._data == 0).any():
+            # Product of the other elements, exact even where x has zeros.
+            others = _prod_of_others(x, ctx.dims)
+            return g * others, None, None, None
+        return g * out / x, None, None, None
+
+
+def _prod_of_others(x, dims):
+    moved = x.movedim(dims, tuple(range(-len(dims), 0))) if dims else x
+    flat = moved.reshape(tuple(moved.shape[: moved.ndim - len(dims)]) + (-1,))
+    ones = wrap(np.ones(flat.shape[:-1] + (1,), flat._data.dtype))
+    left = cat_last([ones, flat[..., :-1]]).cumprod(-1)
+    right = cat_last([flat[..., 1:], ones]).flip(-1).cumprod(-1).flip(-1)
+    res = (left * right).reshape(moved.shape)
+    return res.movedim(tuple(range(-len(dims), 0)), dims) if dims else res
+
+
+def cat_last(ts):
+    from ember._ops.shape import cat
+
+    return cat(ts, -1)
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    dt = np_dtype(dtype)
+    if dt is None and input._data.dtype.kind in "iub":
+        dt = np.int64
+    dims = _dims(input, dim, "prod") if dim is not None else tuple(range(input._data.ndim))
+    return Prod.apply(input, dims, keepdim, dt)
+
+
+class AmaxAmin(ArrayFunction):
+    """Max or min over dims; the gradient is shared evenly between tied elements."""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, is_max):
+        ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        if x.size == 0 and any(x.shape[d] == 0 for d in dims):
+            raise IndexError(
+                f"{'amax' if is_max else 'amin'}(): Expected reduction dim {dims[0]} to have "
+                "non-zero size."
+            )
+        out = (np.max if is_max else np.min)(x, axis=dims, keepdims=keepdim)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        out = _expand_back(out, ctx.shape, ctx.dims, ctx.keepdim)
+        g = _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim)
+        mask = (x == out).to(g.dtype)
+        count = mask.sum(ctx.dims, keepdim=True)
+        return g * mask / count, None, None, None
+
+
+def amax(input, dim=(), keepdim=False):
+    return AmaxAmin.apply(input, _dims(input, dim, "amax"), keepdim, True)
+
+
+def amin(input, dim=(), keepdim=False):
+    return AmaxAmin.apply(input, _dims(input, dim, "amin"), keepdim, False)
+
+
+def aminmax(input, *, dim=None, keepdim=False):
+    return minmax_result(amin(input, dim if dim is not None else (), keepdim),
+                         amax(input, dim if dim is not None else (), keepdim))  # fmt: skip
+
+
+def _arg(input, dim, keepdim, is_max, op):
+    x = input._data
+    if dim is None:
+        if x.size == 0:
+            raise RuntimeError(
+                f"{op}(): Expected reduction dim to be specified for input.numel() == 0."
+            )  # noqa: E501
+        flat = x.reshape(-1)
+        r = np.argmax(flat) if is_max else np.argmin(flat)
+        if flat.dtype.kind == "f" and np.isnan(flat).any():
+            r = int(np.argmax(np.isnan(flat)))
+        r = np.asarray(r, np.int64)
+        return wrap(r.reshape((1,) * x.ndim) if keepdim else r)
+    d = norm_dim(dim, x.ndim, op)
+    if x.ndim == 0:
+        return wrap(np.zeros((), np.int64))
+    if x.shape[d] == 0:
+        raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
+    r = (np.argmax if is_max else np.argmin)(x, axis=d, keepdims=keepdim)
+    if x.dtype.kind == "f":
+        nan = np.isnan(x)
+        if nan.any():
+            r = np.where(nan.any(axis=d, keepdims=keepdim), np.argmax(nan, axis=d,
+                         keepdims=keepdim), r)  # fmt: skip
+    return wrap(r.astype(np.int64))
+
+
+def argmax(input, dim=None, keepdim=False):
+    return _arg(input, dim, keepdim, True, "argmax")
+
+
+def argmin(input, dim=None, keepdim=False):
+    return _arg(input, dim, keepdim, False, "argmin")
+
+
+def _max_min(input, dim, keepdim, other, is_max):
+    from ember._ops import elementwise
+
+    if isinstance(dim, Tensor):
+        other, dim = dim, None
+    if other is not None:
+        return elementwise.maximum(input, other) if is_max else elementwise.minimum(input, other)
+    if dim is None:
+        if input._data.size == 0:
+            raise RuntimeError(
+                f"{'max' if is_max else 'min'}(): Expected reduction dim to be specified for "
+                "input.numel() == 0. Specify the reduction dim with the 'dim' argument."
+            )
+        return AmaxAmin.apply(input, tuple(range(input._data.ndim)), False, is_max)
+    op = "max" if is_max else "min"
+    idx = _arg(input, dim, True, is_max, op)
+    d = norm_dim(dim, input._data.ndim, op) if input._data.ndim else 0
+    if input._data.ndim == 0:
+        return values_indices(input.clone(), idx)
+    values = input.gather(d, idx)
+    if not keepdim:
+        values, idx = values.squeeze(d), idx.squeeze(d)
+    return values_indices(values, idx)
+
+
+def max(input, dim=None, keepdim=False, *, other=None):
+    """Largest value; with ``dim``, (values, indices); with a tensor, elementwise maximum."""
+    return _max_min(input, dim, keepdim, other, True)
+
+
+def min(input, dim=None, keepdim=False, *, other=None):
+    return _max_min(input, dim, keepdim, other, False)
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    if unbiased is None:
+        return 1
+    return 1 if unbiased else 0
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Variance with Bessel's correction by default (``correction=1``)."""
+    if isinstance(dim, bool):
+        unbiased, dim = dim, None
+    _require_float(input, "var")
+    c = _correction(unbiased, correction)
+    dims = _dims(input, dim, "var")
+    n = int(np.prod([input._data.shape[d] for d in dims])) if dims else 1
+    centered = input - mean(input, dims, keepdim=True)
+    sq = (centered * centered).sum(dims, keepdim=keepdim)
+    denom = n - c
+    return sq / denom if denom > 0 else sq / float("nan") if n == 0 else sq * float("inf")
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, bool):
+        unbiased, dim = dim, None
+    return (var(input, dim, unbiased, keepdim, correction=correction),
+            mean(input, _dims(input, dim, "var_mean"), keepdim))  # fmt: skip
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    v, m = var_mean(input, dim, unbiased, keepdim, correction=correction)
+    return v.sqrt(), m
+
+
+class LogSumExp(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        m = np.max(x, axis=dims, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
+        m = np.where(np.isfinite(m), m, 0)
+        out = np.log(np.sum(np.exp(x - m), axis=dims, keepdims=True)) + m
+        out = out.astype(x.dtype, copy=False)
+        if not keepdim:
+            out = out.reshape(tuple(s for i, s in enumerate(x.shape) if i not in dims))
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        g = _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim)
+        out = _expand_back(out, ctx.shape, ctx.dims, ctx.keepdim)
+        return g * (x - out).exp(), None, None
+
+
+def logsumexp(input, dim, keepdim=False):
+    if input._data.dtype.kind in "iub":
+        input = input.float()
+    return LogSumExp.apply(input, _dims(input, dim, "logsumexp"), keepdim)
+
+
+class CumSum(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, dim, dtype):
+        ctx.dim = dim
+        return np.cumsum(x, axis=dim, dtype=dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.flip(ctx.dim).cumsum(ctx.dim).flip(ctx.dim), None, None
+
+
+def cumsum(input, dim, *, dtype=None):
+    dt = np_dtype(dtype)
+    if dt is None and input._data.dtype.kind in "iub":
+        dt = np.int64
+    if input._data.ndim == 0:
+        return input.clone() if dt is None else input.to(_dtype.from_np(dt))
+    return CumSum.apply(input, norm_dim(dim, input._data.ndim, "cumsum"), dt)
+
+
+class CumProd(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, dim, dtype):
+        ctx.dim = dim
+        out = np.cumprod(x, axis=dim, dtype=dtype)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        d = ctx.dim
+        if (x._data == 0).any():
+            # Exact form: d out_j / d x_i = prod_{k<=j, k!=i} x_k; O(n^2) along dim.
+            n = x.shape[d]
+            xm = x.movedim(d, -1)
+            gm = g.movedim(d, -1)
+            cols = []
+            for i in range(n):
+                mask = wrap(np.arange(n) == i)
+                replaced = xm.where(~mask, 1.0)
+                cp = replaced.cumprod(-1)
+                cols.append((gm * cp).narrow(-1, i, n - i).sum(-1))
+            from ember._ops.shape import stack
+
+            return stack(cols, -1).movedim(-1, d), None, None
+        return (g * out).flip(d).cumsum(d).flip(d) / x, None, None
+
+
+def cumprod(input, dim, *, dtype=None):
+    dt = np_dtype(dtype)
+    if dt is None and input._data.dtype.kind in "iub":
+        dt = np.int64
+    return CumProd.apply(input, norm_dim(dim, max(input._data.ndim, 1), "cumprod"), dt)
+
+
+def _cum_ext(input, dim, is_max):
+    d = norm_dim(dim, input._data.ndim, "cummax" if is_max else "cummin")
+    x = input._data
+    acc = (np.maximum if is_max else np.minimum).accumulate(x, axis=d)
+    n = x.shape[d]
+    pos = np.arange(n).reshape((-1,) + (1,) * (x.ndim - d - 1))
+    hit = np.where(x == acc, pos, -1)
+    idx = np.maximum.accumulate(hit, axis=d).astype(np.int64)
+    idx_t = wrap(idx)
+    return values_indices(input.gather(d, idx_t), idx_t)
+
+
+def cummax(input, dim):
+    return _cum_ext(input, dim, True)
+
+
+def cummin(input, dim):
+    return _cum_ext(input, dim, False)
+
+
+def logcumsumexp(input, dim):
+    d = norm_dim(dim, input._data.ndim, "logcumsumexp")
+    m = input.detach().amax(d, keepdim=True)
+    m = m.where(m.isfinite(), 0.0)
+    return (input - m).exp().cumsum(d).log() + m
+
+
+def all(input, dim=None, keepdim=False):
+    axis = None if dim is None else _dims(input, dim, "all")
+    return wrap(np.asarray(np.all(input._data, axis=axis, keepdims=keepdim)))
+
+
+def any(input, dim=None, keepdim=False):
+    axis = None if dim is None else _dims(input, dim, "any")
+    return wrap(np.asarray(np.any(input._data, axis=axis, keepdims=keepdim)))
+
+
+def count_nonzero(input, dim=None):
+    axis = None if dim is None else _dims(input, dim, "count_nonzero")
+    return wrap(np.asarray(np.count_nonzero(input._data, axis=axis), dtype=np.int64))
+
+
+def median(input, dim=None, keepdim=False):
+    """The lower median (PyTorch's convention), with indices when ``dim`` is given."""
+    if dim is None:
+        flat = input.reshape(-1)
+        k = (flat.shape[0] - 1) // 2
+        return flat.sort().values[k]
+    d = norm_dim(dim, input._data.ndim, "median")
+    k = (input._data.shape[d] - 1) // 2
+    s = input.sort(d)
+    v, i = s.values.narrow(d, k, 1), s.indices.narrow(d, k, 1)
+    if not keepdim:
+        v, i = v.squeeze(d), i.squeeze(d)
+    return values_indices(v, i)
+
+
+def nanmedian(input, dim=None, keepdim=False):
+    return median(input, dim, keepdim)
+
+
+def mode(input, dim=-1, keepdim=False):
+    d = norm_dim(dim, input._data.ndim, "mode")
+    x = np.moveaxis(input._data, d, -1)
+    flat = x.reshape(-1, x.shape[-1])
+    vals, idxs = [], []
+    for row in flat:
+        u, c = np.unique(row, return_counts=True)
+        v = u[np.argmax(c)]
+        vals.append(v)
+        idxs.append(np.nonzero(row == v)[0][-1])
+    shape = x.shape[:-1]
+    v = np.asarray(vals, input._data.dtype).reshape(shape)
+    i = np.asarray(idxs, np.int64).reshape(shape)
+    if keepdim:
+        v, i = np.expand_dims(v, d), np.expand_dims(i, d)
+    return values_indices(wrap(v), wrap(i))
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    from ember._ops.linalg import matrix_norm, vector_norm
+
+    if p == "fro" or p is None:
+        p = 2 if not isinstance(dim, tuple | list) or len(dim) != 2 or p is None else "fro"
+    if isinstance(p, str):
+        return matrix_norm(input, p, dim if dim is not None else (-2, -1), keepdim)
+    return vector_norm(input, p, dim, keepdim, dtype=dtype)
+
+
+def diff(input, n=1, dim=-1, prepend=None, append=None):
+    from ember._ops.shape import cat
+
+    if prepend is not None or append is not None:
+        parts = [t for t in (prepend, input, append) if t is not None]
+        input = cat(parts, dim)
+    for _ in range(n):
+        k = input.shape[dim]
+        input = input.narrow(dim, 1, k - 1) - input.narrow(dim, 0, k - 1)
+    return input
+
+
+def trace(input):
+    return input.diagonal().sum()
+
+
+def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
+    qs = q._data if isinstance(q, Tensor) else np.asarray(q, dtype=input._data.dtype)
+    x = input if dim is not None else input.reshape(-1)
+    d = 0 if dim is None else norm_dim(dim, input._data.ndim, "quantile")
+    s = x.sort(d).values
+    n = s.shape[d]
+    pos = qs * (n - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, n - 1)
+    frac = wrap((pos - lo).astype(input._data.dtype))
+    outs = []
+    for j in range(qs.size):
+        a = s.select(d, int(lo.reshape(-1)[j]))
+        b = s.select(d, int(hi.reshape(-1)[j]))
+        outs.append(a + (b - a) * frac.reshape(-1)[j])
+    from ember._ops.shape import stack
+
+    out = stack(outs) if qs.ndim else outs[0]
+    if keepdim and dim is not None:
+        out = out.unsqueeze(d + (1 if qs.ndim else 0))
+    return out
+
+
+for _fn in (sum, mean, nansum, nanmean, prod, max, min, amax, amin, aminmax, argmax, argmin,
+            std, var, logsumexp, cumsum, cumprod, cummax, cummin, all, any, count_nonzero,
+            median, nanmedian, mode, norm, logcumsumexp, diff, trace, quantile):  # fmt: skip
+    tensor_method(_fn.__name__)(_fn)
+Tensor.cumsum_ = lambda self, dim: _inplace_self(self, cumsum, dim)
+Tensor.var_mean = var_mean
+Tensor.std_mean = std_mean
+
+
+def _inplace_self(self, fn, *args):
+    from ember._ops.elementwise import _inplace
+
+    return _inplace(self, fn, *args)

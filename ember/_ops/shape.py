@@ -1,0 +1,668 @@
+"""Shape ops: views (view, transpose, expand, ...) share memory; joins and splits copy."""
+
+import builtins
+
+import numpy as np
+
+from ember._ops._util import norm_dim, norm_dims, shape_arg, tensor_method
+from ember._tensor import Tensor, wrap
+from ember.autograd.function import ArrayFunction, ViewFunction
+
+__all__ = [
+    "reshape", "flatten", "unflatten", "squeeze", "unsqueeze", "permute", "transpose", "t",
+    "swapaxes", "swapdims", "movedim", "moveaxis", "broadcast_to", "broadcast_tensors",
+    "repeat_interleave", "tile", "cat", "concat", "concatenate", "stack", "hstack", "vstack",
+    "dstack", "column_stack", "split", "chunk", "unbind", "narrow", "flip", "fliplr", "flipud",
+    "roll", "tril", "triu", "diag", "diagonal", "diag_embed", "meshgrid", "atleast_1d",
+    "atleast_2d", "ravel", "select", "clone", "squeeze_copy", "tensor_split", "rot90",
+    "broadcast_shapes",
+]  # fmt: skip
+
+
+def _infer_shape(shape, numel, op):
+    shape = list(shape)
+    neg = [i for i, s in enumerate(shape) if s == -1]
+    if len(neg) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = 1
+    for s in shape:
+        if s != -1:
+            if s < 0:
+                raise RuntimeError(f"invalid shape dimension {s}")
+            known *= s
+    if neg:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{shape}' is invalid for input of size {numel}")
+        shape[neg[0]] = numel // known
+    elif known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return tuple(shape)
+
+
+class Reshape(ViewFunction):
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.in_shape), None
+
+
+@tensor_method("view")
+def view(self, *shape):
+    """A view with another shape; fails where the memory layout does not allow one."""
+    if len(shape) == 1 and not isinstance(shape[0], tuple | list | int):
+        from ember import _dtype
+
+        return _view_dtype(self, _dtype.to_dtype(shape[0]))
+    shape = _infer_shape(shape_arg(shape, "view"), self._data.size, "view")
+    try:
+        probe = self._data.view()
+        probe.shape = shape
+    except AttributeError:
+        raise RuntimeError(
+            "view size is not compatible with input tensor's size and stride (at least one "
+            "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+        ) from None
+    return Reshape.apply(self, shape)
+
+
+def _view_dtype(t, dtype):
+    return wrap(t._data.view(dtype.np))
+
+
+@tensor_method()
+def reshape(input, *shape):
+    """``input`` with another shape: a view when possible, else a copy."""
+    shape = _infer_shape(shape_arg(shape, "reshape"), input._data.size, "reshape")
+    if shape == input._data.shape:
+        return Reshape.apply(input, shape)
+    return Reshape.apply(input, shape)
+
+
+@tensor_method()
+def view_as(self, other):
+    return self.view(other.shape)
+
+
+@tensor_method()
+def reshape_as(self, other):
+    return self.reshape(other.shape)
+
+
+@tensor_method()
+def flatten(input, start_dim=0, end_dim=-1):
+    nd = input._data.ndim
+    if nd == 0:
+        return input.reshape(1)
+    s, e = norm_dim(start_dim, nd, "flatten"), norm_dim(end_dim, nd, "flatten")
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    shp = input._data.shape
+    return input.reshape(shp[:s] + (-1 if 0 not in shp else int(np.prod(shp[s : e + 1])),)
+                         + shp[e + 1 :])  # fmt: skip
+
+
+ravel = tensor_method("ravel")(lambda input: input.reshape(-1))
+
+
+@tensor_method()
+def unflatten(input, dim, sizes):
+    d = norm_dim(dim, input._data.ndim, "unflatten")
+    shp = input._data.shape
+    sizes = _infer_shape(sizes, shp[d], "unflatten")
+    return input.reshape(shp[:d] + tuple(sizes) + shp[d + 1 :])
+
+
+@tensor_method()
+def squeeze(input, dim=None):
+    shp = input._data.shape
+    if dim is None:
+        new = tuple(s for s in shp if s != 1)
+    else:
+        dims = norm_dims(dim, input._data.ndim, "squeeze") if shp else ()
+        new = tuple(s for i, s in enumerate(shp) if not (i in dims and s == 1))
+    return Reshape.apply(input, new)
+
+
+squeeze_copy = squeeze
+
+
+@tensor_method()
+def unsqueeze(input, dim):
+    nd = input._data.ndim
+    d = norm_dim(dim, nd + 1, "unsqueeze")
+    shp = input._data.shape
+    return Reshape.apply(input, shp[:d] + (1,) + shp[d:])
+
+
+class Permute(ViewFunction):
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return x.transpose(dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.permute(tuple(np.argsort(ctx.dims).tolist())), None
+
+
+@tensor_method()
+def permute(input, *dims):
+    dims = shape_arg(dims, "permute")
+    nd = input._data.ndim
+    if len(dims) != nd:
+        raise RuntimeError(
+            f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+            f"length of the desired ordering of dimensions i.e. input.dim() = {nd} is not equal "
+            f"to len(dims) = {len(dims)}"
+        )
+    return Permute.apply(input, norm_dims(dims, nd, "permute"))
+
+
+@tensor_method("transpose", "swapaxes", "swapdims")
+def transpose(input, dim0, dim1):
+    nd = input._data.ndim
+    if nd == 0:
+        return Permute.apply(input, ())
+    d0, d1 = norm_dim(dim0, nd, "transpose"), norm_dim(dim1, nd, "transpose")
+    order = list(range(nd))
+    order[d0], order[d1] = order[d1], order[d0]
+    return Permute.apply(input, tuple(order))
+
+
+swapaxes = swapdims = transpose
+
+
+@tensor_method()
+def t(input):
+    if input._data.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
+    return Permute.apply(input, tuple(range(input._data.ndim))[::-1])
+
+
+Tensor.T = property(lambda self: Permute.apply(self, tuple(range(self._data.ndim))[::-1]))
+Tensor.mT = property(lambda self: self.transpose(-2, -1))
+Tensor.H = property(lambda self: self.T)
+Tensor.mH = Tensor.mT
+
+
+@tensor_method("movedim", "moveaxis")
+def movedim(input, source, destination):
+    nd = input._data.ndim
+    src = norm_dims(source, nd, "movedim")
+    dst = norm_dims(destination, nd, "movedim")
+    order = [i for i in range(nd) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return Permute.apply(input, tuple(order))
+
+
+moveaxis = movedim
+
+
+class Expand(ViewFunction):
+    @staticmethod
+    def forward(ctx, x, shape):
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None  # the engine sums the broadcast dims back
+
+
+@tensor_method()
+def expand(self, *sizes):
+    sizes = shape_arg(sizes, "expand")
+    shp = self._data.shape
+    if len(sizes) < len(shp):
+        raise RuntimeError(
+            f"expand({self.dtype}{{{list(shp)}}}, size={list(sizes)}): the number of sizes "
+            f"provided ({len(sizes)}) must be greater or equal to the number of dimensions in "
+            f"the tensor ({len(shp)})"
+        )
+    lead = len(sizes) - len(shp)
+    target = tuple(s if s != -1 else shp[i - lead] for i, s in enumerate(sizes))
+    for i, s in enumerate(shp):
+        if s != 1 and s != target[i + lead]:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({target[i + lead]}) must match the existing "
+                f"size ({s}) at non-singleton dimension {i + lead}.  Target sizes: "
+                f"{list(sizes)}.  Tensor sizes: {list(shp)}"
+            )
+    return Expand.apply(self, target)
+
+
+@tensor_method()
+def expand_as(self, other):
+    return self.expand(other.shape)
+
+
+@tensor_method()
+def broadcast_to(input, size):
+    return input.expand(size)
+
+
+def broadcast_shapes(*shapes):
+    try:
+        return tuple(np.broadcast_shapes(*[tuple(s) for s in shapes]))
+    except ValueError:
+        raise RuntimeError(f"Shape mismatch: objects cannot be broadcast: {shapes}") from None
+
+
+def broadcast_tensors(*tensors):
+    shape = broadcast_shapes(*[t.shape for t in tensors])
+    return tuple(t.expand(shape) for t in tensors)
+
+
+class Clone(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+@tensor_method()
+def clone(input, *, memory_format=None):
+    return Clone.apply(input)
+
+
+@tensor_method()
+def contiguous(self, memory_format=None):
+    if self._data.flags.c_contiguous:
+        return self
+    return Clone.apply(self)
+
+
+class Cat(ArrayFunction):
+    @staticmethod
+    def forward(ctx, dim, *xs):
+        ctx.dim = dim
+        ctx.sizes = [x.shape[dim] if x.ndim else 0 for x in xs]
+        parts = [x for x in xs if not (x.ndim == 1 and x.shape[0] == 0)]
+        if not parts:
+            return np.concatenate(xs)
+        return np.concatenate(parts, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        out, start = [None], 0
+        for s in ctx.sizes:
+            out.append(g.narrow(ctx.dim, start, s) if s else None)
+            start += s
+        return tuple(out)
+
+
+def cat(tensors, dim=0, *, out=None):
+    """Join tensors along an existing dim (1-d empty tensors are skipped, as in PyTorch)."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    from ember import _dtype
+
+    dt = _dtype.result_type(*tensors)
+    tensors = [x if x.dtype is dt else x.to(dt) for x in tensors]
+    ref = next((x for x in tensors if not (x.ndim == 1 and x.shape[0] == 0)), tensors[0])
+    if ref.ndim == 0:
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    d = norm_dim(dim, ref.ndim, "cat")
+    for i, x in enumerate(tensors):
+        if x.ndim == 1 and x.shape[0] == 0:
+            continue
+        if x.ndim != ref.ndim or any(
+            a != b for j, (a, b) in enumerate(zip(x.shape, ref.shape)) if j != d
+        ):
+            raise RuntimeError(
+                f"Sizes of tensors must match except in dimension {d}. Expected size "
+                f"{list(ref.shape)} but got size {list(x.shape)} for tensor number {i} in the "
+                "list."
+            )
+    r = Cat.apply(d, *tensors)
+    if out is not None:
+        out._data = r._data
+        return out
+    return r
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0, *, out=None):
+    """Join tensors of equal shape along a new dim."""
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    shp = tensors[0].shape
+    for i, x in enumerate(tensors):
+        if x.shape != shp:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(shp)} at entry 0 "
+                f"and {list(x.shape)} at entry {i}"
+            )
+    d = norm_dim(dim, len(shp) + 1, "stack")
+    return cat([x.unsqueeze(d) for x in tensors], d, out=out)
+
+
+def hstack(tensors):
+    tensors = [atleast_1d(x) for x in tensors]
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([atleast_2d(x) for x in tensors], 0)
+
+
+def dstack(tensors):
+    ts = []
+    for x in tensors:
+        x = atleast_2d(x)
+        ts.append(x.unsqueeze(-1) if x.ndim == 2 else x)
+    return cat(ts, 2)
+
+
+def column_stack(tensors):
+    return hstack([x.reshape(-1, 1) if x.ndim <= 1 else x for x in tensors])
+
+
+def atleast_1d(x):
+    return x.reshape(1) if x.ndim == 0 else x
+
+
+def atleast_2d(x):
+    return x.reshape(1, -1) if x.ndim < 2 else x
+
+
+class Slice(ViewFunction):
+    """A view of ``x[key]`` for a key of ints and slices (narrow, select, split)."""
+
+    @staticmethod
+    def forward(ctx, x, key):
+        ctx.key, ctx.shape = key, x.shape
+        return x[key]
+
+    @staticmethod
+    def backward(ctx, g):
+        from ember._ops.index import embed
+
+        return embed(g, ctx.shape, ctx.key), None
+
+
+@tensor_method()
+def narrow(input, dim, start, length):
+    d = norm_dim(dim, input._data.ndim, "narrow")
+    n = input._data.shape[d]
+    start = int(start)
+    if start < 0:
+        start += n
+    if not 0 <= start <= n or length < 0 or start + length > n:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
+    key = (slice(None),) * d + (slice(start, start + length),)
+    return Slice.apply(input, key)
+
+
+@tensor_method()
+def select(input, dim, index):
+    d = norm_dim(dim, input._data.ndim, "select")
+    n = input._data.shape[d]
+    if not -n <= index < n:
+        raise IndexError(
+            f"select(): index {index} out of range for tensor of size {list(input.shape)} at "
+            f"dimension {d}"
+        )
+    return Slice.apply(input, (slice(None),) * d + (int(index) % n,))
+
+
+@tensor_method()
+def split(tensor, split_size_or_sections, dim=0):
+    d = norm_dim(dim, tensor._data.ndim, "split")
+    n = tensor._data.shape[d]
+    if isinstance(split_size_or_sections, int):
+        step = split_size_or_sections
+        if step <= 0 and n:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got {n}")
+        sizes = [builtins.min(step, n - i) for i in range(0, n, step)] if n else [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
+                f"size at dimension {d}), but got split_sizes={sizes}"
+            )
+    out, start = [], 0
+    for s in sizes:
+        out.append(tensor.narrow(d, start, s))
+        start += s
+    return tuple(out)
+
+
+@tensor_method()
+def tensor_split(input, indices_or_sections, dim=0):
+    d = norm_dim(dim, input._data.ndim, "tensor_split")
+    n = input._data.shape[d]
+    if isinstance(indices_or_sections, int):
+        k = indices_or_sections
+        sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
+        return split(input, sizes, d)
+    bounds = [0] + [builtins.min(int(i), n) for i in indices_or_sections] + [n]
+    return tuple(input.narrow(d, a, builtins.max(b - a, 0)) for a, b in zip(bounds, bounds[1:]))
+
+
+@tensor_method()
+def chunk(input, chunks, dim=0):
+    if chunks <= 0:
+        raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
+    n = input._data.shape[norm_dim(dim, input._data.ndim, "chunk")]
+    step = -(-n // chunks) if n else 1
+    return split(input, step, dim)
+
+
+@tensor_method()
+def unbind(input, dim=0):
+    d = norm_dim(dim, input._data.ndim, "unbind")
+    return tuple(input.select(d, i) for i in range(input._data.shape[d]))
+
+
+class Flip(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return np.flip(x, dims).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.flip(ctx.dims), None
+
+
+@tensor_method()
+def flip(input, *dims):
+    dims = shape_arg(dims, "flip")
+    return Flip.apply(input, norm_dims(dims, input._data.ndim, "flip"))
+
+
+fliplr = tensor_method("fliplr")(lambda input: input.flip(1))
+flipud = tensor_method("flipud")(lambda input: input.flip(0))
+
+
+class Roll(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, shifts, dims):
+        ctx.shifts, ctx.dims = shifts, dims
+        return np.roll(x, shifts, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        neg = tuple(-s for s in ctx.shifts) if isinstance(ctx.shifts, tuple) else -ctx.shifts
+        return g.roll(neg, ctx.dims), None, None
+
+
+@tensor_method()
+def roll(input, shifts, dims=None):
+    if isinstance(shifts, list):
+        shifts = tuple(shifts)
+    if isinstance(dims, list):
+        dims = tuple(dims)
+    return Roll.apply(input, shifts, dims)
+
+
+@tensor_method()
+def rot90(input, k=1, dims=(0, 1)):
+    k %= 4
+    d0, d1 = dims
+    if k == 0:
+        return input.clone()
+    if k == 1:
+        return input.flip(d1).transpose(d0, d1)
+    if k == 2:
+        return input.flip(d0, d1)
+    return input.transpose(d0, d1).flip(d1)
+
+
+class _Mask(ArrayFunction):
+    """Multiply by a fixed mask (tril, triu)."""
+
+    @staticmethod
+    def forward(ctx, x, mask):
+        ctx.mask = mask
+        return np.where(mask, x, np.zeros((), x.dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        return _Mask.apply(g, ctx.mask), None
+
+
+def _tri_mask(shape, diagonal, lower):
+    n, m = shape[-2], shape[-1]
+    return np.tri(n, m, diagonal, dtype=bool) if lower else ~np.tri(n, m, diagonal - 1, dtype=bool)
+
+
+@tensor_method()
+def tril(input, diagonal=0):
+    if input._data.ndim < 2:
+        raise RuntimeError("tril: input tensor must have at least 2 dimensions")
+    return _Mask.apply(input, _tri_mask(input._data.shape, diagonal, True))
+
+
+@tensor_method()
+def triu(input, diagonal=0):
+    if input._data.ndim < 2:
+        raise RuntimeError("triu: input tensor must have at least 2 dimensions")
+    return _Mask.apply(input, _tri_mask(input._data.shape, diagonal, False))
+
+
+class Diagonal(ViewFunction):
+    @staticmethod
+    def forward(ctx, x, offset, d1, d2):
+        ctx.shape, ctx.args = x.shape, (offset, d1, d2)
+        return np.diagonal(x, offset, d1, d2)
+
+    @staticmethod
+    def backward(ctx, g):
+        return DiagonalBackward.apply(g, ctx.shape, *ctx.args), None, None, None
+
+
+class DiagonalBackward(ArrayFunction):
+    @staticmethod
+    def forward(ctx, g, shape, offset, d1, d2):
+        ctx.args = (offset, d1, d2)
+        out = np.zeros(shape, g.dtype)
+        view = np.diagonal(out, offset, d1, d2)
+        view.setflags(write=True)
+        view[...] = g
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return gg.diagonal(*ctx.args), None, None, None, None
+
+
+@tensor_method()
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    nd = input._data.ndim
+    return Diagonal.apply(input, offset, norm_dim(dim1, nd, "diagonal"),
+                          norm_dim(dim2, nd, "diagonal"))  # fmt: skip
+
+
+@tensor_method()
+def diag(input, diagonal=0):
+    if input._data.ndim == 1:
+        n = input._data.shape[0] + builtins.abs(diagonal)
+        return DiagonalBackward.apply(input, (n, n), diagonal, 0, 1)
+    if input._data.ndim == 2:
+        return input.diagonal(diagonal).clone()
+    raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " + f"{input.ndim}D")
+
+
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    n = input.shape[-1] + builtins.abs(offset)
+    shape = tuple(input.shape[:-1]) + (n, n)
+    return DiagonalBackward.apply(input, shape, offset, len(shape) - 2, len(shape) - 1)
+
+
+@tensor_method()
+def repeat(self, *sizes):
+    sizes = shape_arg(sizes, "repeat")
+    if len(sizes) < self._data.ndim:
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number of dimensions "
+            "of tensor"
+        )
+    x = self.reshape((1,) * (len(sizes) - self._data.ndim) + self._data.shape)
+    # Interleave a size-k broadcast axis before each dim, then merge: a pure view + one copy.
+    inter = []
+    for k, s in zip(sizes, x.shape):
+        inter += [k, s]
+    expanded = x.reshape(tuple(v for s in x.shape for v in (1, s))).expand(tuple(inter))
+    return expanded.reshape(tuple(k * s for k, s in zip(sizes, x.shape)))
+
+
+@tensor_method()
+def tile(input, dims):
+    dims = tuple(dims)
+    if len(dims) < input._data.ndim:
+        dims = (1,) * (input._data.ndim - len(dims)) + dims
+    return input.repeat(dims)
+
+
+@tensor_method()
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    if dim is None:
+        input = input.reshape(-1)
+        dim = 0
+    d = norm_dim(dim, input._data.ndim, "repeat_interleave")
+    n = input._data.shape[d]
+    if isinstance(repeats, Tensor):
+        repeats = repeats._data
+    idx = np.repeat(np.arange(n), repeats)
+    return input.index_select(d, wrap(idx))
+
+
+def meshgrid(*tensors, indexing="ij"):
+    if len(tensors) == 1 and isinstance(tensors[0], list | tuple):
+        tensors = tuple(tensors[0])
+    shape = tuple(t.numel() for t in tensors)
+    n = len(tensors)
+    outs = []
+    for i, t in enumerate(tensors):
+        view = [1] * n
+        view[i] = -1
+        outs.append(t.reshape(view).expand(shape))
+    if indexing == "xy" and n >= 2:
+        outs = [o.transpose(0, 1) for o in outs]
+    return tuple(outs)
+
+
+Tensor.squeeze_ = lambda self, dim=None: _set_shape(self, self.squeeze(dim))
+Tensor.unsqueeze_ = lambda self, dim: _set_shape(self, self.unsqueeze(dim))
+Tensor.t_ = lambda self: _set_shape(self, self.t())
+Tensor.transpose_ = lambda self, a, b: _set_shape(self, self.transpose(a, b))
+
+
+def _set_shape(t, new):
+    t._data = new._data
+    t.grad_fn, t._output_nr = new.grad_fn, new._output_nr
+    return t

@@ -1,0 +1,124 @@
+"""Tensor printing in PyTorch's format: ``tensor([[1., 2.], [3., 4.]], requires_grad=True)``."""
+
+import numpy as np
+
+from ember import _dtype
+
+_options = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80, "sci_mode": None}
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
+                     profile=None, sci_mode=None):  # fmt: skip
+    if profile == "default":
+        _options.update(precision=4, threshold=1000, edgeitems=3, linewidth=80)
+    elif profile == "short":
+        _options.update(precision=2, threshold=1000, edgeitems=2, linewidth=80)
+    elif profile == "full":
+        _options.update(precision=4, threshold=float("inf"), edgeitems=3, linewidth=80)
+    for k, v in (("precision", precision), ("threshold", threshold), ("edgeitems", edgeitems),
+                 ("linewidth", linewidth)):  # fmt: skip
+        if v is not None:
+            _options[k] = v
+    _options["sci_mode"] = sci_mode
+
+
+def _float_formatter(values):
+    p = _options["precision"]
+    finite = values[np.isfinite(values)]
+    nonzero = np.abs(finite[finite != 0])
+    if finite.size and np.all(finite == np.round(finite)):
+        if nonzero.size and (nonzero.max() > 1e8):
+            return lambda v: _special(v) or f"{v:.{p}e}"
+        return lambda v: _special(v) or f"{v:.0f}."
+    sci = _options["sci_mode"]
+    if sci is None:
+        sci = bool(nonzero.size) and (
+            nonzero.max() / nonzero.min() > 1000.0 or nonzero.max() > 1e8 or nonzero.min() < 1e-4
+        )
+    if sci:
+        return lambda v: _special(v) or f"{v:.{p}e}"
+    return lambda v: _special(v) or f"{v:.{p}f}"
+
+
+def _special(v):
+    if np.isnan(v):
+        return "nan"
+    if np.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return None
+
+
+def _formatter(arr):
+    kind = arr.dtype.kind
+    if kind == "b":
+        return lambda v: "True" if v else "False"
+    if kind in "iu":
+        return str
+    if kind == "c":
+        return lambda v: f"{v.real:.4f}{v.imag:+.4f}j"
+    return _float_formatter(arr.astype(np.float64).reshape(-1))
+
+
+def _summarised(arr):
+    return arr.size > _options["threshold"]
+
+
+def _body(arr, fmt, width, indent, summarise):
+    edge = _options["edgeitems"]
+    if arr.ndim == 0:
+        return fmt(arr.item()).rjust(width)
+    n = arr.shape[0]
+    idx = list(range(n))
+    if summarise and n > 2 * edge:
+        idx = list(range(edge)) + [None] + list(range(n - edge, n))
+    if arr.ndim == 1:
+        items = ["..." if i is None else fmt(arr[i].item()).rjust(width) for i in idx]
+        per_line = max(1, (_options["linewidth"] - indent) // (width + 2))
+        lines = [", ".join(items[k : k + per_line]) for k in range(0, len(items), per_line)]
+        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+    sep = "," + "\n" * (arr.ndim - 1) + " " * (indent + 1)
+    parts = ["..." if i is None else _body(arr[i], fmt, width, indent + 1, summarise) for i in idx]
+    return "[" + sep.join(parts) + "]"
+
+
+def tensor_repr(t):
+    arr = t._data if isinstance(t._data, np.ndarray) else t._data.get()
+    if t.dtype is _dtype.bfloat16 or arr.dtype == np.float16:
+        shown = arr.astype(np.float32)
+    else:
+        shown = arr
+    suffix = []
+    default = {"f": _dtype.get_default_dtype(), "i": _dtype.int64, "b": _dtype.bool}
+    if t.device.type != "cpu":
+        suffix.append(f"device='{t.device}'")
+    indent = len("tensor(")
+    if arr.size == 0:
+        body = "[]"
+        if arr.shape != (0,):
+            suffix.insert(0, f"size={tuple(arr.shape)}")
+    else:
+        summarise = _summarised(arr)
+        sample = shown
+        if summarise:
+            sample = _edges(shown)
+        fmt = _formatter(sample)
+        width = max(len(fmt(v)) for v in sample.reshape(-1).tolist())
+        body = _body(shown, fmt, width, indent, summarise)
+    kind = "f" if t.is_floating_point() else ("b" if arr.dtype.kind == "b" else "i")
+    if default.get(kind) is not t.dtype:
+        suffix.append(f"dtype={t.dtype}")
+    if t.grad_fn is not None:
+        suffix.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t.requires_grad:
+        suffix.append("requires_grad=True")
+    return "tensor(" + body + "".join(", " + s for s in suffix) + ")"
+
+
+def _edges(arr):
+    edge = _options["edgeitems"]
+    for axis in range(arr.ndim):
+        if arr.shape[axis] > 2 * edge:
+            arr = np.concatenate(
+                [np.take(arr, range(edge), axis), np.take(arr, range(-edge, 0), axis)], axis
+            )
+    return arr

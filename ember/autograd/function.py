@@ -1,0 +1,250 @@
+"""Function: one differentiable operation, with its forward and backward side by side.
+
+An op class is also the class of its graph node: ``apply`` makes an instance (the ``ctx``),
+runs ``forward``, and when a gradient is needed attaches the instance to the outputs as their
+``grad_fn``. The engine later calls ``backward`` on the same instance.
+
+``Function`` follows PyTorch: forward receives Tensors. ``ArrayFunction`` is how ember's own
+ops are written: forward receives the backing arrays (no Tensor wrapping on the hot path),
+and arrays it saves are mapped back to the Tensors they came from, so backward formulas,
+written with ember ops, are themselves differentiable.
+"""
+
+import functools
+import traceback
+
+import numpy as np
+
+from ember._tensor import Tensor, wrap
+from ember.autograd import anomaly_mode
+from ember.autograd.grad_mode import GRAD_ENABLED, no_grad
+
+__all__ = ["Function", "ArrayFunction", "FunctionCtx", "once_differentiable"]
+
+_FREED = object()
+_DIFFERENTIABLE_KINDS = frozenset("fcV")  # V: ml_dtypes' bfloat16
+
+
+class _Sequence:
+    counter = 0
+
+
+class FunctionCtx:
+    """State shared by a node's forward and backward (the ``ctx`` argument)."""
+
+    _array_inputs = False
+    _is_view = False
+
+    def save_for_backward(self, *tensors):
+        self._to_save = tensors
+
+    def save_for_forward(self, *tensors):
+        self._to_save_forward = tensors
+
+    def mark_non_differentiable(self, *outputs):
+        self._non_diff = {id(o) for o in outputs}
+
+    def mark_dirty(self, *tensors):
+        self._dirty = tensors
+
+    def set_materialize_grads(self, value):
+        self._materialize = bool(value)
+
+    @property
+    def saved_tensors(self):
+        saved = self.__dict__.get("_saved")
+        if saved is _FREED:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the "
+                "graph are freed when you call .backward() or autograd.grad(). Specify "
+                "retain_graph=True if you need to backward through the graph a second time or "
+                "if you need to access saved tensors after calling backward."
+            )
+        if saved is None:
+            return ()
+        for t, version in zip(saved, self._saved_versions):
+            if t is not None and version is not None and t._vc[0] != version:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: [{t.dtype} {list(t.shape)}], which is used by "
+                    f"{self.name()}, is at version {t._vc[0]}; expected version {version} "
+                    "instead. Hint: replace the in-place operation by an out-of-place one."
+                )
+        return saved
+
+    @property
+    def saved_variables(self):
+        return self.saved_tensors
+
+    @classmethod
+    def name(cls):
+        return cls.__name__ + "Backward0"
+
+    @property
+    def next_functions(self):
+        return tuple(
+            (None, 0) if e is None else (e[0] if e[1] >= 0 else _AccumulateGradView(e[0]), e[1])
+            for e in self._edges
+        )
+
+    def register_hook(self, hook):
+        self.__dict__.setdefault("_post_hooks", []).append(hook)
+
+    def register_prehook(self, hook):
+        self.__dict__.setdefault("_node_pre_hooks", []).append(hook)
+
+    def __repr__(self):
+        return f"<{self.name()} object>"
+
+
+class _AccumulateGradView:
+    """What ``next_functions`` shows for a leaf, as PyTorch's AccumulateGrad node."""
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        return "AccumulateGrad"
+
+    def __repr__(self):
+        return "<AccumulateGrad object>"
+
+
+class Function(FunctionCtx):
+    """Base of differentiable operations; subclass with static ``forward`` and ``backward``."""
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("You must implement the forward function for custom Function.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError(
+            "You must implement either the backward or vjp method for your custom "
+            "autograd.Function to use it with backward mode AD."
+        )
+
+    vjp = backward
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        ctx = cls.__new__(cls)
+        if GRAD_ENABLED[0]:
+            flags = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+            needs_grad = True in flags
+        else:
+            flags, needs_grad = (False,) * len(args), False
+        ctx.needs_input_grad = flags
+        if cls._array_inputs:
+            raw = cls.forward(ctx, *[a._data if isinstance(a, Tensor) else a for a in args],
+                              **kwargs)  # fmt: skip
+        else:
+            prev, GRAD_ENABLED[0] = GRAD_ENABLED[0], False
+            try:
+                raw = cls.forward(ctx, *args, **kwargs)
+            finally:
+                GRAD_ENABLED[0] = prev
+        single = not isinstance(raw, tuple)
+        raws = (raw,) if single else raw
+        outs = tuple(_as_output(r) for r in raws)
+        if needs_grad:
+            _connect(ctx, args, raws, outs)
+        else:
+            ctx.__dict__.pop("_to_save", None)
+        if cls._is_view:
+            src = args[0]
+            for o in outs:
+                if o is not None:
+                    o._vc = src._vc
+                    o._base = src._base if src._base is not None else src
+        return outs[0] if single else outs
+
+
+def _as_output(r):
+    if r is None or isinstance(r, Tensor):
+        return r if r is None else wrap(r._data)
+    if isinstance(r, np.ndarray):
+        return wrap(r)
+    return wrap(np.asarray(r))
+
+
+def _connect(ctx, args, raws, outs):
+    """Make ``ctx`` the grad_fn of the differentiable outputs and resolve what it saved."""
+    edges = []
+    metas = []
+    for a in args:
+        if isinstance(a, Tensor) and a._requires_grad:
+            fn = a.grad_fn
+            edges.append((fn, a._output_nr) if fn is not None else (a, -1))
+            metas.append((a._data.shape, a._data.dtype))
+        else:
+            edges.append(None)
+            metas.append(None)
+    ctx._edges = edges
+    ctx._metas = metas
+    non_diff = ctx.__dict__.get("_non_diff", ())
+    out_meta = []
+    for i, (r, o) in enumerate(zip(raws, outs)):
+        if o is None:
+            out_meta.append(None)
+            continue
+        out_meta.append((o._data.shape, o._data.dtype))
+        if id(r) in non_diff or o._data.dtype.kind not in _DIFFERENTIABLE_KINDS:
+            continue
+        o._requires_grad = True
+        o.grad_fn = ctx
+        o._output_nr = i
+    ctx._out_meta = out_meta
+    _Sequence.counter += 1
+    ctx._seq = _Sequence.counter
+    if anomaly_mode.ENABLED[0]:
+        ctx._trace = "".join(traceback.format_stack()[:-3])
+    to_save = ctx.__dict__.pop("_to_save", None)
+    if to_save is not None:
+        saved, versions = [], []
+        for s in to_save:
+            t = _resolve_saved(s, args, raws, outs)
+            saved.append(t)
+            versions.append(None if t is None else t._vc[0])
+        ctx._saved = tuple(saved)
+        ctx._saved_versions = versions
+
+
+def _resolve_saved(s, args, raws, outs):
+    """The Tensor a saved array (or Tensor) stands for: an input, an output, or a constant."""
+    if s is None:
+        return None
+    arr = s._data if isinstance(s, Tensor) else s
+    for r, o in zip(raws, outs):
+        if o is not None and (r is s or o._data is arr):
+            return o
+    for a in args:
+        if isinstance(a, Tensor) and (a is s or a._data is arr):
+            return a
+    if isinstance(s, Tensor):
+        return s
+    return wrap(np.asarray(s))
+
+
+class ArrayFunction(Function):
+    """Base of ember's own ops: ``forward`` computes on arrays, ``backward`` on Tensors."""
+
+    _array_inputs = True
+
+
+class ViewFunction(ArrayFunction):
+    """An op whose output shares memory (and the version counter) with its first input."""
+
+    _is_view = True
+
+
+def once_differentiable(fn):
+    """Mark a backward that cannot itself be differentiated: it runs without recording."""
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        with no_grad():
+            return fn(ctx, *args)
+
+    return wrapper

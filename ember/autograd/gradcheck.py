@@ -1,0 +1,112 @@
+"""Compare analytical gradients with central finite differences (float64 recommended)."""
+
+import numpy as np
+
+from ember._tensor import Tensor, wrap
+
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
+
+
+class GradcheckError(RuntimeError):
+    pass
+
+
+def _outputs(fn, inputs):
+    out = fn(*inputs)
+    return (out,) if isinstance(out, Tensor) else tuple(o for o in out if isinstance(o, Tensor))
+
+
+def _numerical_jacobian(fn, inputs, t, eps):
+    """d(all outputs, flattened)/d(t, flattened) by central differences."""
+    flat = t._data.reshape(-1)  # a view: writes reach t
+    cols = []
+    for k in range(flat.size):
+        orig = flat[k].item()
+        flat[k] = orig + eps
+        plus = np.concatenate(
+            [o._data.reshape(-1).astype(np.float64) for o in _outputs(fn, inputs)]
+        )
+        flat[k] = orig - eps
+        minus = np.concatenate(
+            [o._data.reshape(-1).astype(np.float64) for o in _outputs(fn, inputs)]
+        )
+        flat[k] = orig
+        cols.append((plus - minus) / (2 * eps))
+    return np.stack(cols, axis=1) if cols else np.zeros((0, 0))
+
+
+def _analytical_jacobian(fn, inputs, diff_inputs):
+    from ember.autograd import grad
+
+    outs = _outputs(fn, inputs)
+    sizes = [o._data.size for o in outs]
+    total = sum(sizes)
+    jacs = [np.zeros((total, t._data.size)) for t in diff_inputs]
+    row = 0
+    for o, n in zip(outs, sizes):
+        if not o._requires_grad:
+            row += n
+            continue
+        for k in range(n):
+            g = np.zeros(o._data.size, dtype=o._data.dtype)
+            g[k] = 1
+            gs = grad(o, diff_inputs, wrap(g.reshape(o._data.shape)), retain_graph=True,
+                      allow_unused=True)  # fmt: skip
+            for j, gj in enumerate(gs):
+                if gj is not None:
+                    jacs[j][row + k] = gj._data.reshape(-1)
+        row += n
+    return jacs
+
+
+def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
+              nondet_tol=0.0, check_undefined_grad=True, fast_mode=False, **kwargs):  # fmt: skip
+    """True when the analytical Jacobian matches finite differences for every input."""
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    diff = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    analytical = _analytical_jacobian(func, inputs, diff)
+    for j, t in enumerate(diff):
+        if t.dtype.name != "float64":
+            import warnings
+
+            warnings.warn(
+                f"Input #{j} requires gradient and is not a double precision floating point. "
+                "gradcheck may fail.",
+                stacklevel=2,
+            )
+        numerical = _numerical_jacobian(func, inputs, t, eps)
+        if not np.allclose(analytical[j], numerical, rtol=rtol, atol=atol):
+            if raise_exception:
+                raise GradcheckError(
+                    f"Jacobian mismatch for output 0 with respect to input {j},\n"
+                    f"numerical:{numerical}\nanalytical:{analytical[j]}\n"
+                )
+            return False
+    return True
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
+                  raise_exception=True, **kwargs):  # fmt: skip
+    """gradcheck of the first derivative (vector-Jacobian product) of ``func``."""
+    from ember.autograd import grad
+
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    outs = _outputs(func, inputs)
+    if grad_outputs is None:
+        rng = np.random.default_rng(0)
+        grad_outputs = tuple(
+            wrap(rng.standard_normal(o._data.shape).astype(o._data.dtype), requires_grad=True)
+            for o in outs
+        )
+    grad_outputs = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
+    n_in = len(inputs)
+
+    def first_derivative(*args):
+        ins, gos = args[:n_in], args[n_in:]
+        diff = [t for t in ins if isinstance(t, Tensor) and t.requires_grad]
+        outs = _outputs(func, ins)
+        gs = grad(outs, diff, gos, create_graph=True, allow_unused=True)
+        return tuple(g for g in gs if g is not None)
+
+    return gradcheck(first_derivative, inputs + tuple(grad_outputs), eps=eps, atol=atol,
+                     rtol=rtol, raise_exception=raise_exception)  # fmt: skip

@@ -1,0 +1,18 @@
+"""``ember``: the command-line entry point (``ember info``, ...)."""
+
+import argparse
+import sys
+
+from ember.cli import info
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="ember", description="ember: PyTorch's API on NumPy.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    info.add_parser(sub)
+    args = parser.parse_args(argv)
+    return args.run(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+"""All nn layers, one file per family."""
+
+from ember.nn.modules.activation import *
+from ember.nn.modules.container import *
+from ember.nn.modules.conv import *
+from ember.nn.modules.dropout import *
+from ember.nn.modules.flatten import *
+from ember.nn.modules.linear import *
+from ember.nn.modules.loss import *
+from ember.nn.modules.module import *
+from ember.nn.modules.normalization import *
+from ember.nn.modules.padding import *
+from ember.nn.modules.pooling import *
+from ember.nn.modules.rnn import *
+from ember.nn.modules.sparse import *
+from ember.nn.modules.transformer import *

@@ -1,0 +1,3 @@
+"""flatten modules."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""linear modules."""
+
+__all__: list[str] = []

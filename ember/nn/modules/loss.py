@@ -1,0 +1,3 @@
+"""loss modules."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""module modules."""
+
+__all__: list[str] = []

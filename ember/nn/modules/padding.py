@@ -1,0 +1,3 @@
+"""padding modules."""
+
+__all__: list[str] = []

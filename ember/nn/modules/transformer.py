@@ -1,0 +1,3 @@
+"""transformer modules."""
+
+__all__: list[str] = []

@@ -101,7 +101,7 @@ def test_hooks_and_retain_grad_match_torch():
         y.retain_grad()
         y.register_hook(lambda g: g * 10)
         seen = []
-        x.register_hook(lambda g: seen.append(g.detach().numpy().copy()))
+        x.register_hook(lambda g, seen=seen: seen.append(g.detach().numpy().copy()))
         (y * y).sum().backward()
         out.append((y.grad.numpy(), x.grad.numpy(), seen[0]))
     for mine, ref in zip(out[1], out[0]):

@@ -32,7 +32,9 @@ def _numerical_jacobian(fn, inputs, t, eps):
         )
         flat[k] = orig
         cols.append((plus - minus) / (2 * eps))
-    return np.stack(cols, axis=1) if cols else np.zeros((0, 0))
+    if not cols:
+        return np.zeros((sum(o._data.size for o in _outputs(fn, inputs)), 0))
+    return np.stack(cols, axis=1)
 
 
 def _analytical_jacobian(fn, inputs, diff_inputs):

@@ -10,7 +10,7 @@ import numpy as _np
 # PyTorch computes inf and nan silently; so does ember (see docs/compat.md).
 _np.seterr(divide="ignore", invalid="ignore", over="ignore")
 
-from ember import _dtype, autograd, linalg
+from ember import _dtype, amp, autograd, backends, cuda, hub, linalg
 from ember._device import device
 from ember._dtype import (
     bfloat16,
@@ -54,6 +54,7 @@ from ember._random import (
     seed,
     set_rng_state,
 )
+from ember._runtime import *
 from ember._tensor import Size, Tensor
 from ember.autograd import Function
 from ember.autograd.grad_mode import (
@@ -84,6 +85,9 @@ def can_cast(from_, to):
     import numpy as _np
 
     return _np.can_cast(from_.np, to.np, "same_kind")
+
+
+autocast = amp.autocast
 
 
 def _lazy_submodules():

@@ -1,0 +1,63 @@
+"""Process-wide switches scripts call before building a model: threads, determinism, compile."""
+
+import os
+
+__all__ = [
+    "set_num_threads", "get_num_threads", "set_num_interop_threads", "get_num_interop_threads",
+    "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "compile",
+    "set_float32_matmul_precision", "get_float32_matmul_precision",
+]  # fmt: skip
+
+_state = {"threads": os.cpu_count() or 1, "deterministic": False, "matmul": "highest"}
+
+
+def set_num_threads(n):
+    """Limit BLAS threads (through threadpoolctl when it is installed)."""
+    if int(n) < 1:
+        raise RuntimeError(f"set_num_threads expects a positive integer, got {n}")
+    _state["threads"] = int(n)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(int(n))
+    except ImportError:
+        pass
+
+
+def get_num_threads():
+    return _state["threads"]
+
+
+def set_num_interop_threads(n):
+    pass
+
+
+def get_num_interop_threads():
+    return 1
+
+
+def use_deterministic_algorithms(mode, *, warn_only=False):
+    """ember's CPU kernels are deterministic; the flag is kept for scripts that read it."""
+    _state["deterministic"] = bool(mode)
+
+
+def are_deterministic_algorithms_enabled():
+    return _state["deterministic"]
+
+
+def set_float32_matmul_precision(precision):
+    if precision not in ("highest", "high", "medium"):
+        raise RuntimeError(f"Invalid precision: {precision}")
+    _state["matmul"] = precision
+
+
+def get_float32_matmul_precision():
+    return _state["matmul"]
+
+
+def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None,
+            options=None, disable=False):  # fmt: skip
+    """Return ``model`` unchanged: ember runs eagerly (documented in docs/compat.md)."""
+    if model is None:
+        return lambda m: m
+    return model

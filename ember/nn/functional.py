@@ -1,6 +1,7 @@
 """ember.nn.functional: the functional forms of the nn layers; each name is an op of ember._ops."""
 
 from ember._ops.activation import *
+from ember._ops.attention import *
 from ember._ops.conv import *
 from ember._ops.loss import *
 from ember._ops.nn_misc import *

@@ -1,0 +1,197 @@
+"""Recurrent layers as fused ops: one direction of one layer over a whole sequence.
+
+The input projection for all time steps is one matrix product; the loop over time (the one
+natural Python loop, see DESIGN.md) does only the recurrent product and the gate arithmetic.
+Backward runs the loop in reverse by hand and again batches the weight gradients into single
+matrix products. These ops are differentiable once (no double backward through time).
+"""
+
+import numpy as np
+
+from ember.autograd.function import ArrayFunction
+
+__all__ = []
+
+
+def _sigmoid(x):
+    out = np.empty_like(x)
+    np.negative(x, out=out)
+    np.exp(out, out=out)
+    out += 1
+    np.reciprocal(out, out=out)
+    return out
+
+
+def _input_projection(x, w_ih, b):
+    T, B, _ = x.shape
+    xw = x.reshape(T * B, -1) @ w_ih.T
+    if b is not None:
+        xw += b
+    return xw.reshape(T, B, -1)
+
+
+class LSTMLayer(ArrayFunction):
+    """x (T, B, I), h0/c0 (B, H) -> out (T, B, H), h_T, c_T."""
+
+    @staticmethod
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+        T, B, _ = x.shape
+        H = w_hh.shape[1]
+        b = None if b_ih is None else b_ih + b_hh
+        xw = _input_projection(x, w_ih, b)
+        out = np.empty((T, B, H), x.dtype)
+        gates = np.empty((T, B, 4 * H), x.dtype)  # activated i, f, g, o
+        cs = np.empty((T + 1, B, H), x.dtype)
+        tanh_c = np.empty((T, B, H), x.dtype)
+        cs[0] = c0
+        h = h0
+        for t in range(T):
+            pre = xw[t] + h @ w_hh.T
+            gt = gates[t]
+            gt[:, : 2 * H] = _sigmoid(pre[:, : 2 * H])
+            gt[:, 2 * H : 3 * H] = np.tanh(pre[:, 2 * H : 3 * H])
+            gt[:, 3 * H :] = _sigmoid(pre[:, 3 * H :])
+            i, f, g, o = gt[:, :H], gt[:, H : 2 * H], gt[:, 2 * H : 3 * H], gt[:, 3 * H :]
+            c = f * cs[t] + i * g
+            cs[t + 1] = c
+            np.tanh(c, out=tanh_c[t])
+            h = out[t] = o * tanh_c[t]
+        ctx.saved = (x, h0, w_ih, w_hh, gates, cs, tanh_c, out)
+        ctx.has_bias = b_ih is not None
+        return out, out[-1].copy(), cs[-1].copy()
+
+    @staticmethod
+    def backward(ctx, g_out, g_h, g_c):
+        from ember._tensor import wrap
+
+        x, h0, w_ih, w_hh, gates, cs, tanh_c, out = ctx.saved
+        g_out, g_h, g_c = g_out._data, g_h._data, g_c._data
+        T, B, _ = x.shape
+        H = w_hh.shape[1]
+        d_pre = np.empty_like(gates)
+        dh = g_h.copy()
+        dc = g_c.copy()
+        for t in range(T - 1, -1, -1):
+            dh += g_out[t]
+            gt = gates[t]
+            i, f, g, o = gt[:, :H], gt[:, H : 2 * H], gt[:, 2 * H : 3 * H], gt[:, 3 * H :]
+            tc = tanh_c[t]
+            dc += dh * o * (1 - tc * tc)
+            dp = d_pre[t]
+            dp[:, :H] = dc * g * i * (1 - i)
+            dp[:, H : 2 * H] = dc * cs[t] * f * (1 - f)
+            dp[:, 2 * H : 3 * H] = dc * i * (1 - g * g)
+            dp[:, 3 * H :] = dh * tc * o * (1 - o)
+            dc = dc * f
+            dh = dp @ w_hh
+        flat = d_pre.reshape(T * B, 4 * H)
+        dx = (flat @ w_ih).reshape(x.shape)
+        dw_ih = flat.T @ x.reshape(T * B, -1)
+        h_prev = np.concatenate([h0[None], out[:-1]], axis=0).reshape(T * B, H)
+        dw_hh = flat.T @ h_prev
+        db = flat.sum(0) if ctx.has_bias else None
+        wr = lambda a: None if a is None else wrap(a)  # noqa: E731
+        return wr(dx), wr(dh), wr(dc), wr(dw_ih), wr(dw_hh), wr(db), wr(db)
+
+
+class GRULayer(ArrayFunction):
+    """PyTorch's GRU: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)); h' = (1 - z) n + z h."""
+
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):
+        T, B, _ = x.shape
+        H = w_hh.shape[1]
+        xw = _input_projection(x, w_ih, b_ih)
+        out = np.empty((T, B, H), x.dtype)
+        rz = np.empty((T, B, 2 * H), x.dtype)
+        ns = np.empty((T, B, H), x.dtype)
+        hn = np.empty((T, B, H), x.dtype)  # W_hn h + b_hn
+        h = h0
+        for t in range(T):
+            hw = h @ w_hh.T
+            if b_hh is not None:
+                hw += b_hh
+            rz[t] = _sigmoid(xw[t, :, : 2 * H] + hw[:, : 2 * H])
+            r, z = rz[t, :, :H], rz[t, :, H:]
+            hn[t] = hw[:, 2 * H :]
+            ns[t] = np.tanh(xw[t, :, 2 * H :] + r * hn[t])
+            h = out[t] = (1 - z) * ns[t] + z * h
+        ctx.saved = (x, h0, w_ih, w_hh, rz, ns, hn, out)
+        ctx.has_bias = b_ih is not None
+        return out, out[-1].copy()
+
+    @staticmethod
+    def backward(ctx, g_out, g_h):
+        from ember._tensor import wrap
+
+        x, h0, w_ih, w_hh, rz, ns, hn, out = ctx.saved
+        g_out, g_h = g_out._data, g_h._data
+        T, B, _ = x.shape
+        H = w_hh.shape[1]
+        d_xw = np.empty((T, B, 3 * H), x.dtype)
+        d_hw = np.empty((T, B, 3 * H), x.dtype)
+        dh = g_h.copy()
+        for t in range(T - 1, -1, -1):
+            dh += g_out[t]
+            r, z, n = rz[t, :, :H], rz[t, :, H:], ns[t]
+            h_prev = h0 if t == 0 else out[t - 1]
+            dn = dh * (1 - z) * (1 - n * n)
+            dz = dh * (h_prev - n) * z * (1 - z)
+            dr = dn * hn[t] * r * (1 - r)
+            d_xw[t, :, :H], d_xw[t, :, H : 2 * H], d_xw[t, :, 2 * H :] = dr, dz, dn
+            d_hw[t, :, :H], d_hw[t, :, H : 2 * H], d_hw[t, :, 2 * H :] = dr, dz, dn * r
+            dh = dh * z + d_hw[t] @ w_hh
+        fx = d_xw.reshape(T * B, 3 * H)
+        fh = d_hw.reshape(T * B, 3 * H)
+        dx = (fx @ w_ih).reshape(x.shape)
+        dw_ih = fx.T @ x.reshape(T * B, -1)
+        h_prev = np.concatenate([h0[None], out[:-1]], axis=0).reshape(T * B, H)
+        dw_hh = fh.T @ h_prev
+        db_ih = fx.sum(0) if ctx.has_bias else None
+        db_hh = fh.sum(0) if ctx.has_bias else None
+        wr = lambda a: None if a is None else wrap(a)  # noqa: E731
+        return wr(dx), wr(dh), wr(dw_ih), wr(dw_hh), wr(db_ih), wr(db_hh)
+
+
+class RNNLayer(ArrayFunction):
+    """Elman RNN: h' = act(W_ih x + b_ih + W_hh h + b_hh), act tanh or relu."""
+
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity):
+        T, B, _ = x.shape
+        H = w_hh.shape[1]
+        b = None if b_ih is None else b_ih + b_hh
+        xw = _input_projection(x, w_ih, b)
+        out = np.empty((T, B, H), x.dtype)
+        h = h0
+        for t in range(T):
+            pre = xw[t] + h @ w_hh.T
+            h = out[t] = np.tanh(pre) if nonlinearity == "tanh" else np.maximum(pre, 0)
+        ctx.saved = (x, h0, w_ih, w_hh, out)
+        ctx.tanh = nonlinearity == "tanh"
+        ctx.has_bias = b_ih is not None
+        return out, out[-1].copy()
+
+    @staticmethod
+    def backward(ctx, g_out, g_h):
+        from ember._tensor import wrap
+
+        x, h0, w_ih, w_hh, out = ctx.saved
+        g_out, g_h = g_out._data, g_h._data
+        T, B, _ = x.shape
+        H = w_hh.shape[1]
+        d_pre = np.empty_like(out)
+        dh = g_h.copy()
+        for t in range(T - 1, -1, -1):
+            dh += g_out[t]
+            y = out[t]
+            d_pre[t] = dh * (1 - y * y) if ctx.tanh else dh * (y > 0)
+            dh = d_pre[t] @ w_hh
+        flat = d_pre.reshape(T * B, H)
+        dx = (flat @ w_ih).reshape(x.shape)
+        dw_ih = flat.T @ x.reshape(T * B, -1)
+        h_prev = np.concatenate([h0[None], out[:-1]], axis=0).reshape(T * B, H)
+        dw_hh = flat.T @ h_prev
+        db = flat.sum(0) if ctx.has_bias else None
+        wr = lambda a: None if a is None else wrap(a)  # noqa: E731
+        return wr(dx), wr(dh), wr(dw_ih), wr(dw_hh), wr(db), wr(db), None

@@ -800,24 +800,27 @@ Tensor.logical_not_ = lambda self: _inplace(self, logical_not)
 # -- operators -------------------------------------------------------------------------------
 
 
+_OPERANDS = (Tensor, int, float, complex, np.number)
+
+
 def _reflected(fn):
     def op(self, other):
-        if not isinstance(other, Tensor | int | float | bool | complex | np.number | np.ndarray):
-            return NotImplemented
+        if isinstance(other, _OPERANDS):
+            return fn(other, self)
         if isinstance(other, np.ndarray):
-            other = wrap(other)
-        return fn(other, self)
+            return fn(wrap(other), self)
+        return NotImplemented
 
     return op
 
 
 def _forward_op(fn):
     def op(self, other):
-        if not isinstance(other, Tensor | int | float | bool | complex | np.number | np.ndarray):
-            return NotImplemented
+        if isinstance(other, _OPERANDS):
+            return fn(self, other)
         if isinstance(other, np.ndarray):
-            other = wrap(other)
-        return fn(self, other)
+            return fn(self, wrap(other))
+        return NotImplemented
 
     return op
 

@@ -25,10 +25,6 @@ _FREED = object()
 _DIFFERENTIABLE_KINDS = frozenset("fcV")  # V: ml_dtypes' bfloat16
 
 
-class _Sequence:
-    counter = 0
-
-
 class FunctionCtx:
     """State shared by a node's forward and backward (the ``ctx`` argument)."""
 
@@ -130,28 +126,36 @@ class Function(FunctionCtx):
     @classmethod
     def apply(cls, *args, **kwargs):
         ctx = cls.__new__(cls)
+        needs_grad = False
         if GRAD_ENABLED[0]:
-            flags = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
-            needs_grad = True in flags
+            for a in args:
+                if isinstance(a, Tensor) and a._requires_grad:
+                    needs_grad = True
+                    break
+        if needs_grad:
+            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
         else:
-            flags, needs_grad = (False,) * len(args), False
-        ctx.needs_input_grad = flags
+            ctx.needs_input_grad = _NO_GRADS[len(args)] if len(args) < 8 else (False,) * len(args)
         if cls._array_inputs:
-            raw = cls.forward(ctx, *[a._data if isinstance(a, Tensor) else a for a in args],
-                              **kwargs)  # fmt: skip
+            raw = cls.forward(
+                ctx, *[a._data if isinstance(a, Tensor) else a for a in args], **kwargs
+            )
         else:
             prev, GRAD_ENABLED[0] = GRAD_ENABLED[0], False
             try:
                 raw = cls.forward(ctx, *args, **kwargs)
             finally:
                 GRAD_ENABLED[0] = prev
-        single = not isinstance(raw, tuple)
-        raws = (raw,) if single else raw
-        outs = tuple(_as_output(r) for r in raws)
+        if raw.__class__ is np.ndarray:
+            single, raws, outs = True, (raw,), (wrap(raw),)
+        else:
+            single = not isinstance(raw, tuple)
+            raws = (raw,) if single else raw
+            outs = tuple(_as_output(r) for r in raws)
         if needs_grad:
             _connect(ctx, args, raws, outs)
-        else:
-            ctx.__dict__.pop("_to_save", None)
+        elif "_to_save" in ctx.__dict__:
+            del ctx._to_save
         if cls._is_view:
             src = args[0]
             for o in outs:
@@ -159,6 +163,9 @@ class Function(FunctionCtx):
                     o._vc = src._vc
                     o._base = src._base if src._base is not None else src
         return outs[0] if single else outs
+
+
+_NO_GRADS = [(False,) * n for n in range(8)]
 
 
 def _as_output(r):
@@ -173,54 +180,54 @@ def _connect(ctx, args, raws, outs):
     """Make ``ctx`` the grad_fn of the differentiable outputs and resolve what it saved."""
     edges = []
     metas = []
+    inputs = []  # (array, tensor) of every tensor argument, to resolve saved arrays
     for a in args:
-        if isinstance(a, Tensor) and a._requires_grad:
-            fn = a.grad_fn
-            edges.append((fn, a._output_nr) if fn is not None else (a, -1))
-            metas.append((a._data.shape, a._data.dtype))
-        else:
-            edges.append(None)
-            metas.append(None)
+        if isinstance(a, Tensor):
+            d = a._data
+            inputs.append((d, a))
+            if a._requires_grad:
+                fn = a.grad_fn
+                edges.append((fn, a._output_nr) if fn is not None else (a, -1))
+                metas.append((d.shape, d.dtype))
+                continue
+        edges.append(None)
+        metas.append(None)
     ctx._edges = edges
     ctx._metas = metas
-    non_diff = ctx.__dict__.get("_non_diff", ())
+    d = ctx.__dict__
+    non_diff = d.get("_non_diff", ())
     out_meta = []
-    for i, (r, o) in enumerate(zip(raws, outs)):
+    for i, o in enumerate(outs):
         if o is None:
             out_meta.append(None)
             continue
-        out_meta.append((o._data.shape, o._data.dtype))
-        if id(r) in non_diff or o._data.dtype.kind not in _DIFFERENTIABLE_KINDS:
+        od = o._data
+        out_meta.append((od.shape, od.dtype))
+        if od.dtype.kind not in _DIFFERENTIABLE_KINDS or (non_diff and id(raws[i]) in non_diff):
             continue
         o._requires_grad = True
         o.grad_fn = ctx
         o._output_nr = i
     ctx._out_meta = out_meta
-    _Sequence.counter += 1
-    ctx._seq = _Sequence.counter
     if anomaly_mode.ENABLED[0]:
         ctx._trace = "".join(traceback.format_stack()[:-3])
-    to_save = ctx.__dict__.pop("_to_save", None)
+    to_save = d.pop("_to_save", None)
     if to_save is not None:
-        saved, versions = [], []
-        for s in to_save:
-            t = _resolve_saved(s, args, raws, outs)
-            saved.append(t)
-            versions.append(None if t is None else t._vc[0])
-        ctx._saved = tuple(saved)
-        ctx._saved_versions = versions
+        saved = tuple(_resolve_saved(s, inputs, raws, outs) for s in to_save)
+        ctx._saved = saved
+        ctx._saved_versions = [None if t is None else t._vc[0] for t in saved]
 
 
-def _resolve_saved(s, args, raws, outs):
+def _resolve_saved(s, inputs, raws, outs):
     """The Tensor a saved array (or Tensor) stands for: an input, an output, or a constant."""
     if s is None:
         return None
     arr = s._data if isinstance(s, Tensor) else s
     for r, o in zip(raws, outs):
-        if o is not None and (r is s or o._data is arr):
+        if r is s or (o is not None and o._data is arr):
             return o
-    for a in args:
-        if isinstance(a, Tensor) and (a is s or a._data is arr):
+    for d, a in inputs:
+        if d is arr or a is s:
             return a
     if isinstance(s, Tensor):
         return s

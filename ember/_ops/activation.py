@@ -1,3 +1,372 @@
-"""activation ops."""
+"""Activation functions; softmax and log-softmax are single fused, stable ops."""
 
-__all__: list[str] = []
+import math
+
+import numpy as np
+
+from ember._ops._util import norm_dim, tensor_method
+from ember._ops.elementwise import _np_sigmoid
+from ember._tensor import wrap
+from ember.autograd.function import ArrayFunction
+
+__all__ = [
+    "relu",
+    "relu_",
+    "relu6",
+    "leaky_relu",
+    "leaky_relu_",
+    "elu",
+    "elu_",
+    "selu",
+    "celu",
+    "gelu",
+    "silu",
+    "mish",
+    "softplus",
+    "softsign",
+    "hardtanh",
+    "hardtanh_",
+    "hardsigmoid",
+    "hardswish",
+    "sigmoid",
+    "tanh",
+    "logsigmoid",
+    "tanhshrink",
+    "softshrink",
+    "hardshrink",
+    "threshold",
+    "threshold_",
+    "prelu",
+    "glu",
+    "softmax",
+    "log_softmax",
+    "softmin",
+    "rrelu",
+]
+
+
+def _inplace(fn):
+    def apply_inplace(input, *args, **kwargs):
+        from ember._ops.elementwise import _inplace as write
+
+        return write(input, fn, *args, **kwargs)
+
+    return apply_inplace
+
+
+class Relu(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.maximum(x, 0)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return _MaskGrad.apply(g, out._data > 0)
+
+
+class _MaskGrad(ArrayFunction):
+    """g * mask for a fixed boolean mask (the derivative of piecewise-linear activations)."""
+
+    @staticmethod
+    def forward(ctx, g, mask):
+        ctx.mask = mask
+        return g * mask
+
+    @staticmethod
+    def backward(ctx, gg):
+        return _MaskGrad.apply(gg, ctx.mask), None
+
+
+def relu(input, inplace=False):
+    if inplace:
+        return relu_(input)
+    return Relu.apply(input)
+
+
+relu_ = _inplace(relu)
+
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+class Threshold(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, threshold, value):
+        mask = x > threshold
+        ctx.mask = mask
+        return np.where(mask, x, np.asarray(value, x.dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        return _MaskGrad.apply(g, ctx.mask), None, None
+
+
+def threshold(input, threshold, value, inplace=False):
+    if inplace:
+        return threshold_(input, threshold, value)
+    return Threshold.apply(input, threshold, value)
+
+
+threshold_ = _inplace(lambda input, t, v: Threshold.apply(input, t, v))
+
+
+class LeakyRelu(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, slope):
+        ctx.slope_mask = np.where(x > 0, 1.0, slope).astype(x.dtype)
+        return x * ctx.slope_mask
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * wrap(ctx.slope_mask), None
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    if inplace:
+        return leaky_relu_(input, negative_slope)
+    return LeakyRelu.apply(input, negative_slope)
+
+
+leaky_relu_ = _inplace(lambda input, s=0.01: LeakyRelu.apply(input, s))
+
+
+def elu(input, alpha=1.0, inplace=False):
+    neg = alpha * (input.clamp(max=0).exp() - 1)
+    out = _where(input > 0, input, neg)
+    return _inplace(lambda t: elu(t, alpha))(input) if inplace else out
+
+
+def _where(c, a, b):
+    from ember._ops.elementwise import where
+
+    return where(c, a, b)
+
+
+elu_ = _inplace(lambda input, alpha=1.0: elu(input, alpha))
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    out = _SELU_SCALE * elu(input, _SELU_ALPHA)
+    return _inplace(selu)(input) if inplace else out
+
+
+def celu(input, alpha=1.0, inplace=False):
+    neg = alpha * ((input.clamp(max=0) / alpha).exp() - 1)
+    out = _where(input > 0, input, neg)
+    return _inplace(lambda t: celu(t, alpha))(input) if inplace else out
+
+
+class Gelu(ArrayFunction):
+    """GELU, exact (erf) or with the tanh approximation; one op with a hand-written backward."""
+
+    @staticmethod
+    def forward(ctx, x, approximate):
+        from ember._ops._special import erf
+
+        ctx.approximate = approximate
+        ctx.save_for_backward(x)
+        if approximate == "tanh":
+            k = math.sqrt(2 / math.pi)
+            inner = k * (x + 0.044715 * x**3)
+            return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
+        return (0.5 * x * (1 + erf(x * (1 / math.sqrt(2))))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            k = math.sqrt(2 / math.pi)
+            t = (k * (x + 0.044715 * x**3)).tanh()
+            d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
+            return g * d, None
+        cdf = 0.5 * (1 + (x * (1 / math.sqrt(2))).erf())
+        pdf = (-0.5 * x * x).exp() * (1 / math.sqrt(2 * math.pi))
+        return g * (cdf + x * pdf), None
+
+
+def gelu(input, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"approximate argument must be either none or tanh, got {approximate}")
+    return Gelu.apply(input, approximate)
+
+
+class Silu(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x):
+        s = _np_sigmoid(x)
+        ctx.save_for_backward(x)
+        return x * s
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        s = x.sigmoid()
+        return g * s * (1 + x * (1 - s))
+
+
+def silu(input, inplace=False):
+    return _inplace(silu)(input) if inplace else Silu.apply(input)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    scaled = input * beta
+    soft = (scaled.clamp(max=threshold).exp()).log1p() / beta
+    return _where(scaled > threshold, input, soft)
+
+
+def mish(input, inplace=False):
+    out = input * softplus(input).tanh()
+    return _inplace(mish)(input) if inplace else out
+
+
+def softsign(input):
+    return input / (1 + input.abs())
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    if inplace:
+        return hardtanh_(input, min_val, max_val)
+    return input.clamp(min_val, max_val)
+
+
+hardtanh_ = _inplace(lambda input, lo=-1.0, hi=1.0: input.clamp(lo, hi))
+
+
+def hardsigmoid(input, inplace=False):
+    out = (input / 6 + 0.5).clamp(0.0, 1.0)
+    return _inplace(hardsigmoid)(input) if inplace else out
+
+
+def hardswish(input, inplace=False):
+    out = input * (input + 3).clamp(0.0, 6.0) / 6
+    return _inplace(hardswish)(input) if inplace else out
+
+
+def sigmoid(input):
+    return input.sigmoid()
+
+
+def tanh(input):
+    return input.tanh()
+
+
+def logsigmoid(input):
+    return -softplus(-input)
+
+
+def tanhshrink(input):
+    return input - input.tanh()
+
+
+def softshrink(input, lambd=0.5):
+    return _where(input > lambd, input - lambd, _where(input < -lambd, input + lambd, input * 0))
+
+
+def hardshrink(input, lambd=0.5):
+    return _where(input.abs() > lambd, input, input * 0)
+
+
+def prelu(input, weight):
+    if weight.numel() != 1 and input.dim() > 1:
+        shape = [1] * input.dim()
+        shape[1] = weight.numel()
+        weight = weight.reshape(shape)
+    return _where(input > 0, input, input * weight)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    if training:
+        from ember._random import np_generator
+
+        slope = np_generator().uniform(lower, upper, input.shape).astype(input._data.dtype)
+        return _where(input >= 0, input, input * wrap(slope))
+    return leaky_relu(input, (lower + upper) / 2, inplace)
+
+
+def glu(input, dim=-1):
+    a, b = input.chunk(2, dim)
+    return a * b.sigmoid()
+
+
+def _softmax_dim(input, dim, op):
+    if dim is None:
+        dim = 0 if input.dim() in (0, 1, 3) else 1
+    return norm_dim(dim, max(input.dim(), 1), op)
+
+
+class Softmax(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        if x.ndim == 0:
+            out = np.ones_like(x)
+        else:
+            e = np.exp(x - np.max(x, axis=dim, keepdims=True))
+            out = e / np.sum(e, axis=dim, keepdims=True)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        gy = g * y
+        return gy - y * gy.sum(ctx.dim, keepdim=True) if y.dim() else gy * 0, None
+
+
+class LogSoftmax(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        if x.ndim == 0:
+            out = np.zeros_like(x)
+        else:
+            shifted = x - np.max(x, axis=dim, keepdims=True)
+            out = shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        if not y.dim():
+            return g * 0, None
+        return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
+
+
+def _cast_for(input, dtype):
+    return input if dtype is None else input.to(dtype)
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    input = _cast_for(input, dtype)
+    if not input.is_floating_point():
+        raise RuntimeError(
+            f"\"softmax_lastdim_kernel_impl\" not implemented for '{input.dtype.name}'"
+        )  # noqa: E501
+    return Softmax.apply(input, _softmax_dim(input, dim, "softmax"))
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    input = _cast_for(input, dtype)
+    if not input.is_floating_point():
+        raise RuntimeError(
+            f"\"log_softmax_lastdim_kernel_impl\" not implemented for '{input.dtype.name}'"
+        )  # noqa: E501
+    return LogSoftmax.apply(input, _softmax_dim(input, dim, "log_softmax"))
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    return softmax(-_cast_for(input, dtype), dim)
+
+
+for _fn in (relu, softmax, log_softmax, relu_):
+    tensor_method(_fn.__name__)(_fn)

@@ -1,3 +1,271 @@
-"""nn_misc ops."""
+"""Linear maps, dropout, embedding and other small nn functionals."""
 
-__all__: list[str] = []
+import numpy as np
+
+from ember._random import np_generator
+from ember._tensor import Tensor, wrap
+from ember.autograd.function import ArrayFunction
+
+__all__ = [
+    "linear",
+    "bilinear",
+    "dropout",
+    "dropout1d",
+    "dropout2d",
+    "dropout3d",
+    "alpha_dropout",
+    "feature_alpha_dropout",
+    "embedding",
+    "one_hot",
+    "normalize",
+    "cosine_similarity",
+    "pairwise_distance",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "identity",
+]
+
+
+class Linear(ArrayFunction):
+    """x @ W^T + b over the last dim of x, as one op."""
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        ctx.save_for_backward(x, w)
+        out = x @ w.T
+        if b is not None:
+            out += b
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        gx = g @ w if ctx.needs_input_grad[0] else None
+        gw = gb = None
+        if ctx.needs_input_grad[1]:
+            g2 = g.reshape(-1, g.shape[-1])
+            gw = g2.t() @ x.reshape(-1, x.shape[-1])
+        if ctx.needs_input_grad[2]:
+            gb = g.reshape(-1, g.shape[-1]).sum(0)
+        return gx, gw, gb
+
+
+def linear(input, weight, bias=None):
+    """input @ weight.T + bias."""
+    if input.shape[-1] != weight.shape[-1]:
+        rows = int(np.prod(input.shape[:-1])) if input.dim() > 1 else 1
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input.shape[-1]} and "
+            f"{weight.shape[-1]}x{weight.shape[0]})"
+        )
+    if input.dtype != weight.dtype:
+        raise RuntimeError(
+            f"mat1 and mat2 must have the same dtype, but got {input.dtype.name.capitalize()} "
+            f"and {weight.dtype.name.capitalize()}"
+        )
+    return Linear.apply(input, weight, bias)
+
+
+def bilinear(input1, input2, weight, bias=None):
+    from ember._ops.linalg import einsum
+
+    out = einsum("...i,oij,...j->...o", input1, weight, input2)
+    return out + bias if bias is not None else out
+
+
+def identity(input):
+    return input
+
+
+class _ScaleMask(ArrayFunction):
+    """x * mask with a fixed mask array (dropout's forward and backward)."""
+
+    @staticmethod
+    def forward(ctx, x, mask):
+        ctx.mask = mask
+        return x * mask
+
+    @staticmethod
+    def backward(ctx, g):
+        return _ScaleMask.apply(g, ctx.mask), None
+
+
+def _check_p(p):
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _dropout_mask(shape, p, dtype):
+    keep = np_generator().random(shape, dtype=np.float32) >= p
+    return (keep * (1.0 / (1.0 - p) if p < 1 else 0.0)).astype(dtype)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zero elements with probability ``p`` and scale the rest by 1 / (1 - p) in training."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    mask = _dropout_mask(input.shape, p, input._data.dtype)
+    if inplace:
+        from ember._ops.elementwise import _inplace
+
+        return _inplace(input, lambda t: _ScaleMask.apply(t, mask))
+    return _ScaleMask.apply(input, mask)
+
+
+def _feature_dropout(input, p, training, inplace, op, spatial):
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    if input.dim() not in (spatial + 1, spatial + 2):
+        raise RuntimeError(
+            f"{op}: Expected {spatial + 1}D or {spatial + 2}D input, but received a "
+            f"{input.dim()}D input"
+        )
+    batched = input.dim() == spatial + 2
+    shape = tuple(input.shape[: 2 if batched else 1]) + (1,) * spatial
+    mask = _dropout_mask(shape, p, input._data.dtype)
+    return _ScaleMask.apply(input, mask)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    return _feature_dropout(input, p, training, inplace, "dropout1d", 1)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    return _feature_dropout(input, p, training, inplace, "dropout2d", 2)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    return _feature_dropout(input, p, training, inplace, "dropout3d", 3)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout that keeps SELU's self-normalising mean and variance."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    alpha_p = -_SELU_ALPHA * _SELU_SCALE
+    keep = np_generator().random(input.shape) >= p
+    a = (1 - p + alpha_p**2 * p * (1 - p)) ** -0.5
+    b = -a * alpha_p * p
+    dt = input._data.dtype
+    return input * wrap((keep * a).astype(dt)) + wrap((~keep * a * alpha_p + b).astype(dt))
+
+
+feature_alpha_dropout = alpha_dropout
+
+
+class Embedding(ArrayFunction):
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx):
+        ctx.shape, ctx.indices, ctx.padding_idx = weight.shape, indices, padding_idx
+        return weight[indices]
+
+    @staticmethod
+    def backward(ctx, g):
+        return _EmbeddingGrad.apply(g, ctx.shape, ctx.indices, ctx.padding_idx), None, None
+
+
+class _EmbeddingGrad(ArrayFunction):
+    @staticmethod
+    def forward(ctx, g, shape, indices, padding_idx):
+        ctx.indices = indices
+        out = np.zeros(shape, g.dtype)
+        flat = indices.reshape(-1)
+        g2 = g.reshape(flat.size, shape[1])
+        np.add.at(out, flat, g2)
+        if padding_idx is not None:
+            out[padding_idx] = 0
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return Embedding.apply(gg, ctx.indices, None), None, None, None
+
+
+def embedding(
+    input,
+    weight,
+    padding_idx=None,
+    max_norm=None,
+    norm_type=2.0,
+    scale_grad_by_freq=False,
+    sparse=False,
+):
+    """Rows of ``weight`` picked by the integer tensor ``input``."""
+    idx = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(
+            "Expected tensor for argument #1 'indices' to have one of the following scalar "
+            f"types: Long, Int; but got {input.dtype} instead (while checking arguments for "
+            "embedding)"
+        )
+    n = weight.shape[0]
+    if idx.size and (idx.max() >= n or idx.min() < -n):
+        raise IndexError(
+            f"embedding: index {idx.max() if idx.max() >= n else idx.min()} is out of range "
+            f"for a weight of {n} rows"
+        )
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += n
+    if max_norm is not None:
+        rows = np.unique(idx)
+        norms = np.linalg.norm(weight._data[rows], ord=norm_type, axis=1, keepdims=True)
+        scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+        weight._data[rows] *= scale.astype(weight._data.dtype)
+    return Embedding.apply(weight, idx, padding_idx)
+
+
+def one_hot(tensor, num_classes=-1):
+    idx = tensor._data
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if num_classes == -1:
+        num_classes = int(idx.max()) + 1 if idx.size else 0
+    if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    return wrap(np.eye(num_classes, dtype=np.int64)[idx])
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    from ember._ops.linalg import vector_norm
+
+    denom = vector_norm(input, p, dim, keepdim=True).clamp(min=eps)
+    return input / denom
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    from ember._ops.linalg import vector_norm
+
+    n1 = vector_norm(x1, 2, dim).clamp(min=eps)
+    n2 = vector_norm(x2, 2, dim).clamp(min=eps)
+    return (x1 * x2).sum(dim) / (n1 * n2)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    from ember._ops.linalg import vector_norm
+
+    return vector_norm(x1 - x2 + eps, p, -1, keepdim)
+
+
+def pixel_shuffle(input, upscale_factor):
+    r = upscale_factor
+    *lead, c, h, w = input.shape
+    x = input.reshape(*lead, c // (r * r), r, r, h, w)
+    n = len(lead)
+    x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return x.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    r = downscale_factor
+    *lead, c, h, w = input.shape
+    x = input.reshape(*lead, c, h // r, r, w // r, r)
+    n = len(lead)
+    x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return x.reshape(*lead, c * r * r, h // r, w // r)

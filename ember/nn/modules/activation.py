@@ -59,7 +59,6 @@ class ReLU6(_Inplace):
         return F.relu6(input, self.inplace)
 
 
-
 class SELU(_Inplace):
     def forward(self, input):
         return F.selu(input, self.inplace)

@@ -85,8 +85,8 @@ class GetItem(ArrayFunction):
 
 
 class GetItemView(ViewFunction):
-    forward = GetItem.forward
-    backward = GetItem.backward
+    forward = staticmethod(GetItem.forward)
+    backward = staticmethod(GetItem.backward)
 
 
 class Embed(ArrayFunction):

@@ -1,6 +1,7 @@
 """All nn layers, one file per family."""
 
 from ember.nn.modules.activation import *
+from ember.nn.modules.attention import *
 from ember.nn.modules.container import *
 from ember.nn.modules.conv import *
 from ember.nn.modules.dropout import *

@@ -51,18 +51,21 @@ def time_workload(name, steps, warmup=3):
 
 def peak_memory_mb(name, lib, steps=5):
     """Peak resident memory of building the workload and running it, above the memory the
-    process holds after importing the library (MB), in a fresh process."""
+    process holds after importing the library (MB), in a fresh process. VmHWM is used, not
+    ru_maxrss, which a child inherits from its parent across exec."""
     code = (
-        "import os, resource, sys\n"
+        "import os, sys\n"
         "sys.path.insert(0, sys.argv[1])\n"
         f"import {lib} as lib\n"
         "from workloads import WORKLOADS\n"
-        "page = os.sysconf('SC_PAGE_SIZE')\n"
-        "base = int(open('/proc/self/statm').read().split()[1]) * page / 2**20\n"
+        "def status(key):\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith(key):\n"
+        "            return int(line.split()[1]) / 1024\n"
+        "base = status('VmRSS')\n"
         f"fn = WORKLOADS[{name!r}](lib)\n"
         f"for _ in range({steps}): fn()\n"
-        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-        "print(peak - base)\n"
+        "print(status('VmHWM') - base)\n"
     )
     here = os.path.dirname(os.path.abspath(__file__))
     out = subprocess.run(

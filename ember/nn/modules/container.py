@@ -4,7 +4,7 @@ import operator
 from collections import OrderedDict
 from itertools import islice
 
-from ember.nn.modules.module import Module
+from ember.nn.modules.module import Module, _addindent
 from ember.nn.parameter import Parameter
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
@@ -151,9 +151,21 @@ class ModuleList(Module):
         return v
 
     def __repr__(self):
+        """Runs of identical children print once, as ``(0-2): 3 x Layer(...)``."""
         if not self._modules:
             return "ModuleList()"
-        return super().__repr__()
+        reprs = [repr(m) for m in self]
+        lines, start = [], 0
+        for i in range(1, len(reprs) + 1):
+            if i < len(reprs) and reprs[i] == reprs[start]:
+                continue
+            body = _addindent(reprs[start], 2)
+            if i - start == 1:
+                lines.append(f"({start}): {body}")
+            else:
+                lines.append(f"({start}-{i - 1}): {i - start} x {body}")
+            start = i
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class ModuleDict(Module):

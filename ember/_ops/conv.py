@@ -1,3 +1,310 @@
-"""conv ops."""
+"""Convolutions as one matrix product over the whole batch (im2col in NHWC layout).
 
-__all__: list[str] = []
+Patches are read through a strided view of the channels-last input, so the copy that forms
+the column matrix moves contiguous runs of channels; the product then goes to BLAS. The
+backward pass is the same two matrix products plus a col2im accumulation over the kernel
+offsets. These ops can be differentiated once (no double backward).
+"""
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ember._tensor import wrap
+from ember.autograd.function import ArrayFunction
+
+__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
+
+
+def _pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def _patches(x_nhwc, kh, kw, stride, dilation, oh, ow):
+    """View (N, OH, OW, kh, kw, C) of the windows of a padded NHWC array."""
+    n, _, _, c = x_nhwc.shape
+    sn, sh, sw, sc = x_nhwc.strides
+    return as_strided(
+        x_nhwc,
+        (n, oh, ow, kh, kw, c),
+        (sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc),
+        writeable=False,
+    )
+
+
+def _out_size(size, k, s, p, d):
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def _col2im(dcols, shape_nhwc, kh, kw, stride, dilation, oh, ow):
+    """Sum columns (N, OH, OW, kh, kw, C) back into a padded NHWC array."""
+    out = np.zeros(shape_nhwc, dcols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            hs, ws = i * dilation[0], j * dilation[1]
+            out[:, hs : hs + stride[0] * oh : stride[0], ws : ws + stride[1] * ow : stride[1]] += (
+                dcols[:, :, :, i, j]
+            )
+    return out
+
+
+class Conv2d(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, w, b, stride, padding, dilation, groups):
+        n, c, h, wd = x.shape
+        o, cg, kh, kw = w.shape
+        ph, pw = padding
+        oh = _out_size(h, kh, stride[0], ph, dilation[0])
+        ow = _out_size(wd, kw, stride[1], pw, dilation[1])
+        x_nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+        if ph or pw:
+            x_nhwc = np.pad(x_nhwc, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+        og = o // groups
+        outs, cols_all = [], []
+        for g in range(groups):
+            xg = x_nhwc[..., g * cg : (g + 1) * cg] if groups > 1 else x_nhwc
+            cols = _patches(xg, kh, kw, stride, dilation, oh, ow).reshape(n * oh * ow, -1)
+            wmat = w[g * og : (g + 1) * og].transpose(0, 2, 3, 1).reshape(og, -1)
+            outs.append(cols @ wmat.T)
+            cols_all.append(cols)
+        out = outs[0] if groups == 1 else np.concatenate(outs, axis=1)
+        if b is not None:
+            out += b
+        ctx.saved = (cols_all, w, x_nhwc.shape, (n, c, h, wd), oh, ow)
+        ctx.args = (stride, padding, dilation, groups)
+        return out.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        cols_all, w, padded_shape, in_shape, oh, ow = ctx.saved
+        stride, (ph, pw), dilation, groups = ctx.args
+        n, c, h, wd = in_shape
+        o, cg, kh, kw = w.shape
+        og = o // groups
+        g2 = np.ascontiguousarray(grad._data.transpose(0, 2, 3, 1)).reshape(n * oh * ow, o)
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        dw = np.empty_like(w) if need_w else None
+        dx_pad = np.zeros(padded_shape, w.dtype) if need_x else None
+        for g in range(groups):
+            gg = g2[:, g * og : (g + 1) * og]
+            wmat = w[g * og : (g + 1) * og].transpose(0, 2, 3, 1).reshape(og, -1)
+            if need_w:
+                dw[g * og : (g + 1) * og] = (
+                    (gg.T @ cols_all[g]).reshape(og, kh, kw, cg).transpose(0, 3, 1, 2)
+                )
+            if need_x:
+                dcols = (gg @ wmat).reshape(n, oh, ow, kh, kw, cg)
+                shape = padded_shape[:3] + (cg,)
+                dx_pad[..., g * cg : (g + 1) * cg] += _col2im(
+                    dcols, shape, kh, kw, stride, dilation, oh, ow
+                )
+        dx = None
+        if need_x:
+            dx = dx_pad[:, ph : ph + h, pw : pw + wd].transpose(0, 3, 1, 2)
+        db = g2.sum(axis=0) if need_b else None
+        wr = lambda a: None if a is None else wrap(a)  # noqa: E731
+        return wr(dx), wr(dw), wr(db), None, None, None, None
+
+
+def _resolve_padding(padding, kernel, dilation, op):
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0), None
+        if padding == "same":
+            total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+            lo = tuple(t // 2 for t in total)
+            extra = tuple(t - 2 * low for t, low in zip(total, lo))
+            return lo, extra
+        raise ValueError(f"Invalid padding string '{padding}', should be one of ['valid', 'same']")
+    return _pair(padding), None
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution of (N, C, H, W) (or unbatched (C, H, W)) input."""
+    if input.dim() == 3:
+        return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(
+            0
+        )
+    if input.dim() != 4:
+        raise RuntimeError(
+            f"Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: "
+            f"{list(input.shape)}"
+        )
+    stride, dilation = _pair(stride), _pair(dilation)
+    if input.shape[1] != weight.shape[1] * groups:
+        raise RuntimeError(
+            f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+            f"{list(input.shape)} to have {weight.shape[1] * groups} channels, but got "
+            f"{input.shape[1]} channels instead"
+        )
+    if input.dtype != weight.dtype:
+        raise RuntimeError(
+            f"Input type ({input.dtype}) and weight type ({weight.dtype}) should be the same"
+        )
+    if padding == "same" and any(s != 1 for s in stride):
+        raise ValueError("padding='same' is not supported for strided convolutions")
+    pad, extra = _resolve_padding(padding, weight.shape[2:], dilation, "conv2d")
+    if extra is not None and any(extra):
+        from ember._ops.pad import pad as pad_fn
+
+        input = pad_fn(input, (0, extra[1], 0, extra[0]))
+    h = input.shape[2] + 2 * pad[0]
+    w = input.shape[3] + 2 * pad[1]
+    if h < dilation[0] * (weight.shape[2] - 1) + 1 or w < dilation[1] * (weight.shape[3] - 1) + 1:
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({h} x {w}). Kernel size: "
+            f"({weight.shape[2]} x {weight.shape[3]}). Kernel size can't be greater than actual "
+            "input size"
+        )
+    return Conv2d.apply(input, weight, bias, stride, pad, dilation, groups)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    if input.dim() == 2:
+        return conv1d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(
+            0
+        )
+    pad = padding if isinstance(padding, str) else (0, _single(padding))
+    out = conv2d(
+        input.unsqueeze(2),
+        weight.unsqueeze(2),
+        bias,
+        (1, _single(stride)),
+        pad,
+        (1, _single(dilation)),
+        groups,
+    )
+    return out.squeeze(2)
+
+
+def _single(v):
+    return v if isinstance(v, int) else v[0]
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    raise NotImplementedError("ember does not implement conv3d yet")
+
+
+class ConvTranspose2d(ArrayFunction):
+    """The transpose (gradient with respect to the input) of a 2-D convolution."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride, padding, output_padding, dilation, out_hw):
+        n, c, h, wd = x.shape
+        _, o, kh, kw = w.shape
+        ph, pw = padding
+        full_h = out_hw[0] + 2 * ph
+        full_w = out_hw[1] + 2 * pw
+        xm = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(n * h * wd, c)
+        wmat = w.transpose(0, 2, 3, 1).reshape(c, kh * kw * o)
+        cols = (xm @ wmat).reshape(n, h, wd, kh, kw, o)
+        full = _col2im(cols, (n, full_h, full_w, o), kh, kw, stride, dilation, h, wd)
+        out = full[:, ph : ph + out_hw[0], pw : pw + out_hw[1]].transpose(0, 3, 1, 2)
+        if b is not None:
+            out = out + b.reshape(1, -1, 1, 1)
+        ctx.saved = (x, w)
+        ctx.args = (stride, padding, dilation)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved
+        stride, padding, dilation = ctx.args
+        g = grad._data
+        n, c, h, wd = x.shape
+        _, o, kh, kw = w.shape
+        ph, pw = padding
+        g_nhwc = np.pad(
+            np.ascontiguousarray(g.transpose(0, 2, 3, 1)), ((0, 0), (ph, ph), (pw, pw), (0, 0))
+        )
+        full_h, full_w = g_nhwc.shape[1], g_nhwc.shape[2]
+        need_rows = (h - 1) * stride[0] + dilation[0] * (kh - 1) + 1
+        need_cols = (wd - 1) * stride[1] + dilation[1] * (kw - 1) + 1
+        if full_h < need_rows or full_w < need_cols:
+            g_nhwc = np.pad(
+                g_nhwc,
+                ((0, 0), (0, max(0, need_rows - full_h)), (0, max(0, need_cols - full_w)), (0, 0)),
+            )
+        cols = _patches(g_nhwc, kh, kw, stride, dilation, h, wd).reshape(n * h * wd, -1)
+        wmat = w.transpose(0, 2, 3, 1).reshape(c, kh * kw * o)
+        dx = (cols @ wmat.T).reshape(n, h, wd, c).transpose(0, 3, 1, 2)
+        xm = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(n * h * wd, c)
+        dw = (xm.T @ cols).reshape(c, kh, kw, o).transpose(0, 3, 1, 2)
+        db = g.sum(axis=(0, 2, 3)) if ctx.needs_input_grad[2] else None
+        wr = lambda a: None if a is None else wrap(a)  # noqa: E731
+        return wr(dx), wr(dw), wr(db), None, None, None, None, None
+
+
+def conv_transpose2d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+):
+    if groups != 1:
+        raise NotImplementedError("ember's conv_transpose2d supports groups=1 only")
+    if input.dim() == 3:
+        return conv_transpose2d(
+            input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups, dilation
+        ).squeeze(0)
+    stride, padding = _pair(stride), _pair(padding)
+    output_padding, dilation = _pair(output_padding), _pair(dilation)
+    if input.shape[1] != weight.shape[0]:
+        raise RuntimeError(
+            f"conv_transpose2d: input has {input.shape[1]} channels but weight "
+            f"{list(weight.shape)} expects {weight.shape[0]}"
+        )
+    out_hw = tuple(
+        (s - 1) * st - 2 * p + d * (k - 1) + op + 1
+        for s, st, p, d, k, op in zip(
+            input.shape[2:], stride, padding, dilation, weight.shape[2:], output_padding
+        )
+    )
+    return ConvTranspose2d.apply(
+        input, weight, bias, stride, padding, output_padding, dilation, out_hw
+    )
+
+
+def conv_transpose1d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+):
+    out = conv_transpose2d(
+        input.unsqueeze(2),
+        weight.unsqueeze(2),
+        bias,
+        (1, _single(stride)),
+        (0, _single(padding)),
+        (0, _single(output_padding)),
+        groups,
+        (1, _single(dilation)),
+    )
+    return out.squeeze(2)
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """(N, C, H, W) -> (N, C * kh * kw, L) columns, as F.unfold."""
+    kh, kw = _pair(kernel_size)
+    c = input.shape[1]
+    eye = wrap(np.eye(c * kh * kw, dtype=input._data.dtype).reshape(c * kh * kw, c, kh, kw))
+    out = conv2d(input, eye, None, stride, padding, dilation)
+    return out.reshape(out.shape[0], c * kh * kw, -1)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """The adjoint of unfold: sums columns back into (N, C, H, W)."""
+    kh, kw = _pair(kernel_size)
+    oh, ow = _pair(output_size)
+    n, ckk, length = input.shape
+    c = ckk // (kh * kw)
+    stride, dilation, padding = _pair(stride), _pair(dilation), _pair(padding)
+    lh = _out_size(oh, kh, stride[0], padding[0], dilation[0])
+    lw = _out_size(ow, kw, stride[1], padding[1], dilation[1])
+    if lh * lw != length:
+        raise RuntimeError(
+            f"Given output_size={(oh, ow)}, kernel_size={(kh, kw)}, expected size of input's "
+            f"dimension 2 to match the calculated number of sliding blocks {lh} * {lw} = "
+            f"{lh * lw}, but got input.size(2)={length}."
+        )
+    eye = wrap(np.eye(c * kh * kw, dtype=input._data.dtype).reshape(c * kh * kw, c, kh, kw))
+    cols = input.reshape(n, ckk, lh, lw)
+    out_pad = (
+        oh - ((lh - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + 1),
+        ow - ((lw - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + 1),
+    )
+    return conv_transpose2d(cols, eye, None, stride, padding, out_pad, 1, dilation)

@@ -1,3 +1,85 @@
-"""pad ops."""
+"""F.pad: constant, reflect, replicate and circular padding of the trailing dims."""
 
-__all__: list[str] = []
+import numpy as np
+
+from ember._tensor import wrap
+from ember.autograd.function import ArrayFunction
+
+__all__ = ["pad"]
+
+_NP_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+class ConstantPad(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, widths, value):
+        ctx.key = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
+        neg = any(lo < 0 or hi < 0 for lo, hi in widths)
+        if neg:
+            crop = tuple(
+                slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(widths, x.shape)
+            )
+            x = x[crop]
+            widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+        ctx.neg = neg
+        return np.pad(x, widths, mode="constant", constant_values=value)
+
+    @staticmethod
+    def backward(ctx, g):
+        if ctx.neg:
+            raise NotImplementedError("ember's pad: gradient of negative (cropping) padding")
+        return g[ctx.key], None, None
+
+
+class IndexPad(ArrayFunction):
+    """Reflect/replicate/circular padding as a gather along each padded dim."""
+
+    @staticmethod
+    def forward(ctx, x, widths, mode):
+        ctx.maps = []
+        out = x
+        for axis, (lo, hi) in enumerate(widths):
+            if lo or hi:
+                n = x.shape[axis]
+                idx = np.pad(np.arange(n), (lo, hi), mode=_NP_MODES[mode])
+                ctx.maps.append((axis, idx, n))
+                out = np.take(out, idx, axis=axis)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out = g._data
+        for axis, idx, n in reversed(ctx.maps):
+            shape = list(out.shape)
+            shape[axis] = n
+            acc = np.zeros(shape, out.dtype)
+            np.add.at(acc, (slice(None),) * axis + (idx,), out)
+            out = acc
+        return wrap(out), None, None
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pad the last len(pad) // 2 dims; ``pad`` lists (left, right) pairs from the last dim."""
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    k = len(pad) // 2
+    if k > input.dim():
+        raise RuntimeError(
+            f"Padding length too large: pad has {len(pad)} values for a {input.dim()}-d input"
+        )
+    widths = [(0, 0)] * input.dim()
+    for i in range(k):
+        widths[input.dim() - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    if mode == "constant":
+        return ConstantPad.apply(input, widths, 0 if value is None else value)
+    if mode not in _NP_MODES:
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    for axis, (lo, hi) in enumerate(widths):
+        n = input.shape[axis]
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise RuntimeError(
+                f"Argument #4: Padding size should be less than the corresponding input "
+                f"dimension, but got: padding ({lo}, {hi}) at dimension {axis} of input "
+                f"{list(input.shape)}"
+            )
+    return IndexPad.apply(input, widths, mode)

@@ -18,10 +18,15 @@ def add_parser(sub):
     p.set_defaults(run=run)
 
 
+# Method names of Python's own containers (``list.index``, ``str.split``) are too ambiguous
+# to count as Tensor methods when reading a script without running it.
+_BUILTIN_METHODS = set().union(*(dir(t) for t in (list, dict, str, tuple, set, bytes)))
+
+
 def tensor_method_names():
     path = os.path.join(os.path.dirname(__file__), "torch_tensor_methods.txt")
     with open(path) as f:
-        return {line.strip() for line in f if line.strip()}
+        return {line.strip() for line in f if line.strip()} - _BUILTIN_METHODS
 
 
 class _Collector(ast.NodeVisitor):

@@ -3,13 +3,14 @@
 import argparse
 import sys
 
-from ember.cli import info
+from ember.cli import compat, info, run
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="ember", description="ember: PyTorch's API on NumPy.")
     sub = parser.add_subparsers(dest="command", required=True)
-    info.add_parser(sub)
+    for command in (info, run, compat):
+        command.add_parser(sub)
     args = parser.parse_args(argv)
     return args.run(args) or 0
 

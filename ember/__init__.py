@@ -104,6 +104,8 @@ def _lazy_submodules():
 
 _lazy_submodules()
 
+from ember.serialization import load, load_safetensors, save, save_safetensors
+
 
 def __getattr__(name):
     """Top-level functional ops that live in nn.functional (``ember.relu``, ``ember.softmax``)."""
@@ -111,10 +113,6 @@ def __getattr__(name):
         from ember.nn import functional
 
         return getattr(functional, name)
-    if name in ("save", "load", "save_safetensors", "load_safetensors"):
-        from ember import serialization
-
-        return getattr(serialization, name)
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
 
 

@@ -519,8 +519,8 @@ _TYPE_NAMES = {
 _FROM_TYPE_NAME = {v: k for k, v in _TYPE_NAMES.items()}
 
 
-@tensor_method()
-def type(self, dtype=None, non_blocking=False, **kwargs):
+@tensor_method("type")
+def tensor_type(self, dtype=None, non_blocking=False, **kwargs):
     """Without arguments the type name (``'torch.FloatTensor'``); with a dtype, a cast."""
     if dtype is None:
         return "torch." + _TYPE_NAMES.get(self.dtype.name, "Tensor")

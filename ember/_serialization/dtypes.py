@@ -1,0 +1,23 @@
+"""Names of ember dtypes in the safetensors header and in PyTorch's pickled storage types."""
+
+from ember import _dtype
+
+__all__ = ["SAFETENSORS_CODE", "FROM_SAFETENSORS", "FROM_TORCH_STORAGE", "FROM_TORCH_DTYPE"]
+
+SAFETENSORS_CODE = {
+    _dtype.bool: "BOOL", _dtype.uint8: "U8", _dtype.int8: "I8", _dtype.int16: "I16",
+    _dtype.int32: "I32", _dtype.int64: "I64", _dtype.float16: "F16", _dtype.bfloat16: "BF16",
+    _dtype.float32: "F32", _dtype.float64: "F64", _dtype.complex64: "C64",
+}  # fmt: skip
+FROM_SAFETENSORS = {code: d for d, code in SAFETENSORS_CODE.items()}
+
+# ``torch.FloatStorage`` and friends mark a storage's element type in a pickled checkpoint;
+# ``torch.float32`` and friends are dtype values stored in the checkpoint itself.
+FROM_TORCH_STORAGE = {
+    "BoolStorage": _dtype.bool, "ByteStorage": _dtype.uint8, "CharStorage": _dtype.int8,
+    "ShortStorage": _dtype.int16, "IntStorage": _dtype.int32, "LongStorage": _dtype.int64,
+    "HalfStorage": _dtype.float16, "BFloat16Storage": _dtype.bfloat16,
+    "FloatStorage": _dtype.float32, "DoubleStorage": _dtype.float64,
+    "ComplexFloatStorage": _dtype.complex64,
+}  # fmt: skip
+FROM_TORCH_DTYPE = dict(_dtype._FROM_NAME)

@@ -1,9 +1,11 @@
-"""Convolutions as one matrix product over the whole batch (im2col in NHWC layout).
+"""Convolutions as matrix products over the batch (im2col in NHWC layout).
 
 Patches are read through a strided view of the channels-last input, so the copy that forms
-the column matrix moves contiguous runs of channels; the product then goes to BLAS. The
-backward pass is the same two matrix products plus a col2im accumulation over the kernel
-offsets. These ops can be differentiated once (no double backward).
+the column matrix moves contiguous runs of channels; the product then goes to BLAS. For large
+inputs the column matrix is formed a few images at a time into one reused buffer, so each block
+is still in cache when BLAS reads it. The backward pass is the same two matrix products plus a
+col2im accumulation over the kernel offsets. These ops can be differentiated once (no double
+backward).
 """
 
 import numpy as np
@@ -38,13 +40,76 @@ def _out_size(size, k, s, p, d):
 def _col2im(dcols, shape_nhwc, kh, kw, stride, dilation, oh, ow):
     """Sum columns (N, OH, OW, kh, kw, C) back into a padded NHWC array."""
     out = np.zeros(shape_nhwc, dcols.dtype)
+    _col2im_into(out, dcols, kh, kw, stride, dilation, oh, ow)
+    return out
+
+
+def _col2im_into(out, dcols, kh, kw, stride, dilation, oh, ow):
+    """Add columns (N, OH, OW, kh, kw, C) into the padded NHWC array `out` in place."""
     for i in range(kh):
         for j in range(kw):
             hs, ws = i * dilation[0], j * dilation[1]
-            out[:, hs : hs + stride[0] * oh : stride[0], ws : ws + stride[1] * ow : stride[1]] += (
-                dcols[:, :, :, i, j]
-            )
+            dst = out[:, hs : hs + stride[0] * oh : stride[0], ws : ws + stride[1] * ow : stride[1]]
+            np.add(dst, dcols[:, :, :, i, j], out=dst)
+
+
+_CHUNK_ELEMS = 1 << 22  # column-matrix elements per chunk: 16 MB of float32 stays in cache
+_CHUNK_ROWS = 512  # fewer rows than this per chunk and BLAS slows down: use one chunk
+
+
+def _to_padded_nhwc(x, ph, pw):
+    """NCHW -> a new zero-padded NHWC array, written in one pass."""
+    n, c, h, w = x.shape
+    out = np.empty((n, h + 2 * ph, w + 2 * pw, c), x.dtype)
+    if ph:
+        out[:, :ph] = 0
+        out[:, ph + h :] = 0
+    if pw:
+        out[:, ph : ph + h, :pw] = 0
+        out[:, ph : ph + h, pw + w :] = 0
+    out[:, ph : ph + h, pw : pw + w] = x.transpose(0, 2, 3, 1)
     return out
+
+
+class _Columns:
+    """im2col of a padded NHWC input, a few images at a time.
+
+    Working in batch chunks keeps each column block in cache between its copy and the matrix
+    product that consumes it, and reuses one buffer instead of allocating the whole column
+    matrix (whose fresh pages cost as much as the copy itself).
+    """
+
+    def __init__(self, x_nhwc, kh, kw, stride, dilation, oh, ow):
+        n, c = x_nhwc.shape[0], x_nhwc.shape[3]
+        self.k = kh * kw * c
+        self.rows = oh * ow
+        self.step = max(1, _CHUNK_ELEMS // (self.rows * self.k))
+        if self.step * self.rows < _CHUNK_ROWS:
+            self.step = n
+        self.ranges = [(s, min(s + self.step, n)) for s in range(0, n, self.step)]
+        self.direct = kh == kw == 1 and stride == (1, 1) and x_nhwc.flags.c_contiguous
+        self.x = x_nhwc
+        self.geom = (kh, kw, stride, dilation, oh, ow)
+        self.buf = None
+        self.filled = None
+
+    def __call__(self, lo, hi):
+        """Columns for images lo:hi, shape ((hi - lo) * OH * OW, kh * kw * C).
+
+        The block last formed is kept, so a backward pass over a single chunk reuses the
+        forward pass's copy.
+        """
+        if self.direct:
+            return self.x[lo:hi].reshape(-1, self.k)
+        if self.buf is None:
+            self.buf = np.empty(min(self.step, self.x.shape[0]) * self.rows * self.k, self.x.dtype)
+        cols = self.buf[: (hi - lo) * self.rows * self.k].reshape(-1, self.k)
+        if self.filled != (lo, hi):
+            kh, kw, stride, dilation, oh, ow = self.geom
+            src = _patches(self.x[lo:hi], kh, kw, stride, dilation, oh, ow)
+            cols.reshape(src.shape)[...] = src
+            self.filled = (lo, hi)
+        return cols
 
 
 class Conv2d(ArrayFunction):
@@ -55,27 +120,30 @@ class Conv2d(ArrayFunction):
         ph, pw = padding
         oh = _out_size(h, kh, stride[0], ph, dilation[0])
         ow = _out_size(wd, kw, stride[1], pw, dilation[1])
-        x_nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
-        if ph or pw:
-            x_nhwc = np.pad(x_nhwc, ((0, 0), (ph, ph), (pw, pw), (0, 0)))
+        x_nhwc = _to_padded_nhwc(x, ph, pw)
         og = o // groups
-        outs, cols_all = [], []
+        out = np.empty((n * oh * ow, o), x.dtype)
+        cols_all = []
         for g in range(groups):
             xg = x_nhwc[..., g * cg : (g + 1) * cg] if groups > 1 else x_nhwc
-            cols = _patches(xg, kh, kw, stride, dilation, oh, ow).reshape(n * oh * ow, -1)
-            wmat = w[g * og : (g + 1) * og].transpose(0, 2, 3, 1).reshape(og, -1)
-            outs.append(cols @ wmat.T)
+            cols = _Columns(xg, kh, kw, stride, dilation, oh, ow)
             cols_all.append(cols)
-        out = outs[0] if groups == 1 else np.concatenate(outs, axis=1)
+            wmat_t = w[g * og : (g + 1) * og].transpose(2, 3, 1, 0).reshape(-1, og)
+            for lo, hi in cols.ranges:
+                rows = slice(lo * oh * ow, hi * oh * ow)
+                if groups == 1:
+                    np.matmul(cols(lo, hi), wmat_t, out=out[rows])
+                else:
+                    out[rows, g * og : (g + 1) * og] = cols(lo, hi) @ wmat_t
         if b is not None:
             out += b
-        ctx.saved = (cols_all, w, x_nhwc.shape, (n, c, h, wd), oh, ow)
+        ctx.saved = (cols_all, x_nhwc.shape, w, (n, c, h, wd), oh, ow)
         ctx.args = (stride, padding, dilation, groups)
         return out.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
 
     @staticmethod
     def backward(ctx, grad):
-        cols_all, w, padded_shape, in_shape, oh, ow = ctx.saved
+        cols_all, padded_shape, w, in_shape, oh, ow = ctx.saved
         stride, (ph, pw), dilation, groups = ctx.args
         n, c, h, wd = in_shape
         o, cg, kh, kw = w.shape
@@ -87,16 +155,18 @@ class Conv2d(ArrayFunction):
         for g in range(groups):
             gg = g2[:, g * og : (g + 1) * og]
             wmat = w[g * og : (g + 1) * og].transpose(0, 2, 3, 1).reshape(og, -1)
+            cols = cols_all[g]
+            dwmat = np.zeros((og, cols.k), w.dtype) if need_w else None
+            dst = dx_pad[..., g * cg : (g + 1) * cg] if need_x else None
+            for lo, hi in reversed(cols.ranges):  # the last block formed is still in place
+                gc = gg[lo * oh * ow : hi * oh * ow]
+                if need_w:
+                    dwmat += gc.T @ cols(lo, hi)
+                if need_x:
+                    dcols = (gc @ wmat).reshape(hi - lo, oh, ow, kh, kw, cg)
+                    _col2im_into(dst[lo:hi], dcols, kh, kw, stride, dilation, oh, ow)
             if need_w:
-                dw[g * og : (g + 1) * og] = (
-                    (gg.T @ cols_all[g]).reshape(og, kh, kw, cg).transpose(0, 3, 1, 2)
-                )
-            if need_x:
-                dcols = (gg @ wmat).reshape(n, oh, ow, kh, kw, cg)
-                shape = padded_shape[:3] + (cg,)
-                dx_pad[..., g * cg : (g + 1) * cg] += _col2im(
-                    dcols, shape, kh, kw, stride, dilation, oh, ow
-                )
+                dw[g * og : (g + 1) * og] = dwmat.reshape(og, kh, kw, cg).transpose(0, 3, 1, 2)
         dx = None
         if need_x:
             dx = dx_pad[:, ph : ph + h, pw : pw + wd].transpose(0, 3, 1, 2)

@@ -103,3 +103,22 @@ def test_conv_errors_name_the_shapes():
         conv(ember.zeros(1, 2, 5, 5))
     with pytest.raises(RuntimeError, match="Kernel size can't be greater"):
         conv(ember.zeros(1, 3, 2, 2))
+
+
+CHUNKED = [
+    ((3, 8, 3), dict(padding=1), (5, 3, 7, 6)),
+    ((4, 6, (3, 2)), dict(stride=2, padding=1, dilation=2, groups=2), (3, 4, 9, 8)),
+    ((4, 6, 1), dict(stride=2), (3, 4, 7, 7)),
+    ((4, 6, 1), {}, (3, 4, 5, 5)),
+]
+
+
+@pytest.mark.parametrize("args,kwargs,shape", CHUNKED)
+def test_conv2d_in_batch_chunks(monkeypatch, args, kwargs, shape):
+    """Force the column matrix to be formed one image at a time (as large inputs are)."""
+    from ember._ops import conv
+
+    monkeypatch.setattr(conv, "_CHUNK_ELEMS", 1)
+    monkeypatch.setattr(conv, "_CHUNK_ROWS", 1)
+    t, e = both("Conv2d", *args, **kwargs)
+    compare_modules(t, e, [rng.standard_normal(shape)], "float64", rtol=1e-9, atol=1e-9)

@@ -1,15 +1,15 @@
-"""``ember``: the command-line entry point (``ember info``, ...)."""
+"""``ember``: the command-line entry point (``ember info``, ``ember train``, ...)."""
 
 import argparse
 import sys
 
-from ember.cli import compat, info, run
+from ember.cli import compat, info, run, train
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="ember", description="ember: PyTorch's API on NumPy.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (info, run, compat):
+    for command in (info, train, run, compat):
         command.add_parser(sub)
     args = parser.parse_args(argv)
     return args.run(args) or 0

@@ -293,6 +293,14 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
 
 
 def glu(input, dim=-1):
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    size = input.shape[dim]
+    if size % 2:
+        raise RuntimeError(
+            f"glu: Halving dimension must be even, but dimension {dim} is size {size} "
+            f"(input shape {list(input.shape)})"
+        )
     a, b = input.chunk(2, dim)
     return a * b.sigmoid()
 
@@ -307,7 +315,7 @@ class Softmax(ArrayFunction):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
-        if x.ndim == 0:
+        if x.ndim == 0 or x.size == 0:
             out = np.ones_like(x)
         else:
             e = np.exp(x - np.max(x, axis=dim, keepdims=True))
@@ -326,7 +334,7 @@ class LogSoftmax(ArrayFunction):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
-        if x.ndim == 0:
+        if x.ndim == 0 or x.size == 0:
             out = np.zeros_like(x)
         else:
             shifted = x - np.max(x, axis=dim, keepdims=True)
@@ -346,21 +354,23 @@ def _cast_for(input, dtype):
     return input if dtype is None else input.to(dtype)
 
 
-def softmax(input, dim=None, _stacklevel=3, dtype=None):
-    input = _cast_for(input, dtype)
+def _check_float(input, op):
     if not input.is_floating_point():
         raise RuntimeError(
-            f"\"softmax_lastdim_kernel_impl\" not implemented for '{input.dtype.name}'"
-        )  # noqa: E501
+            f"{op}: not implemented for integer or bool input ({input.dtype}); pass a floating "
+            "point tensor or dtype=ember.float32"
+        )
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    input = _cast_for(input, dtype)
+    _check_float(input, "softmax")
     return Softmax.apply(input, _softmax_dim(input, dim, "softmax"))
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     input = _cast_for(input, dtype)
-    if not input.is_floating_point():
-        raise RuntimeError(
-            f"\"log_softmax_lastdim_kernel_impl\" not implemented for '{input.dtype.name}'"
-        )  # noqa: E501
+    _check_float(input, "log_softmax")
     return LogSoftmax.apply(input, _softmax_dim(input, dim, "log_softmax"))
 
 

@@ -2,10 +2,11 @@
 
 import numpy as np
 
-from ember._ops.activation import log_softmax, softplus
+from ember._ops.activation import log_softmax, softmax, softplus
 from ember._ops.elementwise import where
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction
+from ember.autograd.grad_mode import is_grad_enabled
 
 __all__ = [
     "cross_entropy",
@@ -26,6 +27,8 @@ __all__ = [
     "multi_margin_loss",
     "poisson_nll_loss",
     "gaussian_nll_loss",
+    "multilabel_margin_loss",
+    "ctc_loss",
 ]
 
 
@@ -47,47 +50,66 @@ def _legacy_reduction(size_average, reduce, reduction):
     return "none" if not reduce else ("mean" if size_average else "sum")
 
 
-class _IndexCrossEntropy(ArrayFunction):
-    """Cross-entropy of (N, C) logits against N class indices, with weights, ignored
-    indices and label smoothing: loss_i = -sum_c A[i, c] * log_softmax(x)[i, c]."""
+class _CrossEntropy(ArrayFunction):
+    """Cross-entropy of (M, C) logits: loss_i = -sum_c A[i, c] * log_softmax(x)[i, c].
+
+    ``A`` is built from the target inside forward: one-hot class indices (``target`` of
+    shape (M,)) or class probabilities (shape (M, C)), with label smoothing, class weights
+    and ignored indices folded in. The mean divides by the summed weights of the kept
+    targets (indices) or by M (probabilities), as PyTorch does.
+    """
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, smoothing, reduction):
-        n, c = x.shape
+        m, c = x.shape
         shifted = x - x.max(axis=1, keepdims=True)
         logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        keep = target != ignore_index
-        safe_t = np.where(keep, target, 0)
         w = np.ones(c, x.dtype) if weight is None else weight.astype(x.dtype, copy=False)
-        coef = np.zeros((n, c), x.dtype)
-        rows = np.arange(n)
-        coef[rows, safe_t] = (1 - smoothing) * w[safe_t]
-        if smoothing:
-            coef += (smoothing / c) * w
-        coef *= keep[:, None]
+        if target.ndim == 1:
+            keep = target != ignore_index
+            safe_t = np.where(keep, target, 0)
+            coef = np.zeros((m, c), x.dtype)
+            coef[np.arange(m), safe_t] = (1 - smoothing) * w[safe_t]
+            if smoothing:
+                coef += (smoothing / c) * w
+            coef *= keep[:, None]
+            denom = (w[safe_t] * keep).sum()
+        else:
+            coef = (target * (1 - smoothing) + smoothing / c) * w
+            denom = m
         per_row = -(coef * logp).sum(axis=1)
         if reduction == "mean":
-            denom = (w[safe_t] * keep).sum()
-            out = np.asarray(per_row.sum() / denom, x.dtype)
+            with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: nan, as torch
+                out = np.asarray(per_row.sum() / denom, x.dtype)
         elif reduction == "sum":
-            denom = 1.0
             out = np.asarray(per_row.sum(), x.dtype)
         else:
-            denom = None
             out = per_row.astype(x.dtype, copy=False)
-        ctx.coef, ctx.denom, ctx.reduction = coef, denom, reduction
-        ctx.save_for_backward(logp)
+        ctx.coef, ctx.logp, ctx.w = coef, logp, w
+        ctx.scale = {"mean": 1 / denom if denom else np.nan, "sum": 1.0}.get(reduction)
+        ctx.smoothing = smoothing
+        ctx.save_for_backward(x)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        (logp,) = ctx.saved_tensors
+        # d loss_i / d x_i = softmax(x_i) * sum_c A[i, c] - A[i]; d loss_i / d t_i = -s w logp_i
+        g_row = g.unsqueeze(1) if ctx.scale is None else g * ctx.scale
+        need_target = ctx.needs_input_grad[1]
+        if not is_grad_enabled():  # no graph to record: plain arrays are enough
+            coef, logp, gr = ctx.coef, ctx.logp, np.asarray(g_row._data)
+            gx = (np.exp(logp) * coef.sum(axis=1, keepdims=True) - coef) * gr
+            gt = -(1 - ctx.smoothing) * ctx.w * logp * gr if need_target else None
+            return wrap(gx), _maybe(gt), None, None, None, None
+        (x,) = ctx.saved_tensors
         coef = wrap(ctx.coef)
-        row_sum = wrap(ctx.coef.sum(axis=1, keepdims=True))
-        d = logp.exp() * row_sum - coef
-        if ctx.reduction == "none":
-            return d * g.unsqueeze(1), None, None, None, None, None
-        return d * (g / ctx.denom), None, None, None, None, None
+        gx = (softmax(x, 1) * coef.sum(1, keepdim=True) - coef) * g_row
+        gt = -(1 - ctx.smoothing) * wrap(ctx.w) * log_softmax(x, 1) * g_row if need_target else None
+        return gx, gt, None, None, None, None
+
+
+def _maybe(array):
+    return None if array is None else wrap(array)
 
 
 def _class_last(input):
@@ -99,16 +121,34 @@ def _class_last(input):
     return input.movedim(1, -1).reshape(-1, input.shape[1])
 
 
+def _batch_shape(input):
+    return tuple(input.shape[:1]) + tuple(input.shape[2:]) if input.dim() > 1 else ()
+
+
 def _check_ce_shapes(input, target, op):
     if input.dim() == 0:
         raise ValueError(f"{op}: input must have at least 1 dimension")
-    n_expected = tuple(input.shape[:1]) + tuple(input.shape[2:]) if input.dim() > 1 else ()
+    n_expected = _batch_shape(input)
     if tuple(target.shape) != n_expected:
         raise ValueError(
             f"Expected input batch_size ({input.shape[0] if input.dim() > 1 else 1}) to match "
             f"target batch_size ({target.shape[0] if target.dim() else 1}): input "
             f"{list(input.shape)}, target {list(target.shape)} ({op})"
         )
+
+
+def _index_target(input, target, c, ignore_index, op):
+    """The class-index target as a flat integer array, after checking shape, dtype and range."""
+    _check_ce_shapes(input, target, op)
+    tgt = target._data.reshape(-1)
+    if tgt.dtype.kind not in "iu":
+        raise RuntimeError(
+            f"{op}: expected a target of class indices of type Long (int64), got {target.dtype}"
+        )
+    bad = (tgt != ignore_index) & ((tgt < 0) | (tgt >= c))
+    if bad.any():
+        raise IndexError(f"{op}: Target {int(tgt[bad][0])} is out of bounds for {c} classes.")
+    return tgt
 
 
 def cross_entropy(
@@ -132,27 +172,14 @@ def cross_entropy(
                 f"cross_entropy: class-probability target must have the input's shape; got "
                 f"input {list(input.shape)} and target {list(target.shape)}"
             )
-        logp = log_softmax(input, 1 if input.dim() > 1 else 0)
-        t = target * (1 - label_smoothing) + label_smoothing / c
-        if weight is not None:
-            shape = [1] * input.dim()
-            shape[1 if input.dim() > 1 else 0] = c
-            t = t * weight.reshape(shape)
-        loss = -(t * logp).sum(1 if input.dim() > 1 else 0)
-        if reduction == "mean":
-            return loss.sum() / (loss.numel() if input.dim() > 1 else 1)
-        return _reduce(loss, reduction)
-    _check_ce_shapes(input, target, "cross_entropy")
-    tgt = target._data.reshape(-1)
-    if tgt.dtype.kind not in "iu":
-        raise RuntimeError(f"expected scalar type Long but found {target.dtype.name.capitalize()}")
-    bad = (tgt != ignore_index) & ((tgt < 0) | (tgt >= c))
-    if bad.any():
-        raise IndexError(f"Target {int(tgt[bad][0])} is out of bounds for {c} classes.")
+        w = weight._data if weight is not None else None
+        loss = _CrossEntropy.apply(
+            _class_last(input), _class_last(target), w, ignore_index, label_smoothing, reduction
+        )
+        return loss.reshape(_batch_shape(input)) if reduction == "none" else loss
+    tgt = _index_target(input, target, c, ignore_index, "cross_entropy")
     w = weight._data if weight is not None else None
-    loss = _IndexCrossEntropy.apply(
-        _class_last(input), tgt, w, ignore_index, label_smoothing, reduction
-    )
+    loss = _CrossEntropy.apply(_class_last(input), tgt, w, ignore_index, label_smoothing, reduction)
     if reduction == "none":
         return loss.reshape(target.shape)
     return loss
@@ -163,13 +190,10 @@ def nll_loss(
 ):
     """Negative log-likelihood of log-probabilities ``input`` at the target classes."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    _check_ce_shapes(input, target, "nll_loss")
     x = _class_last(input)
-    tgt = target._data.reshape(-1)
     c = x.shape[1]
+    tgt = _index_target(input, target, c, ignore_index, "nll_loss")
     keep = tgt != ignore_index
-    if ((tgt < 0) | (tgt >= c))[keep].any():
-        raise IndexError(f"Target {int(tgt[keep & ((tgt < 0) | (tgt >= c))][0])} is out of bounds.")
     safe = np.where(keep, tgt, 0)
     w = np.ones(c, x._data.dtype) if weight is None else weight._data
     wt = wrap((w[safe] * keep).astype(x._data.dtype))
@@ -194,15 +218,32 @@ def _check_same_shape(input, target, op):
         )
 
 
+def _weighted_reduce(loss, weight, reduction, op, weighted_mean=True):
+    """Reduce ``weight * loss``; the weighted mean divides by the summed weights."""
+    if weight is None:
+        return _reduce(loss, reduction)
+    if tuple(weight.shape) != tuple(loss.shape):
+        raise ValueError(
+            f"{op}: Weights and input must have the same size; got weight "
+            f"{list(weight.shape)} and input {list(loss.shape)}"
+        )
+    loss = loss * weight
+    if reduction == "mean" and weighted_mean:
+        return loss.sum() / weight.sum()
+    return _reduce(loss, reduction)
+
+
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     _check_same_shape(input, target, "mse_loss")
     d = input - target
-    return _reduce(d * d, _legacy_reduction(size_average, reduce, reduction))
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return _weighted_reduce(d * d, weight, reduction, "mse_loss")
 
 
-def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     _check_same_shape(input, target, "l1_loss")
-    return _reduce((input - target).abs(), _legacy_reduction(size_average, reduce, reduction))
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    return _weighted_reduce((input - target).abs(), weight, reduction, "l1_loss")
 
 
 def binary_cross_entropy(
@@ -244,9 +285,10 @@ def binary_cross_entropy_with_logits(
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    _check_same_shape(input, target, "huber_loss")
     d = (input - target).abs()
     loss = where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))
-    return _reduce(loss, reduction)
+    return _weighted_reduce(loss, weight, reduction, "huber_loss", weighted_mean=False)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
@@ -374,10 +416,192 @@ def poisson_nll_loss(
 
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
-    if isinstance(var, Tensor) and var.dim() == input.dim() - 1:
-        var = var.unsqueeze(-1)
-    v = var.clamp(min=eps)
+    """Negative log-likelihood of ``target`` under N(input, var), var clamped to eps.
+
+    The clamp does not stop the gradient (as PyTorch's, which clamps a copy without grad).
+    """
+    if not isinstance(var, Tensor):
+        var = wrap(np.full(tuple(input.shape), var, input._data.dtype))
+    if tuple(var.shape) != tuple(input.shape):
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif not (tuple(input.shape[:-1]) == tuple(var.shape[:-1]) and var.shape[-1] == 1):
+            raise ValueError(
+                f"gaussian_nll_loss: var of shape {list(var.shape)} does not fit input of "
+                f"shape {list(input.shape)}"
+            )
+    if var._data.size and var._data.min() < 0:
+        raise ValueError("gaussian_nll_loss: var has negative entry/entries")
+    floor = var.detach().clamp(min=eps) - var.detach()
+    v = var + floor
     loss = 0.5 * (v.log() + (input - target) ** 2 / v)
     if full:
         loss = loss + 0.5 * np.log(2 * np.pi)
     return _reduce(loss, reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Hinge loss between every target class and every non-target class of each sample.
+
+    ``target`` holds class indices; the first -1 in a row ends that row's targets.
+    """
+    x = input if input.dim() == 2 else input.unsqueeze(0)
+    t = target._data if target.dim() == 2 else target._data.reshape(1, -1)
+    if t.shape != tuple(x.shape) or t.dtype.kind not in "iu":
+        raise RuntimeError(
+            f"multilabel_margin_loss: expected an integer target of the input's shape "
+            f"{list(input.shape)}, got {list(target.shape)} of {target.dtype}"
+        )
+    n, c = t.shape
+    valid = np.cumprod(t >= 0, axis=1).astype(bool)  # entries before the first -1
+    if (t[valid] >= c).any():
+        raise IndexError(f"multilabel_margin_loss: target index out of range for {c} classes")
+    is_target = np.zeros((n, c), bool)
+    rows = np.broadcast_to(np.arange(n)[:, None], t.shape)
+    is_target[rows[valid], t[valid]] = True
+    # margin[i, j, k] = 1 - (x[i, j] - x[i, k]) for target j and non-target k
+    margins = (1 - x.unsqueeze(2) + x.unsqueeze(1)).clamp(min=0)
+    pairs = wrap((is_target[:, :, None] & ~is_target[:, None, :]).astype(x._data.dtype))
+    loss = (margins * pairs).sum((1, 2)) / c
+    if input.dim() == 1:
+        loss = loss.squeeze(0)
+    return _reduce(loss, _legacy_reduction(size_average, reduce, reduction))
+
+
+def _logsumexp(*arrays):
+    stacked = np.stack(arrays)
+    m = stacked.max(axis=0)
+    safe = np.where(np.isfinite(m), m, 0)
+    with np.errstate(divide="ignore"):
+        return np.log(np.exp(stacked - safe).sum(axis=0)) + safe
+
+
+class _CTC(ArrayFunction):
+    """Connectionist temporal classification: -log p(target | input), summed over alignments.
+
+    Forward runs the alpha recursion over time for the whole batch at once; backward the
+    beta recursion. Each sample's target is extended with blanks: b, l1, b, l2, ..., b.
+    As in PyTorch, the gradient is softmax(input) - occupancy, the gradient with respect to
+    the logits under a log_softmax (it equals the true one once back through log_softmax).
+    """
+
+    @staticmethod
+    def forward(ctx, lp, ext, ext_len, input_lengths, blank, zero_infinity):
+        t_max, b, _ = lp.shape
+        s_max = ext.shape[1]
+        s_idx = np.arange(s_max)
+        emit = np.take_along_axis(lp, np.broadcast_to(ext, (t_max, b, s_max)), axis=2)
+        # a skip from s-2 is allowed onto a label that differs from the label two back
+        skip = np.zeros((b, s_max), bool)
+        skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+        neg = np.full((b, s_max), -np.inf, lp.dtype)
+        alpha = np.full((t_max, b, s_max), -np.inf, lp.dtype)
+        alpha[0, :, :2] = np.where(s_idx[:2] < ext_len[:, None], emit[0, :, :2], -np.inf)
+        for t in range(1, t_max):
+            prev = alpha[t - 1]
+            one = np.concatenate([neg[:, :1], prev[:, :-1]], axis=1)
+            two = np.where(skip, np.concatenate([neg[:, :2], prev[:, :-2]], axis=1), -np.inf)
+            alpha[t] = _logsumexp(prev, one, two) + emit[t]
+        rows = np.arange(b)
+        last = alpha[input_lengths - 1, rows]
+        end = np.stack([last[rows, ext_len - 1], last[rows, np.maximum(ext_len - 2, 0)]])
+        end[1, ext_len < 2] = -np.inf
+        nll = -_logsumexp(end[0], end[1])
+        ctx.inf = ~np.isfinite(nll)
+        if zero_infinity:
+            nll = np.where(ctx.inf, 0.0, nll)
+        ctx.state = (lp, ext, ext_len, input_lengths, emit, skip, alpha, nll, zero_infinity)
+        return nll.astype(lp.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        lp, ext, ext_len, input_lengths, emit, skip, alpha, nll, zero_inf = ctx.state
+        t_max, b, k = lp.shape
+        s_max = ext.shape[1]
+        rows = np.arange(b)
+        neg = np.full((b, s_max), -np.inf, lp.dtype)
+        skip_next = np.zeros((b, s_max), bool)  # from s, a skip to s+2 is allowed
+        skip_next[:, :-2] = skip[:, 2:]
+        beta = np.full((t_max, b, s_max), -np.inf, lp.dtype)
+        nxt = neg.copy()
+        for t in range(t_max - 1, -1, -1):
+            start = input_lengths - 1 == t
+            one = np.concatenate([nxt[:, 1:], neg[:, :1]], axis=1)
+            two = np.where(skip_next, np.concatenate([nxt[:, 2:], neg[:, :2]], axis=1), -np.inf)
+            cur = _logsumexp(nxt, one, two) + emit[t]
+            init = neg.copy()
+            init[rows, ext_len - 1] = emit[t, rows, ext_len - 1]
+            two_back = np.maximum(ext_len - 2, 0)
+            init[rows, two_back] = np.where(
+                ext_len >= 2, emit[t, rows, two_back], init[rows, two_back]
+            )
+            cur = np.where(
+                start[:, None], init, np.where((t < input_lengths - 1)[:, None], cur, -np.inf)
+            )
+            beta[t] = cur
+            nxt = cur
+        ab = alpha + beta - emit  # log of the probability mass through (t, s)
+        m = ab.max(axis=2, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        onehot = np.zeros((b, s_max, k), lp.dtype)
+        onehot[rows[:, None], np.arange(s_max), ext] = np.arange(s_max) < ext_len[:, None]
+        mass = np.einsum("tbs,bsk->tbk", np.exp(ab - m), onehot)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            occ = np.exp(np.log(mass) + m + nll[None, :, None])
+            grad = np.exp(lp) - occ
+        grad[np.arange(t_max)[:, None] >= input_lengths[None, :]] = 0
+        if zero_inf:
+            grad[:, ctx.inf] = 0
+        grad = grad * np.asarray(g._data).reshape(1, b, 1)
+        return wrap(grad.astype(lp.dtype, copy=False)), None, None, None, None, None
+
+
+def _ctc_targets(targets, target_lengths, batch, blank):
+    """Padded (batch, 2 * max_len + 1) blank-extended labels and their lengths."""
+    t = targets._data if isinstance(targets, Tensor) else np.asarray(targets)
+    lengths = np.asarray(
+        target_lengths._data if isinstance(target_lengths, Tensor) else target_lengths
+    ).reshape(-1)
+    if lengths.size != batch:
+        raise ValueError(f"ctc_loss: expected {batch} target lengths, got {lengths.size}")
+    if t.ndim == 1 and batch > 1 or t.ndim == 1 and t.size == lengths.sum():
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        rows = [t[o : o + n] for o, n in zip(offsets, lengths)]
+    else:
+        t = t.reshape(batch, -1)
+        rows = [t[i, :n] for i, n in enumerate(lengths)]
+    ext = np.full((batch, 2 * int(lengths.max(initial=0)) + 1), blank, np.int64)
+    for i, r in enumerate(rows):
+        ext[i, 1 : 2 * len(r) : 2] = r
+    return ext, 2 * lengths.astype(np.int64) + 1, lengths
+
+
+def ctc_loss(
+    log_probs,
+    targets,
+    input_lengths,
+    target_lengths,
+    blank=0,
+    reduction="mean",
+    zero_infinity=False,
+):
+    """CTC loss of (T, N, C) (or unbatched (T, C)) log-probabilities against label sequences."""
+    batched = log_probs.dim() == 3
+    lp = log_probs if batched else log_probs.unsqueeze(1)
+    batch = lp.shape[1]
+    il = np.asarray(input_lengths._data if isinstance(input_lengths, Tensor) else input_lengths)
+    il = il.reshape(-1).astype(np.int64)
+    if il.size != batch or (il > lp.shape[0]).any() or (il < 1).any():
+        raise ValueError(
+            f"ctc_loss: input_lengths {il.tolist()} must be {batch} values in [1, {lp.shape[0]}]"
+        )
+    ext, ext_len, lengths = _ctc_targets(targets, target_lengths, batch, blank)
+    loss = _CTC.apply(lp, ext, ext_len, il, blank, zero_infinity)
+    if reduction == "mean":
+        scale = wrap(1.0 / np.maximum(lengths, 1).astype(lp._data.dtype))
+        return (loss * scale).mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss if batched else loss.squeeze(0)
+    raise ValueError(f"{reduction} is not a valid value for reduction")

@@ -241,7 +241,9 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     from ember._ops.linalg import vector_norm
+    from ember._ops.shape import broadcast_tensors
 
+    x1, x2 = broadcast_tensors(x1, x2)
     n1 = vector_norm(x1, 2, dim).clamp(min=eps)
     n2 = vector_norm(x2, 2, dim).clamp(min=eps)
     return (x1 * x2).sum(dim) / (n1 * n2)

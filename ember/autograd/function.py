@@ -91,7 +91,7 @@ class FunctionCtx:
         self.__dict__.setdefault("_node_pre_hooks", []).append(hook)
 
     def __repr__(self):
-        return f"<{self.name()} object>"
+        return f"<{self.name()} object at {id(self):#x}>"
 
 
 class _AccumulateGradView:

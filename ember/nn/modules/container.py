@@ -4,6 +4,7 @@ import operator
 from collections import OrderedDict
 from itertools import islice
 
+from ember._tensor import Tensor
 from ember.nn.modules.module import Module, _addindent
 from ember.nn.parameter import Parameter
 
@@ -217,8 +218,23 @@ class ModuleDict(Module):
             self[key] = module
 
 
+def _as_parameter(value):
+    """Tensors entering a parameter container become Parameters (as in PyTorch)."""
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value)
+    return value
+
+
+def _entry_repr(key, value, kind):
+    if not isinstance(value, Tensor):
+        return f"  ({key}): Object of type: {type(value).__name__}"
+    what = "Parameter" if isinstance(value, Parameter) else "Tensor"
+    size = "x".join(str(s) for s in value.shape)
+    return f"  ({key}): {what} containing: [{kind(value)} of size {size}]"
+
+
 class ParameterList(Module):
-    """A list of parameters, registered on the module."""
+    """A list of parameters, registered on the module under the names "0", "1", ..."""
 
     def __init__(self, values=None):
         super().__init__()
@@ -233,9 +249,7 @@ class ParameterList(Module):
 
     def __setitem__(self, idx, param):
         idx = _index(idx, len(self), "ParameterList")
-        if not isinstance(param, Parameter):
-            param = Parameter(param)
-        setattr(self, str(idx), param)
+        setattr(self, str(idx), _as_parameter(param))
 
     def __len__(self):
         return self._size
@@ -243,12 +257,13 @@ class ParameterList(Module):
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
+    def __iadd__(self, parameters):
+        return self.extend(parameters)
+
     def append(self, value):
         new_idx = len(self)
         self._size += 1
-        if not isinstance(value, Parameter):
-            value = Parameter(value)
-        setattr(self, str(new_idx), value)
+        setattr(self, str(new_idx), _as_parameter(value))
         return self
 
     def extend(self, values):
@@ -257,16 +272,14 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
-        lines = []
-        for i, p in enumerate(self):
-            size = "x".join(str(s) for s in p.size())
-            kind = "torch." + p.dtype.name.capitalize() + "Tensor"
-            lines.append(f"({i}): Parameter containing: [{kind} of size {size}]")
-        return "\n".join(lines)
+        return "\n".join(_entry_repr(i, p, lambda t: str(t.dtype)) for i, p in enumerate(self))
 
 
 class ParameterDict(Module):
-    """An ordered dict of parameters, registered on the module."""
+    """An ordered dict of parameters, registered on the module under their keys.
+
+    As in PyTorch, a plain (unordered) mapping is inserted in sorted key order.
+    """
 
     def __init__(self, parameters=None):
         super().__init__()
@@ -279,9 +292,7 @@ class ParameterDict(Module):
 
     def __setitem__(self, key, value):
         self._keys[key] = None
-        if not isinstance(value, Parameter):
-            value = Parameter(value)
-        setattr(self, key, value)
+        setattr(self, key, _as_parameter(value))
 
     def __delitem__(self, key):
         del self._keys[key]
@@ -293,8 +304,19 @@ class ParameterDict(Module):
     def __iter__(self):
         return iter(self._keys)
 
+    def __reversed__(self):
+        return reversed(list(self._keys))
+
     def __contains__(self, key):
         return key in self._keys
+
+    def __or__(self, other):
+        out = self.copy()
+        out.update(other)
+        return out
+
+    def copy(self):
+        return ParameterDict(OrderedDict((k, self[k]) for k in self._keys))
 
     def keys(self):
         return self._keys.keys()
@@ -305,8 +327,25 @@ class ParameterDict(Module):
     def values(self):
         return (self[k] for k in self._keys)
 
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def clear(self):
+        for k in list(self._keys):
+            del self[k]
+
     def update(self, parameters):
-        items = parameters.items() if hasattr(parameters, "items") else parameters
+        if isinstance(parameters, OrderedDict | ParameterDict):
+            items = list(parameters.items())
+        elif hasattr(parameters, "items"):
+            items = sorted(parameters.items())
+        else:
+            items = list(parameters)
         for k, v in items:
             self[k] = v
 
@@ -314,3 +353,6 @@ class ParameterDict(Module):
         v = self[key]
         del self[key]
         return v
+
+    def extra_repr(self):
+        return "\n".join(_entry_repr(k, p, lambda t: t.type()) for k, p in self.items())

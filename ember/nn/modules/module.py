@@ -50,6 +50,7 @@ class Module:
     training: bool
     call_super_init = False
     dump_patches = False
+    _version = 1
 
     def __init__(self, *args, **kwargs):
         if args or kwargs:
@@ -70,7 +71,9 @@ class Module:
         d["_backward_hooks"] = OrderedDict()
         d["_backward_pre_hooks"] = OrderedDict()
         d["_state_dict_hooks"] = OrderedDict()
+        d["_state_dict_pre_hooks"] = OrderedDict()
         d["_load_state_dict_pre_hooks"] = OrderedDict()
+        d["_load_state_dict_post_hooks"] = OrderedDict()
 
     # -- registration -----------------------------------------------------------------------
     def _check_ready(self, what):
@@ -295,6 +298,18 @@ class Module:
             mod = mod._modules[item]
         return mod
 
+    def set_submodule(self, target, module, strict=False):
+        """Replace (or, unless ``strict``, add) the submodule at the dotted path ``target``."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if strict and name not in parent._modules:
+            raise AttributeError(f"{type(parent).__name__} has no attribute `{name}`")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        setattr(parent, name, module)
+
     def get_parameter(self, target):
         module_path, _, name = target.rpartition(".")
         mod = self.get_submodule(module_path)
@@ -425,7 +440,30 @@ class Module:
     def share_memory(self):
         return self
 
+    def to_empty(self, *, device=None, recurse=True):
+        """Give every parameter and buffer fresh uninitialised storage of the same shape."""
+        from ember._ops.creation import empty_like
+
+        return self._apply(lambda t: empty_like(t) if device is None else empty_like(t).to(device))
+
+    def compile(self, *args, **kwargs):
+        """Accepted for compatibility; ember runs modules eagerly."""
+
     # -- state dict -------------------------------------------------------------------------
+    def get_extra_state(self):
+        """Override (with ``set_extra_state``) to save non-tensor state under ``_extra_state``."""
+        raise RuntimeError(
+            "Reached a code path in Module.get_extra_state() that should never be called."
+        )
+
+    def set_extra_state(self, state):
+        raise RuntimeError(
+            "Reached a code path in Module.set_extra_state() that should never be called."
+        )
+
+    def _has_extra_state(self):
+        return type(self).get_extra_state is not Module.get_extra_state
+
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         for name, p in self._parameters.items():
             if p is not None:
@@ -433,6 +471,8 @@ class Module:
         for name, b in self._buffers.items():
             if b is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = b if keep_vars else b.detach()
+        if self._has_extra_state():
+            destination[prefix + "_extra_state"] = self.get_extra_state()
 
     def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
         if args:
@@ -441,6 +481,8 @@ class Module:
             keep_vars = args[2] if len(args) > 2 else keep_vars
         if destination is None:
             destination = OrderedDict()
+        for hook in self._state_dict_pre_hooks.values():
+            hook(self, prefix, keep_vars)
         self._save_to_state_dict(destination, prefix, keep_vars)
         for name, m in self._modules.items():
             if m is not None:
@@ -490,28 +532,62 @@ class Module:
                     f"checkpoint, the shape in current model is {param.shape}."
                 )
                 continue
+            if local_metadata.get("assign_to_params_buffers"):
+                self._assign_loaded(name, param, value)
+                continue
             with no_grad():
                 param.copy_(value)
+        extra_key = prefix + "_extra_state"
+        if type(self).set_extra_state is not Module.set_extra_state:
+            if extra_key in state_dict:
+                self.set_extra_state(state_dict[extra_key])
+            elif strict:
+                missing_keys.append(extra_key)
+        elif strict and extra_key in state_dict:
+            unexpected_keys.append(extra_key)
         if strict:
             for key in state_dict:
                 if key.startswith(prefix):
                     input_name = key[len(prefix) :].split(".", 1)
+                    if input_name[0] == "_extra_state" and len(input_name) == 1:
+                        continue
                     if input_name[0] not in self._modules and input_name[0] not in local:
                         unexpected_keys.append(key)
                     elif len(input_name) > 1 and input_name[0] in local:
                         unexpected_keys.append(key)
 
+    def _assign_loaded(self, name, current, value):
+        """``load_state_dict(assign=True)``: keep the loaded tensor itself, not a copy."""
+        if name in self._parameters:
+            if not isinstance(value, Parameter):
+                value = Parameter(value, requires_grad=current.requires_grad)
+            self._parameters[name] = value
+        else:
+            self._buffers[name] = value
+
     def load_state_dict(self, state_dict, strict=True, assign=False):
-        """Copy parameters and buffers from ``state_dict``; returns (missing, unexpected) keys."""
+        """Copy parameters and buffers from ``state_dict``; returns (missing, unexpected) keys.
+
+        A shape mismatch is an error even with ``strict=False``, as in PyTorch.
+        """
         if not hasattr(state_dict, "keys"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         missing, unexpected, errors = [], [], []
+        metadata = {"assign_to_params_buffers": assign}
 
         def load(module, prefix=""):
-            module._load_from_state_dict(state_dict, prefix, {}, True, missing, unexpected, errors)
+            for hook in module._load_state_dict_pre_hooks.values():
+                hook(module, state_dict, prefix, metadata, True, missing, unexpected, errors)
+            module._load_from_state_dict(
+                state_dict, prefix, metadata, True, missing, unexpected, errors
+            )
             for name, child in module._modules.items():
                 if child is not None:
                     load(child, prefix + name + ".")
+            incompatible = _IncompatibleKeysResult(missing, unexpected)
+            for hook in module._load_state_dict_post_hooks.values():
+                if hook(module, incompatible) is not None:
+                    raise RuntimeError("load_state_dict post hooks must return None")
 
         load(self)
         if strict:
@@ -565,10 +641,38 @@ class Module:
         self._backward_pre_hooks[handle.id] = hook
         return handle
 
-    def register_state_dict_hook(self, hook):
-        handle = RemovableHandle(self._state_dict_hooks)
-        self._state_dict_hooks[handle.id] = hook
+    def _add_hook(self, hooks, hook):
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
         return handle
+
+    def _register_state_dict_hook(self, hook):
+        """hook(module, state_dict, prefix, local_metadata); a returned dict replaces it."""
+        return self._add_hook(self._state_dict_hooks, hook)
+
+    def register_state_dict_post_hook(self, hook):
+        """hook(module, state_dict, prefix, local_metadata) edits ``state_dict`` in place."""
+
+        def checked(*args):
+            if hook(*args) is not None:
+                raise RuntimeError("state_dict post-hook must return None")
+
+        return self._add_hook(self._state_dict_hooks, checked)
+
+    def register_state_dict_pre_hook(self, hook):
+        """hook(module, prefix, keep_vars), before this module's entries are saved."""
+        return self._add_hook(self._state_dict_pre_hooks, hook)
+
+    def register_load_state_dict_pre_hook(self, hook):
+        """hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs), before this module loads its entries."""
+        return self._add_hook(self._load_state_dict_pre_hooks, hook)
+
+    _register_load_state_dict_pre_hook = register_load_state_dict_pre_hook
+
+    def register_load_state_dict_post_hook(self, hook):
+        """hook(module, incompatible_keys), after this module and its children loaded."""
+        return self._add_hook(self._load_state_dict_post_hooks, hook)
 
     # -- calling ----------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):

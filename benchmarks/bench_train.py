@@ -73,8 +73,8 @@ def main():
     tm = torch_model()
     t_rate = epoch(torch, torch.nn.functional, tm, torch.optim.Adam(tm.parameters(), 2e-3), x, y,
                    args.batch_size)  # fmt: skip
-    print(f"ember  {em_rate:8.0f} samples/s")
-    print(f"torch  {t_rate:8.0f} samples/s")
+    for name, rate in (("ember", em_rate), ("torch", t_rate)):
+        print(f"{name}  {rate:8.0f} samples/s  {60000 / rate:7.1f} s per 60,000-image epoch")
     print(f"ember / torch: {em_rate / t_rate:.2f}x the throughput")
 
 

@@ -118,7 +118,8 @@ def __getattr__(name):
 
 _FROM_FUNCTIONAL = frozenset({
     "relu", "relu_", "softmax", "log_softmax", "dropout", "conv1d", "conv2d", "conv3d",
-    "conv_transpose1d", "conv_transpose2d", "layer_norm", "group_norm", "batch_norm",
+    "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "embedding_bag", "layer_norm",
+    "group_norm", "batch_norm",
     "instance_norm", "embedding", "selu", "celu", "prelu", "rrelu", "hardshrink", "threshold",
     "max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d",
     "pixel_shuffle", "pixel_unshuffle", "cosine_similarity", "pairwise_distance", "bilinear",

@@ -418,10 +418,10 @@ def _array_from(data, dtype=None):
     if isinstance(data, Tensor):
         arr = np.array(data._data, copy=True)
         return arr if dtype is None else arr.astype(dtype.np)
-    if isinstance(data, np.ndarray):
+    if isinstance(data, np.ndarray | np.generic):  # a NumPy scalar keeps its dtype too
         if dtype is None:
-            return np.array(data, copy=True, dtype=_dtype.from_np(data.dtype).np)
-        return np.array(data, dtype=dtype.np, copy=True)
+            return np.array(data, copy=True, dtype=_dtype.from_np(data.dtype).np, order="C")
+        return np.array(data, dtype=dtype.np, copy=True, order="C")
     if dtype is not None:
         return np.array(_plain(data), dtype=dtype.np)
     arr = np.array(_plain(data))

@@ -4,17 +4,20 @@ Patches are read through a strided view of the channels-last input, so the copy 
 the column matrix moves contiguous runs of channels; the product then goes to BLAS. For large
 inputs the column matrix is formed a few images at a time into one reused buffer, so each block
 is still in cache when BLAS reads it. The backward pass is the same two matrix products plus a
-col2im accumulation over the kernel offsets. These ops can be differentiated once (no double
-backward).
+col2im accumulation over the kernel offsets. A backward pass that is itself recorded
+(``create_graph=True``) differentiates `reference_conv2d` instead, so double backward works.
+float32 convolutions run on oneDNN's kernels where the library is installed (`conv_onednn`).
 """
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ember._ops.conv_onednn import Conv2dOneDNN, plan_for
 from ember._tensor import wrap
-from ember.autograd.function import ArrayFunction
+from ember.autograd.function import ArrayFunction, recorded_backward
+from ember.autograd.grad_mode import is_grad_enabled
 
-__all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
+__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
 
 
 def _pair(v):
@@ -137,14 +140,18 @@ class Conv2d(ArrayFunction):
                     out[rows, g * og : (g + 1) * og] = cols(lo, hi) @ wmat_t
         if b is not None:
             out += b
+        ctx.save_for_backward(x, w, b)  # version check, and the recorded backward
         ctx.saved = (cols_all, x_nhwc.shape, w, (n, c, h, wd), oh, ow)
         ctx.args = (stride, padding, dilation, groups)
         return out.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
 
     @staticmethod
     def backward(ctx, grad):
-        cols_all, padded_shape, w, in_shape, oh, ow = ctx.saved
         stride, (ph, pw), dilation, groups = ctx.args
+        if is_grad_enabled():
+            return recorded_backward(ctx, reference_conv2d(*ctx.args), (grad,))
+        _ = ctx.saved_tensors  # raises if an input was modified in place since forward
+        cols_all, padded_shape, w, in_shape, oh, ow = ctx.saved
         n, c, h, wd = in_shape
         o, cg, kh, kw = w.shape
         og = o // groups
@@ -173,6 +180,21 @@ class Conv2d(ArrayFunction):
         db = g2.sum(axis=0) if need_b else None
         wr = lambda a: None if a is None else wrap(a)  # noqa: E731
         return wr(dx), wr(dw), wr(db), None, None, None, None
+
+
+def reference_conv2d(stride, padding, dilation, groups):
+    """conv2d written with differentiable ember ops (through conv3d's unfold), for backward
+    passes that are themselves differentiated."""
+
+    def run(x, w, b):
+        from ember._ops.conv3d import conv3d
+
+        out = conv3d(
+            x.unsqueeze(2), w.unsqueeze(2), b, (1, *stride), (0, *padding), (1, *dilation), groups
+        )
+        return (out.squeeze(2),)
+
+    return run
 
 
 def _resolve_padding(padding, kernel, dilation, op):
@@ -225,6 +247,13 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             f"({weight.shape[2]} x {weight.shape[3]}). Kernel size can't be greater than actual "
             "input size"
         )
+    out_hw = tuple(
+        _out_size(size, k, s, 0, d)
+        for size, k, s, d in zip((h, w), weight.shape[2:], stride, dilation)
+    )
+    plan = plan_for(input._data, weight._data, bias, stride, pad, dilation, groups, out_hw)
+    if plan is not None:
+        return Conv2dOneDNN.apply(input, weight, bias, plan, (stride, pad, dilation, groups))
     return Conv2d.apply(input, weight, bias, stride, pad, dilation, groups)
 
 
@@ -248,10 +277,6 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 def _single(v):
     return v if isinstance(v, int) else v[0]
-
-
-def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    raise NotImplementedError("ember does not implement conv3d yet")
 
 
 class ConvTranspose2d(ArrayFunction):

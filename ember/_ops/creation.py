@@ -329,16 +329,28 @@ def _fill_in_place(self, arr):
     return self
 
 
+def _fill_value(self, value):
+    """Fill with a number or a 0-d tensor; under autograd a recorded op, as in PyTorch: the
+    old values get a zero gradient and a tensor ``value`` the sum of the gradient."""
+    from ember.autograd.grad_mode import GRAD_ENABLED
+
+    value_grad = isinstance(value, Tensor) and value._requires_grad
+    if GRAD_ENABLED[0] and (self._requires_grad or value_grad):
+        from ember._ops.elementwise import _inplace, where
+
+        keep = wrap(np.zeros((), bool))
+        return _inplace(self, lambda t: where(keep, t, value))
+    return _fill_in_place(self, value.item() if isinstance(value, Tensor) else value)
+
+
 @tensor_method()
 def zero_(self):
-    return _fill_in_place(self, 0)
+    return _fill_value(self, 0.0 if self.is_floating_point() else 0)
 
 
 @tensor_method()
 def fill_(self, value):
-    if isinstance(value, Tensor):
-        value = value.item()
-    return _fill_in_place(self, value)
+    return _fill_value(self, value)
 
 
 @tensor_method()

@@ -136,6 +136,8 @@ class Pow(ArrayFunction):
 def _operand_arr(x, dtype):
     if isinstance(x, np.ndarray):
         return x if x.dtype == dtype else x.astype(dtype)
+    if type(x) is int and dtype.kind in "iu":
+        return np.array(x).astype(dtype)  # an out-of-range int wraps around, as in PyTorch
     return x
 
 
@@ -322,18 +324,38 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 __all__ += ["greater", "greater_equal", "less", "less_equal", "not_equal"]
 
 
-def _int_binary(name, np_fn, *, allow_float=True, grad=None):
-    cls = type(name.title().replace("_", ""), (_NoGradBinary,), {"np_fn": staticmethod(np_fn)})
-    if grad is not None:
-        cls.backward = staticmethod(grad)
+class _Remainder(ArrayFunction):
+    """a - b * rounding(a / b): the gradient is g for a and -g * rounding(a / b) for b."""
+
+    np_fn = rounding = None
+
+    @classmethod
+    def forward(cls, ctx, a, b, dtype):
+        a, b = _operand_arr(a, dtype), _operand_arr(b, dtype)
+        if ctx.needs_input_grad[1]:
+            ctx.quot = cls.rounding(np.true_divide(a, b))
+        return cls.np_fn(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        gb = -g * wrap(ctx.quot.astype(g._data.dtype)) if ctx.needs_input_grad[1] else None
+        return g, gb, None
+
+
+def _int_binary(name, np_fn, *, allow_float=True, rounding=None):
+    base = _NoGradBinary if rounding is None else _Remainder
+    attrs = {"np_fn": staticmethod(np_fn), "rounding": staticmethod(rounding)}
+    cls = type(name.title().replace("_", ""), (base,), attrs)
 
     def fn(input, other, *, out=None):
         if not isinstance(input, Tensor):
             input = wrap(np.asarray(input))
         dt = _result(input, other)
         if not allow_float and dt.kind == "f":
-            raise RuntimeError(f"\"{name}_cpu\" not implemented for '{_dtype.from_np(dt).name}'")
-        if grad is None:
+            raise NotImplementedError(
+                f"\"{name}_cpu\" not implemented for '{_dtype.from_np(dt).name}'"
+            )
+        if rounding is None:
             input, other = input.detach(), _detached(other)
         return _maybe_out(_apply_binary(cls, name, input, other, dt), out)
 
@@ -343,13 +365,9 @@ def _int_binary(name, np_fn, *, allow_float=True, grad=None):
     return fn
 
 
-def _remainder_grad(ctx, g):
-    return g, None, None
-
-
 floor_divide = _int_binary("floor_divide", np.floor_divide)
-remainder = _int_binary("remainder", np.mod, grad=_remainder_grad)
-fmod = _int_binary("fmod", np.fmod, grad=_remainder_grad)
+remainder = _int_binary("remainder", np.mod, rounding=np.floor)
+fmod = _int_binary("fmod", np.fmod, rounding=np.trunc)
 bitwise_and = _int_binary("bitwise_and", np.bitwise_and, allow_float=False)
 bitwise_or = _int_binary("bitwise_or", np.bitwise_or, allow_float=False)
 bitwise_xor = _int_binary("bitwise_xor", np.bitwise_xor, allow_float=False)
@@ -546,8 +564,11 @@ class Clamp(ArrayFunction):
         if hi_a is not None:
             keep &= np.broadcast_to(x <= hi_a, out.shape)
         ctx.keep = keep
-        ctx.lo_mask = None if lo_a is None or not isinstance(lo, np.ndarray) else x < lo_a
-        ctx.hi_mask = None if hi_a is None or not isinstance(hi, np.ndarray) else x > hi_a
+        # min(max(x, lo), hi): where lo > hi the result (and the gradient) is hi's.
+        low = x if lo_a is None else np.maximum(x, lo_a)
+        ctx.lo_mask = None if lo_a is None or not isinstance(lo, np.ndarray) else (
+            (x < lo_a) & (True if hi_a is None else lo_a <= hi_a))  # fmt: skip
+        ctx.hi_mask = None if hi_a is None or not isinstance(hi, np.ndarray) else low > hi_a
         return out if out is not x else out.copy()
 
     @staticmethod
@@ -698,7 +719,7 @@ logical_not = _predicate("logical_not", np.logical_not)
 
 def bitwise_not(input):
     if input.is_floating_point():
-        raise RuntimeError(f"\"bitwise_not_cpu\" not implemented for '{input.dtype.name}'")
+        raise NotImplementedError(f"\"bitwise_not_cpu\" not implemented for '{input.dtype.name}'")
     return wrap(np.invert(input._data))
 
 
@@ -726,10 +747,46 @@ for _f in (allclose, isclose, equal):
 
 
 def _check_inplace(t, name):
-    if GRAD_ENABLED[0] and t.grad_fn is None and t._requires_grad:
+    if not GRAD_ENABLED[0]:
+        return
+    if t.grad_fn is None and t._requires_grad:
         raise RuntimeError(
             "a leaf Variable that requires grad is being used in an in-place operation."
         )
+    base = t._base
+    if t.grad_fn is not None and base is not None and base.grad_fn is None and base._requires_grad:
+        raise RuntimeError(
+            "a view of a leaf Variable that requires grad is being used in an in-place operation."
+        )
+
+
+def _view_positions(base, view):
+    """For each element of ``view`` (an array sharing ``base``'s memory), the C-order flat
+    index of the same element in ``base``; None where the view is no strided window of it."""
+    item = base.itemsize
+    if any(s <= 0 for s in base.strides if s) or any(s < 0 for s in view.strides):
+        return None
+    start = base.__array_interface__["data"][0]
+    offset, rem = divmod(view.__array_interface__["data"][0] - start, item)
+    span = 1 + sum((n - 1) * s // item for n, s in zip(base.shape, base.strides) if n)
+    if rem or offset < 0 or any(s % item for s in base.strides + view.strides):
+        return None
+    memory = np.full(span, -1, np.int64)  # base's memory, holding each element's flat index
+    strides = tuple(s // item * 8 for s in base.strides)
+    np.lib.stride_tricks.as_strided(memory, base.shape, strides)[...] = np.arange(
+        base.size
+    ).reshape(base.shape)
+    vstrides = tuple(s // item * 8 for s in view.strides)
+    ids = np.lib.stride_tricks.as_strided(memory[offset:], view.shape, vstrides).copy()
+    return None if (ids < 0).any() else ids
+
+
+def _rebase(base, old_base, ids, result):
+    """Record on ``base`` that the elements at ``ids`` now hold ``result`` (PyTorch's
+    CopySlices): later uses of the base differentiate through the in-place op on its view."""
+    flat = old_base.reshape(-1).index_copy(0, wrap(ids.reshape(-1)), result.reshape(-1))
+    new = flat.reshape(tuple(base._data.shape))
+    base.grad_fn, base._output_nr, base._requires_grad = new.grad_fn, new._output_nr, True
 
 
 def _inplace(self, fn, *args, **kwargs):
@@ -742,11 +799,25 @@ def _inplace(self, fn, *args, **kwargs):
     tracking = GRAD_ENABLED[0] and (
         self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
     )
+    rebase = None
     if tracking:
         old = wrap(self._data.copy())
         old._requires_grad, old.grad_fn, old._output_nr = (
             self._requires_grad, self.grad_fn, self._output_nr)  # fmt: skip
         result = fn(old, *args, **kwargs)
+        base = self._base
+        # A view of ``base``: recorded, or of a base outside the graph (not a detached alias).
+        if (
+            base is not None
+            and self._data is not base._data
+            and (self.grad_fn is not None or not base._requires_grad)
+        ):
+            ids = _view_positions(base._data, self._data)
+            if ids is not None:
+                old_base = wrap(base._data.copy())
+                old_base._requires_grad, old_base.grad_fn, old_base._output_nr = (
+                    base._requires_grad, base.grad_fn, base._output_nr)  # fmt: skip
+                rebase = (base, old_base, ids)
     else:
         from ember.autograd.grad_mode import no_grad
 
@@ -766,6 +837,9 @@ def _inplace(self, fn, *args, **kwargs):
         )
     np.copyto(self._data, r, casting="unsafe")
     self._vc[0] += 1
+    if rebase is not None:
+        written = result if r.dtype == self._data.dtype else result.to(self.dtype)
+        _rebase(*rebase, written.expand(tuple(self._data.shape)))
     if tracking:
         self.grad_fn = result.grad_fn
         self._output_nr = result._output_nr

@@ -198,6 +198,13 @@ class _GatherOp(ArrayFunction):
         return scatter_add(zeros, ctx.dim, index, g), None, None
 
 
+def _src_grad(g, index, src_shape):
+    """The gradient of a scatter source: ``g`` where ``index`` reads it, zero beyond."""
+    if tuple(g.shape) == tuple(src_shape):
+        return g
+    return embed(g, src_shape, tuple(slice(0, n) for n in index.shape))
+
+
 def _scatter_positions(index, dim):
     """Full index arrays addressing, for each element of ``index``, its target position."""
     grids = np.indices(index.shape, sparse=True)
@@ -209,7 +216,7 @@ def _scatter_positions(index, dim):
 class ScatterAdd(ArrayFunction):
     @staticmethod
     def forward(ctx, x, dim, index, src):
-        ctx.dim = dim
+        ctx.dim, ctx.src_shape = dim, src.shape
         ctx.save_for_backward(index)
         out = x.copy()
         s = src[tuple(slice(0, n) for n in index.shape)]
@@ -219,14 +226,16 @@ class ScatterAdd(ArrayFunction):
     @staticmethod
     def backward(ctx, g):
         (index,) = ctx.saved_tensors
-        gsrc = g.gather(ctx.dim, index) if ctx.needs_input_grad[3] else None
+        gsrc = None
+        if ctx.needs_input_grad[3]:
+            gsrc = _src_grad(g.gather(ctx.dim, index), index, ctx.src_shape)
         return g, None, None, gsrc
 
 
 class Scatter(ArrayFunction):
     @staticmethod
     def forward(ctx, x, dim, index, src):
-        ctx.dim = dim
+        ctx.dim, ctx.src_shape = dim, getattr(src, "shape", None)
         ctx.save_for_backward(index)
         out = x.copy()
         pos = _scatter_positions(index, dim)
@@ -240,7 +249,9 @@ class Scatter(ArrayFunction):
     def backward(ctx, g):
         (index,) = ctx.saved_tensors
         gx = g.scatter(ctx.dim, index, 0.0)
-        gsrc = g.gather(ctx.dim, index) if ctx.needs_input_grad[3] else None
+        gsrc = None
+        if ctx.needs_input_grad[3]:
+            gsrc = _src_grad(g.gather(ctx.dim, index), index, ctx.src_shape)
         return gx, None, None, gsrc
 
 
@@ -313,28 +324,31 @@ class ScatterReduce(ArrayFunction):
         pos_touched._data[_scatter_positions(index._data, dim)] = True
         if reduce == "sum":
             gx = g if include_self else g.masked_fill(pos_touched, 0.0)
-            return gx, None, None, g.gather(dim, index), None, None
+            return gx, None, None, _src_grad(g.gather(dim, index), index, src.shape), None, None
         if reduce == "mean":
             cnt = wrap(np.maximum(ctx.count, 1).astype(g._data.dtype))
             gm = g / cnt
             gx = gm if include_self else gm.masked_fill(pos_touched, 0.0)
             gx = gx.where(pos_touched, g) if include_self else gx
-            return gx, None, None, gm.gather(dim, index), None, None
+            return gx, None, None, _src_grad(gm.gather(dim, index), index, src.shape), None, None
         if reduce == "prod":
-            gx = g * out / x.where(x != 0, 1.0) if include_self else None
-            gsrc = (g * out).gather(dim, index) / src[
-                tuple(slice(0, n) for n in index.shape)].where(src != 0, 1.0)  # fmt: skip
-            return gx, None, None, gsrc, None, None
+            # Without self, untouched positions keep x: their gradient is g.
+            gx = g * out / x.where(x != 0, 1.0) if include_self else (
+                g.masked_fill(pos_touched, 0.0))  # fmt: skip
+            s = src[tuple(slice(0, n) for n in index.shape)]
+            gsrc = (g * out).gather(dim, index) / s.where(s != 0, 1.0)
+            return gx, None, None, _src_grad(gsrc, index, src.shape), None, None
         # amax / amin: the gradient goes evenly to the elements equal to the result.
         sel_src = src[tuple(slice(0, n) for n in index.shape)] == out.gather(dim, index)
         n = wrap(np.zeros(x.shape, g._data.dtype))
         n = n.scatter_add(dim, index, sel_src.to(g.dtype))
-        sel_x = (x == out) if include_self else wrap(np.zeros(x.shape, bool))
+        # Without self, only the untouched positions (which keep x) take x's gradient.
+        sel_x = (x == out) if include_self else ~pos_touched
         n = n + sel_x.to(g.dtype)
         share = g / n.where(n > 0, 1.0)
         gx = share * sel_x.to(g.dtype)
         gsrc = share.gather(dim, index) * sel_src.to(g.dtype)
-        return gx, None, None, gsrc, None, None
+        return gx, None, None, _src_grad(gsrc, index, src.shape), None, None
 
 
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
@@ -500,7 +514,9 @@ def nonzero(input, *, as_tuple=False):
     idx = np.nonzero(input._data if input._data.ndim else input._data.reshape(1))
     if as_tuple:
         return tuple(wrap(i.astype(np.int64)) for i in idx)
-    return wrap(np.stack(idx, axis=1).astype(np.int64) if idx else np.zeros((0, 0), np.int64))
+    if input._data.ndim == 0:  # one row of no coordinates when the scalar is nonzero
+        return wrap(np.zeros((len(idx[0]), 0), np.int64))
+    return wrap(np.stack(idx, axis=1).astype(np.int64))
 
 
 def argwhere(input):

@@ -10,7 +10,7 @@ from ember.autograd.function import ArrayFunction
 __all__ = [
     "matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv",
     "addbmm", "baddbmm", "einsum", "tensordot", "kron", "cross", "cdist", "det", "inverse",
-    "logdet", "slogdet", "chain_matmul",
+    "logdet", "slogdet", "chain_matmul", "matrix_power",
 ]  # fmt: skip
 
 
@@ -30,7 +30,8 @@ class MatMul(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.matmul(a, b)
+        out = np.matmul(a, b)
+        return out if out.dtype == a.dtype else out.astype(a.dtype)  # bfloat16 gives float32
 
     @staticmethod
     def backward(ctx, g):
@@ -195,20 +196,37 @@ class Einsum(ArrayFunction):
             others = [t for j, t in enumerate(terms) if j != i]
             other_x = [t for j, t in enumerate(xs) if j != i]
             target = terms[i]
+            uniq = "".join(dict.fromkeys(target))  # a repeated letter is a diagonal of x
+            sizes = {c: x.shape[target.index(c)] for c in uniq}
             # Letters of x that appear nowhere else (summed out in forward) come back by
-            # broadcasting; repeated letters (diagonals) are not supported.
+            # broadcasting.
             avail = set(out) | set("".join(others))
-            kept = "".join(c for c in target if c in avail)
+            kept = "".join(c for c in uniq if c in avail)
             eq = ",".join([out] + others) + "->" + kept
             gx = einsum(eq, g, *other_x)
-            if kept != target:
-                idx = [k for k, c in enumerate(target) if c in avail]
-                full = [1] * len(target)
-                for k, s in zip(idx, gx.shape):
-                    full[k] = s
-                gx = gx.reshape(full).expand(x.shape)
+            if kept != uniq:
+                full = [sizes[c] if c in avail else 1 for c in uniq]
+                gx = gx.reshape(full).expand(tuple(sizes[c] for c in uniq))
+            if uniq != target:
+                gx = _onto_diagonals(gx, uniq, target, sizes, g._data.dtype)
             grads.append(gx)
         return tuple(grads)
+
+
+def _onto_diagonals(gx, uniq, target, sizes, dtype):
+    """Place ``gx`` (indexed by ``uniq``) on the diagonals that ``target`` repeats."""
+    fresh = iter(c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in target)
+    seen, letters, eyes = set(), [], []
+    for c in target:
+        if c in seen:
+            n = next(fresh)
+            letters.append(n)
+            eyes.append((c + n, wrap(np.eye(sizes[c], dtype=dtype))))
+        else:
+            seen.add(c)
+            letters.append(c)
+    eq = ",".join([uniq] + [e for e, _ in eyes]) + "->" + "".join(letters)
+    return einsum(eq, gx, *[t for _, t in eyes])
 
 
 def _normalize_equation(equation, ndims):
@@ -347,10 +365,11 @@ class _L2Norm(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):
-        out = np.sqrt(np.sum(x * x, axis=dims, keepdims=keepdim))
+        # An array, not a NumPy scalar: the saved output must be the very object returned.
+        out = np.asarray(np.sqrt(np.sum(x * x, axis=dims, keepdims=keepdim)), dtype=x.dtype)
         ctx.args = (x.shape, dims, keepdim)
         ctx.save_for_backward(x, out)
-        return out.astype(x.dtype, copy=False)
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -393,13 +412,17 @@ def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     return matrix_norm(A, "fro" if ord is None else ord, dim or (-2, -1), keepdim, dtype=dtype)
 
 
+class LinAlgError(RuntimeError):
+    """A linear-algebra routine could not finish (a singular matrix), as torch.linalg's."""
+
+
 class Inv(ArrayFunction):
     @staticmethod
     def forward(ctx, a):
         try:
             out = np.linalg.inv(a)
         except np.linalg.LinAlgError:
-            raise RuntimeError(
+            raise LinAlgError(
                 "linalg.inv: The diagonal element 1 is zero, the inversion could not be "
                 "completed because the input matrix is singular."
             ) from None
@@ -452,7 +475,7 @@ def det(A):
 
 def slogdet(A):
     _square(A, "linalg.slogdet")
-    sign = wrap(np.linalg.slogdet(A._data)[0].astype(A._data.dtype))
+    sign = wrap(np.asarray(np.linalg.slogdet(A._data)[0], dtype=A._data.dtype))
     return sign, (A.det() * sign).log()
 
 
@@ -467,8 +490,8 @@ class Solve(ArrayFunction):
         try:
             out = np.linalg.solve(a, bb)
         except np.linalg.LinAlgError:
-            raise RuntimeError(
-                "torch.linalg.solve: The solver failed because the input matrix is singular."
+            raise LinAlgError(
+                "linalg.solve: The solver failed because the input matrix is singular."
             ) from None
         out = out[..., 0] if vector else out
         ctx.vector = vector
@@ -562,6 +585,7 @@ def matrix_power(A, n):
 for _fn in (matmul, mm, bmm, mv, dot, vdot, inner, outer, ger, addmm, addmv, baddbmm, addbmm,
             kron, cross, det, inverse, logdet, slogdet, matrix_power):  # fmt: skip
     tensor_method(_fn.__name__)(_fn)
+tensor_method("inverse")(inv)
 Tensor.__matmul__ = lambda self, other: matmul(self, other) if isinstance(other, Tensor) else (
     NotImplemented)  # fmt: skip
 Tensor.__rmatmul__ = lambda self, other: matmul(other, self) if isinstance(other, Tensor) else (

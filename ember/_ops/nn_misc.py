@@ -27,12 +27,20 @@ __all__ = [
 
 
 class Linear(ArrayFunction):
-    """x @ W^T + b over the last dim of x, as one op."""
+    """x @ W^T + b over the last dim of x, as one op.
+
+    Inputs of more than two dims are flattened to one matrix first: a single BLAS call, where
+    NumPy's stacked matmul over a strided (for example transposed) input is several times
+    slower.
+    """
 
     @staticmethod
     def forward(ctx, x, w, b):
         ctx.save_for_backward(x, w)
-        out = x @ w.T
+        if x.ndim > 2:
+            out = (x.reshape(-1, x.shape[-1]) @ w.T).reshape(*x.shape[:-1], w.shape[0])
+        else:
+            out = x @ w.T
         if b is not None:
             out += b
         return out
@@ -40,7 +48,9 @@ class Linear(ArrayFunction):
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
-        gx = g @ w if ctx.needs_input_grad[0] else None
+        gx = None
+        if ctx.needs_input_grad[0]:
+            gx = (g.reshape(-1, g.shape[-1]) @ w).reshape(x.shape) if g.dim() > 2 else g @ w
         gw = gb = None
         if ctx.needs_input_grad[1]:
             g2 = g.reshape(-1, g.shape[-1])
@@ -214,11 +224,16 @@ def embedding(
     if padding_idx is not None and padding_idx < 0:
         padding_idx += n
     if max_norm is not None:
-        rows = np.unique(idx)
-        norms = np.linalg.norm(weight._data[rows], ord=norm_type, axis=1, keepdims=True)
-        scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
-        weight._data[rows] *= scale.astype(weight._data.dtype)
+        renorm_rows_(weight, idx, max_norm, norm_type)
     return Embedding.apply(weight, idx, padding_idx)
+
+
+def renorm_rows_(weight, idx, max_norm, norm_type):
+    """Scale the rows of ``weight`` picked by ``idx`` down to norm ``max_norm``, in place."""
+    rows = np.unique(idx)
+    norms = np.linalg.norm(weight._data[rows], ord=norm_type, axis=1, keepdims=True)
+    scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+    weight._data[rows] *= scale.astype(weight._data.dtype)
 
 
 def one_hot(tensor, num_classes=-1):
@@ -239,10 +254,29 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     return input / denom
 
 
+def _check_pair(op, x1, x2):
+    """Both inputs floating point and broadcastable; the error names the op and shapes."""
+    from ember._ops.shape import broadcast_shapes
+
+    if not (x1.dtype.is_floating_point and x2.dtype.is_floating_point):
+        raise RuntimeError(
+            f"{op}: expected floating point inputs, but got {x1.dtype} and {x2.dtype}"
+        )
+    try:
+        broadcast_shapes(x1.shape, x2.shape)
+    except RuntimeError:
+        raise RuntimeError(
+            f"{op}: the shapes of x1 {list(x1.shape)} and x2 {list(x2.shape)} cannot be "
+            "broadcast together"
+        ) from None
+
+
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """x1 . x2 / (max(|x1|, eps) * max(|x2|, eps)) along ``dim``, with broadcasting."""
     from ember._ops.linalg import vector_norm
     from ember._ops.shape import broadcast_tensors
 
+    _check_pair("cosine_similarity", x1, x2)
     x1, x2 = broadcast_tensors(x1, x2)
     n1 = vector_norm(x1, 2, dim).clamp(min=eps)
     n2 = vector_norm(x2, 2, dim).clamp(min=eps)
@@ -250,8 +284,10 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """The p-norm of x1 - x2 + eps over the last dimension, with broadcasting."""
     from ember._ops.linalg import vector_norm
 
+    _check_pair("pairwise_distance", x1, x2)
     return vector_norm(x1 - x2 + eps, p, -1, keepdim)
 
 

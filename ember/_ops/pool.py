@@ -17,6 +17,7 @@ __all__ = [
     "adaptive_avg_pool2d",
     "adaptive_max_pool1d",
     "adaptive_max_pool2d",
+    "max_unpool1d",
     "max_unpool2d",
     "lp_pool2d",
 ]
@@ -116,6 +117,24 @@ class _MaxUnpoolGrad(ArrayFunction):
         flat = gg.reshape(n, c, -1)
         idx = wrap(ctx.indices.reshape(n, c, -1))
         return flat.gather(2, idx).reshape(ctx.indices.shape), None, None
+
+
+class _MaxUnpool(ArrayFunction):
+    """Write values to flat spatial indices of zeros (where indices repeat, the last wins)."""
+
+    @staticmethod
+    def forward(ctx, x, indices, out_shape):
+        n, c, h, w = out_shape
+        out = np.zeros((n * c, h * w), x.dtype)
+        out[np.arange(n * c)[:, None], indices.reshape(n * c, -1)] = x.reshape(n * c, -1)
+        ctx.indices = indices
+        return out.reshape(out_shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        n, c = g.shape[:2]
+        idx = wrap(ctx.indices.reshape(n, c, -1))
+        return g.reshape(n, c, -1).gather(2, idx).reshape(ctx.indices.shape), None, None
 
 
 def max_pool2d(
@@ -229,55 +248,168 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     ).squeeze(-2)
 
 
-def _adaptive_bounds(size, out):
-    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
-
-
-def _adaptive(input, output_size, reduce):
-    from ember._ops.shape import stack
-
-    oh, ow = _pair(output_size)
-    h, w = input.shape[-2:]
-    oh = h if oh is None else oh
-    ow = w if ow is None else ow
-    if h % oh == 0 and w % ow == 0:
-        x = input.reshape(*input.shape[:-2], oh, h // oh, ow, w // ow)
-        return reduce(x, (-3, -1))
-    rows = []
-    for h0, h1 in _adaptive_bounds(h, oh):
-        cells = [reduce(input[..., h0:h1, w0:w1], (-2, -1)) for w0, w1 in _adaptive_bounds(w, ow)]
-        rows.append(stack(cells, -1))
-    return stack(rows, -2)
+def _averaging_matrix(size, out, dtype):
+    """(out, size) matrix whose row i averages PyTorch's adaptive window i."""
+    start = np.arange(out) * size // out
+    end = -(-(np.arange(out) + 1) * size // out)
+    pos = np.arange(size)
+    inside = (pos >= start[:, None]) & (pos < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
 
 
 def adaptive_avg_pool2d(input, output_size):
-    return _adaptive(input, output_size, lambda t, dims: t.mean(dims))
+    """Means over adaptive windows of the last two dims: two small matrix products, or one
+    reshape when the windows tile the input exactly."""
+    oh, ow = _check_adaptive(input, output_size, "adaptive_avg_pool2d", 2)
+    h, w = input.shape[-2:]
+    if oh and ow and h % oh == 0 and w % ow == 0:
+        x = input.reshape(*input.shape[:-2], oh, h // oh, ow, w // ow)
+        return x.mean((-3, -1))
+    dt = input._data.dtype
+    rows = wrap(_averaging_matrix(h, oh, dt))
+    cols = wrap(np.ascontiguousarray(_averaging_matrix(w, ow, dt).T))
+    return rows @ input @ cols
+
+
+class AdaptiveMaxPool2d(ArrayFunction):
+    """Max over PyTorch's adaptive windows, with the flat spatial index of each maximum.
+
+    Window sizes differ by at most one, so every window is gathered at the largest size,
+    padded by repeating its own last row or column (which never changes the maximum nor
+    moves the first one).
+    """
+
+    @staticmethod
+    def forward(ctx, x, oh, ow):
+        h, w = x.shape[-2:]
+        rows, kh = _adaptive_index(h, oh)
+        cols, kw = _adaptive_index(w, ow)
+        win = x[..., rows[:, :, None, None], cols[None, None, :, :]]  # (N, C, oh, kh, ow, kw)
+        win = win.transpose(0, 1, 2, 4, 3, 5).reshape(*x.shape[:2], oh, ow, kh * kw)
+        arg = win.argmax(axis=-1)
+        out = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
+        ki, kj = np.divmod(arg, kw)
+        r = rows[np.arange(oh)[:, None], ki]
+        c = cols[np.arange(ow)[None, :], kj]
+        ctx.indices, ctx.in_shape = r * w + c, x.shape
+        return out, ctx.indices
+
+    @staticmethod
+    def backward(ctx, g, _gi):
+        return _MaxUnpoolGrad.apply(g, ctx.indices, ctx.in_shape), None, None
+
+
+def _adaptive_index(size, out):
+    """(out, k) positions of each adaptive window, its last position repeated to width k."""
+    start = np.arange(out) * size // out
+    end = -(-(np.arange(out) + 1) * size // out)
+    k = int((end - start).max())
+    return np.minimum(start[:, None] + np.arange(k), end[:, None] - 1), k
+
+
+def _check_adaptive(input, output_size, op, spatial):
+    if input.dim() not in (spatial + 1, spatial + 2):
+        raise RuntimeError(
+            f"{op}(): Expected {spatial + 1}D or {spatial + 2}D tensor, but got: "
+            f"{list(input.shape)}"
+        )
+    sizes = tuple(input.shape[-spatial:])
+    if 0 in sizes:
+        raise RuntimeError(
+            f"{op}(): Expected input to have non-zero size for non-batch dimensions, but input "
+            f"has sizes {list(input.shape)}"
+        )
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f'"{op}" not implemented for {input.dtype}')
+    out = (output_size,) * spatial if isinstance(output_size, int) else tuple(output_size)
+    if len(out) != spatial:
+        raise RuntimeError(f"{op}(): output_size must have {spatial} elements, got {out}")
+    out = tuple(n if o is None else o for o, n in zip(out, sizes))
+    if any(o < 0 for o in out):
+        raise RuntimeError(f"{op}(): output_size must be non-negative, got {out}")
+    return out
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
-    if return_indices:
-        raise NotImplementedError("ember's adaptive_max_pool2d does not return indices yet")
-    return _adaptive(input, output_size, lambda t, dims: t.amax(dims))
+    """Max over adaptive windows of the last two dims; optionally their flat indices."""
+    oh, ow = _check_adaptive(input, output_size, "adaptive_max_pool2d", 2)
+    batched = input.dim() == 4
+    x = input if batched else input.unsqueeze(0)
+    if oh == 0 or ow == 0:
+        out = x[..., :oh, :ow]
+        idx = wrap(np.zeros(out.shape, np.int64))
+    else:
+        out, idx = AdaptiveMaxPool2d.apply(x, oh, ow)
+    if not batched:
+        out, idx = out.squeeze(0), idx.squeeze(0)
+    return (out, idx) if return_indices else out
 
 
 def adaptive_avg_pool1d(input, output_size):
-    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, _one(output_size))).squeeze(-2)
+    """Means over adaptive windows of the last dim."""
+    (o,) = _check_adaptive(input, _as_tuple1(output_size), "adaptive_avg_pool1d", 1)
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, o)).squeeze(-2)
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
-    return adaptive_max_pool2d(input.unsqueeze(-2), (1, _one(output_size))).squeeze(-2)
+    """Max over adaptive windows of the last dim; optionally their indices."""
+    (o,) = _check_adaptive(input, _as_tuple1(output_size), "adaptive_max_pool1d", 1)
+    out, idx = adaptive_max_pool2d(input.unsqueeze(-2), (1, o), return_indices=True)
+    out, idx = out.squeeze(-2), idx.squeeze(-2)
+    return (out, idx) if return_indices else out
+
+
+def _as_tuple1(v):
+    return (v,) if isinstance(v, int) or v is None else tuple(v)
 
 
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Scatter ``input`` to the flat spatial ``indices`` of a zero (N, C, H, W) output."""
     k = _pair(kernel_size)
     s = _pair(stride) if stride is not None else k
     p = _pair(padding)
+    default = tuple((n - 1) * st - 2 * pp + kk for n, st, pp, kk in zip(input.shape[-2:], s, p, k))
     if output_size is None:
-        output_size = tuple(
-            (n - 1) * st - 2 * pp + kk for n, st, pp, kk in zip(input.shape[-2:], s, p, k)
+        output_size = default
+    output_size = tuple(output_size)[-2:]
+    for i, (o, d, st) in enumerate(zip(output_size, default, s)):
+        if not d - st < o < d + st:
+            raise ValueError(
+                f'max_unpool2d: invalid output_size "{output_size}" (dim {i} must be between '
+                f"{d - st + 1} and {d + st - 1})"
+            )
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(
+            "max_unpool2d: Expected shape of indices to be same as that of the input tensor "
+            f"({list(input.shape)}) but got indices tensor with shape: {list(indices.shape)}"
         )
-    shape = tuple(input.shape[:2]) + tuple(output_size[-2:])
-    return _MaxUnpoolGrad.apply(input, indices._data, shape)
+    idx = indices._data
+    volume = output_size[0] * output_size[1]
+    if idx.size and (idx.min() < 0 or idx.max() >= volume):
+        bad = idx.max() if idx.max() >= volume else idx.min()
+        raise RuntimeError(
+            f"max_unpool2d: Found an invalid max index: {bad} (output volumes are of size "
+            f"{output_size[0]}x{output_size[1]})"
+        )
+    if input.dim() == 3:
+        return max_unpool2d(input.unsqueeze(0), indices.unsqueeze(0), k, s, p, output_size)[0]
+    shape = tuple(input.shape[:2]) + output_size
+    return _MaxUnpool.apply(input, idx, shape)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """Scatter ``input`` to the ``indices`` of a zero (N, C, L) output."""
+    s = kernel_size if stride is None else stride
+    size = None if output_size is None else (1, tuple(_as_tuple1(output_size))[-1])
+    out = max_unpool2d(
+        input.unsqueeze(-2),
+        indices.unsqueeze(-2),
+        (1, _one(kernel_size)),
+        (1, _one(s)),
+        (0, _one(padding)),
+        size,
+    )
+    return out.squeeze(-2)
 
 
 def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):

@@ -184,7 +184,7 @@ def _arg(input, dim, keepdim, is_max, op):
         if nan.any():
             r = np.where(nan.any(axis=d, keepdims=keepdim), np.argmax(nan, axis=d,
                          keepdims=keepdim), r)  # fmt: skip
-    return wrap(r.astype(np.int64))
+    return wrap(np.asarray(r, dtype=np.int64))  # an array even when r is a NumPy scalar
 
 
 def argmax(input, dim=None, keepdim=False):
@@ -347,7 +347,9 @@ def cumprod(input, dim, *, dtype=None):
     dt = np_dtype(dtype)
     if dt is None and input._data.dtype.kind in "iub":
         dt = np.int64
-    return CumProd.apply(input, norm_dim(dim, max(input._data.ndim, 1), "cumprod"), dt)
+    if input._data.ndim == 0:
+        return input.clone() if dt is None else input.to(_dtype.from_np(dt))
+    return CumProd.apply(input, norm_dim(dim, input._data.ndim, "cumprod"), dt)
 
 
 def _cum_ext(input, dim, is_max):
@@ -377,14 +379,19 @@ def logcumsumexp(input, dim):
     return (input - m).exp().cumsum(d).log() + m
 
 
+def _logical_result(r, input):
+    """bool, except that uint8 input gives uint8 (as in PyTorch)."""
+    return wrap(np.asarray(r, dtype=np.uint8 if input._data.dtype == np.uint8 else np.bool_))
+
+
 def all(input, dim=None, keepdim=False):
     axis = None if dim is None else _dims(input, dim, "all")
-    return wrap(np.asarray(np.all(input._data, axis=axis, keepdims=keepdim)))
+    return _logical_result(np.all(input._data, axis=axis, keepdims=keepdim), input)
 
 
 def any(input, dim=None, keepdim=False):
     axis = None if dim is None else _dims(input, dim, "any")
-    return wrap(np.asarray(np.any(input._data, axis=axis, keepdims=keepdim)))
+    return _logical_result(np.any(input._data, axis=axis, keepdims=keepdim), input)
 
 
 def count_nonzero(input, dim=None):

@@ -3,12 +3,15 @@
 The input projection for all time steps is one matrix product; the loop over time (the one
 natural Python loop, see DESIGN.md) does only the recurrent product and the gate arithmetic.
 Backward runs the loop in reverse by hand and again batches the weight gradients into single
-matrix products. These ops are differentiable once (no double backward through time).
+matrix products. When the backward itself is being recorded (``create_graph=True``), the layer
+is instead re-run with ordinary ember ops and differentiated, so its gradients can be
+differentiated again (double backward).
 """
 
 import numpy as np
 
-from ember.autograd.function import ArrayFunction
+from ember.autograd.function import ArrayFunction, recorded_backward
+from ember.autograd.grad_mode import is_grad_enabled
 
 __all__ = []
 
@@ -30,6 +33,58 @@ def _input_projection(x, w_ih, b):
     return xw.reshape(T, B, -1)
 
 
+def _project(x, w_ih, b):
+    out = x @ w_ih.t()
+    return out if b is None else out + b
+
+
+def _lstm_reference(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+    from ember._ops.shape import stack
+
+    H = w_hh.shape[1]
+    xw = _project(x, w_ih, None if b_ih is None else b_ih + b_hh)
+    h, c, outs = h0, c0, []
+    for t in range(x.shape[0]):
+        pre = xw[t] + h @ w_hh.t()
+        i, f = pre[:, :H].sigmoid(), pre[:, H : 2 * H].sigmoid()
+        g, o = pre[:, 2 * H : 3 * H].tanh(), pre[:, 3 * H :].sigmoid()
+        c = f * c + i * g
+        h = o * c.tanh()
+        outs.append(h)
+    return stack(outs), h, c
+
+
+def _gru_reference(x, h0, w_ih, w_hh, b_ih, b_hh):
+    from ember._ops.shape import stack
+
+    H = w_hh.shape[1]
+    xw = _project(x, w_ih, b_ih)
+    h, outs = h0, []
+    for t in range(x.shape[0]):
+        hw = _project(h, w_hh, b_hh)
+        r = (xw[t, :, :H] + hw[:, :H]).sigmoid()
+        z = (xw[t, :, H : 2 * H] + hw[:, H : 2 * H]).sigmoid()
+        n = (xw[t, :, 2 * H :] + r * hw[:, 2 * H :]).tanh()
+        h = (1 - z) * n + z * h
+        outs.append(h)
+    return stack(outs), h
+
+
+def _rnn_reference(nonlinearity):
+    def run(x, h0, w_ih, w_hh, b_ih, b_hh):
+        from ember._ops.shape import stack
+
+        xw = _project(x, w_ih, None if b_ih is None else b_ih + b_hh)
+        h, outs = h0, []
+        for t in range(x.shape[0]):
+            pre = xw[t] + h @ w_hh.t()
+            h = pre.tanh() if nonlinearity == "tanh" else pre.relu()
+            outs.append(h)
+        return stack(outs), h
+
+    return run
+
+
 class LSTMLayer(ArrayFunction):
     """x (T, B, I), h0/c0 (B, H) -> out (T, B, H), h_T, c_T."""
 
@@ -45,8 +100,9 @@ class LSTMLayer(ArrayFunction):
         tanh_c = np.empty((T, B, H), x.dtype)
         cs[0] = c0
         h = h0
+        w_hh_t = np.ascontiguousarray(w_hh.T)  # BLAS reads it row by row, once per step
         for t in range(T):
-            pre = xw[t] + h @ w_hh.T
+            pre = xw[t] + h @ w_hh_t
             gt = gates[t]
             gt[:, : 2 * H] = _sigmoid(pre[:, : 2 * H])
             gt[:, 2 * H : 3 * H] = np.tanh(pre[:, 2 * H : 3 * H])
@@ -57,12 +113,16 @@ class LSTMLayer(ArrayFunction):
             np.tanh(c, out=tanh_c[t])
             h = out[t] = o * tanh_c[t]
         ctx.saved = (x, h0, w_ih, w_hh, gates, cs, tanh_c, out)
+        ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
         ctx.has_bias = b_ih is not None
         return out, out[-1].copy(), cs[-1].copy()
 
     @staticmethod
     def backward(ctx, g_out, g_h, g_c):
         from ember._tensor import wrap
+
+        if is_grad_enabled():
+            return recorded_backward(ctx, _lstm_reference, (g_out, g_h, g_c))
 
         x, h0, w_ih, w_hh, gates, cs, tanh_c, out = ctx.saved
         g_out, g_h, g_c = g_out._data, g_h._data, g_c._data
@@ -107,8 +167,9 @@ class GRULayer(ArrayFunction):
         ns = np.empty((T, B, H), x.dtype)
         hn = np.empty((T, B, H), x.dtype)  # W_hn h + b_hn
         h = h0
+        w_hh_t = np.ascontiguousarray(w_hh.T)  # BLAS reads it row by row, once per step
         for t in range(T):
-            hw = h @ w_hh.T
+            hw = h @ w_hh_t
             if b_hh is not None:
                 hw += b_hh
             rz[t] = _sigmoid(xw[t, :, : 2 * H] + hw[:, : 2 * H])
@@ -117,12 +178,16 @@ class GRULayer(ArrayFunction):
             ns[t] = np.tanh(xw[t, :, 2 * H :] + r * hn[t])
             h = out[t] = (1 - z) * ns[t] + z * h
         ctx.saved = (x, h0, w_ih, w_hh, rz, ns, hn, out)
+        ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh)
         ctx.has_bias = b_ih is not None
         return out, out[-1].copy()
 
     @staticmethod
     def backward(ctx, g_out, g_h):
         from ember._tensor import wrap
+
+        if is_grad_enabled():
+            return recorded_backward(ctx, _gru_reference, (g_out, g_h))
 
         x, h0, w_ih, w_hh, rz, ns, hn, out = ctx.saved
         g_out, g_h = g_out._data, g_h._data
@@ -164,10 +229,13 @@ class RNNLayer(ArrayFunction):
         xw = _input_projection(x, w_ih, b)
         out = np.empty((T, B, H), x.dtype)
         h = h0
+        w_hh_t = np.ascontiguousarray(w_hh.T)  # BLAS reads it row by row, once per step
         for t in range(T):
-            pre = xw[t] + h @ w_hh.T
+            pre = xw[t] + h @ w_hh_t
             h = out[t] = np.tanh(pre) if nonlinearity == "tanh" else np.maximum(pre, 0)
         ctx.saved = (x, h0, w_ih, w_hh, out)
+        ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh)
+        ctx.nonlinearity = nonlinearity
         ctx.tanh = nonlinearity == "tanh"
         ctx.has_bias = b_ih is not None
         return out, out[-1].copy()
@@ -175,6 +243,9 @@ class RNNLayer(ArrayFunction):
     @staticmethod
     def backward(ctx, g_out, g_h):
         from ember._tensor import wrap
+
+        if is_grad_enabled():
+            return recorded_backward(ctx, _rnn_reference(ctx.nonlinearity), (g_out, g_h))
 
         x, h0, w_ih, w_hh, out = ctx.saved
         g_out, g_h = g_out._data, g_h._data

@@ -255,3 +255,30 @@ def once_differentiable(fn):
             return fn(ctx, *args)
 
     return wrapper
+
+
+def recorded_backward(ctx, reference, grads):
+    """Input gradients as a graph of ember ops, for a fused op's backward under create_graph.
+
+    ``reference`` re-runs the op on the saved inputs with differentiable ember ops, and that
+    graph is differentiated with create_graph, so the gradients can be differentiated again.
+    """
+    from ember.autograd import grad
+
+    inputs = ctx.saved_tensors
+    want = [
+        i for i, t in enumerate(inputs) if t is not None and ctx.needs_input_grad[i]
+    ]  # fmt: skip
+    outs = reference(*inputs)
+    pairs = [(o, g) for o, g in zip(outs, grads) if g is not None and o.requires_grad]
+    found = grad(
+        [o for o, _ in pairs],
+        [inputs[i] for i in want],
+        [g for _, g in pairs],
+        create_graph=True,
+        allow_unused=True,
+    )
+    result = [None] * len(ctx.needs_input_grad)
+    for i, g in zip(want, found):
+        result[i] = g
+    return tuple(result)

@@ -18,19 +18,19 @@ def _outputs(fn, inputs):
 
 def _numerical_jacobian(fn, inputs, t, eps):
     """d(all outputs, flattened)/d(t, flattened) by central differences."""
-    flat = t._data.reshape(-1)  # a view: writes reach t
+    data = t._data  # indexed element by element, so that non-contiguous inputs work too
     cols = []
-    for k in range(flat.size):
-        orig = flat[k].item()
-        flat[k] = orig + eps
+    for k in np.ndindex(data.shape):
+        orig = data[k].item()
+        data[k] = orig + eps
         plus = np.concatenate(
             [o._data.reshape(-1).astype(np.float64) for o in _outputs(fn, inputs)]
         )
-        flat[k] = orig - eps
+        data[k] = orig - eps
         minus = np.concatenate(
             [o._data.reshape(-1).astype(np.float64) for o in _outputs(fn, inputs)]
         )
-        flat[k] = orig
+        data[k] = orig
         cols.append((plus - minus) / (2 * eps))
     if not cols:
         return np.zeros((sum(o._data.size for o in _outputs(fn, inputs)), 0))
@@ -93,7 +93,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     from ember.autograd import grad
 
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-    outs = _outputs(func, inputs)
+    outs = [o for o in _outputs(func, inputs) if o.requires_grad]  # not indices, masks
     if grad_outputs is None:
         rng = np.random.default_rng(0)
         grad_outputs = tuple(
@@ -106,7 +106,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     def first_derivative(*args):
         ins, gos = args[:n_in], args[n_in:]
         diff = [t for t in ins if isinstance(t, Tensor) and t.requires_grad]
-        outs = _outputs(func, ins)
+        outs = [o for o in _outputs(func, ins) if o.requires_grad]
         gs = grad(outs, diff, gos, create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)
 

@@ -34,14 +34,17 @@ def run(args):
     import numpy as np
 
     import ember
+    from ember._ops import _onednn
 
     threads = os.environ.get("OMP_NUM_THREADS") or str(os.cpu_count())
+    conv = f"oneDNN {_onednn.version()}" if _onednn.available() else "NumPy im2col"
     rows = [
         ("ember", ember.__version__),
         ("python", platform.python_version()),
         ("numpy", np.__version__),
         ("blas", blas_name()),
         ("threads", threads),
+        ("conv", conv),
         ("cpu", platform.processor() or platform.machine()),
         ("devices", ", ".join(devices())),
     ]

@@ -15,7 +15,14 @@ import time
 
 import numpy as np
 
-from ember.cli.train_data import DATASETS, DEFAULTS, TrainError, dataset_kind, load_data
+from ember.cli.train_data import (
+    DATASETS,
+    DEFAULTS,
+    ArrayBatches,
+    TrainError,
+    dataset_kind,
+    load_data,
+)  # fmt: skip
 
 MODELS = ("cnn", "lenet5", "resnet18", "resnet34", "resnet50", "vgg11_bn", "vgg16_bn",
           "mobilenet_v2")  # fmt: skip
@@ -41,7 +48,8 @@ def add_parser(sub):
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
     p.add_argument("--scheduler", choices=SCHEDULERS, default="cosine")
     p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument("--workers", type=int, default=0, help="(data are held in memory; unused)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="DataLoader worker processes (default 0: none)")  # fmt: skip
     p.add_argument("--image-size", type=int, default=32, help="side for imagefolder images")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     p.add_argument("--seed", type=int, default=0)
@@ -162,6 +170,20 @@ def evaluate(model, x, y, batch_size=512):
     return loss_sum / max(len(x), 1), float((preds == y).mean()) if len(y) else 0.0, preds
 
 
+def batch_loader(x, y, batches, workers):
+    """A DataLoader yielding the batches of ``x``, ``y`` whose indices ``batches`` lists.
+
+    It gets a generator of its own: a DataLoader draws its workers' base seed when iterated,
+    and drawing it from the global generator would shift the dropout masks after a resume.
+    """
+    import ember
+    from ember.utils.data import DataLoader
+
+    generator = ember.Generator().manual_seed(0)
+    return DataLoader(ArrayBatches(x, y), batch_size=None, sampler=batches, num_workers=workers,
+                      generator=generator)  # fmt: skip
+
+
 def to_device(array, device=None):
     import ember
 
@@ -170,10 +192,11 @@ def to_device(array, device=None):
 
 
 class Trainer:
-    def __init__(self, cfg, data, out, device, quiet, ckpt=None):
+    def __init__(self, cfg, data, out, device, quiet, ckpt=None, workers=0):
         import ember
 
         self.cfg, self.data, self.out, self.quiet = cfg, data, out, quiet
+        self.workers = workers
         ember.manual_seed(cfg["seed"])
         self.model = build_model(cfg["model"], len(data.classes), data.image_shape)
         try:
@@ -241,16 +264,16 @@ class Trainer:
             bar = tqdm(total=n_batches, initial=self.step, leave=False, dynamic_ncols=True,
                        desc=f"epoch {self.epoch + 1}/{self.cfg['epochs']}")  # fmt: skip
         self.model.train()
+        batches = [order[i * bs : (i + 1) * bs] for i in range(self.step, n_batches)]
+        loader = iter(batch_loader(d.x_train, d.y_train, batches, self.workers))
         try:
             while self.step < n_batches:
                 if stop.requested:
                     return False
                 start = time.perf_counter()
-                idx = order[self.step * bs : (self.step + 1) * bs]
-                x, y = (
-                    to_device(d.x_train[idx], self.device),
-                    to_device(d.y_train[idx], self.device),
-                )
+                x, y = next(loader)
+                if str(self.device) != "cpu":
+                    x, y = x.to(self.device), y.to(self.device)
                 logits = self.model(x)
                 loss = F.cross_entropy(logits, y)
                 self.opt.zero_grad()
@@ -258,9 +281,9 @@ class Trainer:
                 self.opt.step()
                 correct = int((logits.argmax(1) == y).sum())
                 self.step += 1
-                self.partial[0] += float(loss) * len(idx)
+                self.partial[0] += float(loss) * len(y)
                 self.partial[1] += correct
-                self.partial[2] += len(idx)
+                self.partial[2] += len(y)
                 self.partial[3] += time.perf_counter() - start
                 if bar is not None:
                     bar.update(1)
@@ -270,6 +293,7 @@ class Trainer:
                         samples_s=f"{seen / seconds:.0f}",
                     )  # fmt: skip
         finally:
+            del loader  # stops worker processes, also when interrupted
             if bar is not None:
                 bar.close()
         return True
@@ -294,13 +318,14 @@ class Trainer:
         return row
 
 
-def train(cfg, out, device="cpu", quiet=False, ckpt=None, data_dir=None, download=False):
+def train(cfg, out, device="cpu", quiet=False, ckpt=None, data_dir=None, download=False,
+          workers=0):  # fmt: skip
     """Run (or continue) training; returns (history, exit code)."""
     from ember.cli.train_report import plot_curves, summary_table, write_metrics
 
     data = load_data(cfg["dataset"], data_dir, download, cfg.get("image_size", 32))
     os.makedirs(out, exist_ok=True)
-    trainer = Trainer(cfg, data, out, device, quiet, ckpt)
+    trainer = Trainer(cfg, data, out, device, quiet, ckpt, workers)
     say = (lambda *a: None) if quiet else print
     say(f"training {cfg['model']} on {cfg['dataset']} ({len(data.y_train)} train, "
         f"{len(data.y_test)} test images of {'x'.join(map(str, data.image_shape))}) "
@@ -347,7 +372,10 @@ def run(args):
             out = args.out if args.out != "runs/train" else os.path.dirname(args.resume) or "."
         else:
             ckpt, cfg, out = None, config_from_args(args), args.out
-        _, code = train(cfg, out, args.device, args.quiet, ckpt, args.data_dir, args.download)
+        if args.workers < 0:
+            raise TrainError(f"--workers must be at least 0, got {args.workers}")
+        _, code = train(cfg, out, args.device, args.quiet, ckpt, args.data_dir, args.download,
+                        args.workers)  # fmt: skip
         return code
     except TrainError as e:
         print(f"ember train: error: {e}", file=sys.stderr)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ember.utils.data import Dataset
+
 DATASETS = ("digits", "mnist", "fashion-mnist", "kmnist", "cifar10", "imagefolder:PATH")
 
 # Per data set: default model, epochs, batch size, learning rate.
@@ -36,6 +38,21 @@ class Data:
     @property
     def image_shape(self):
         return self.x_train.shape[1:]
+
+
+class ArrayBatches(Dataset):
+    """Arrays ``x``, ``y`` indexed by whole batches: item ``idx`` (an index array) is
+    ``(x[idx], y[idx])``, so a ``DataLoader`` with ``batch_size=None`` and a sampler of index
+    arrays yields ready batches, made in worker processes when ``num_workers > 0``."""
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __getitem__(self, idx):
+        return self.x[idx], self.y[idx]
+
+    def __len__(self):
+        return len(self.y)
 
 
 def dataset_kind(name):
@@ -94,8 +111,9 @@ def _folder_split(root, image_size):
     return (*out, train_classes)
 
 
-def load_data(name, data_dir=None, download=False, image_size=32):
-    """Load ``name`` (see ``DATASETS``) as normalised arrays."""
+def load_data(name, data_dir=None, download=False, image_size=32, stats=None):
+    """Load ``name`` (see ``DATASETS``) as normalised arrays: with the training set's
+    per-channel mean and std, or with ``stats`` = (mean, std) when given (a checkpoint's)."""
     from ember.vision.datasets import DatasetError
 
     kind = dataset_kind(name)
@@ -107,9 +125,12 @@ def load_data(name, data_dir=None, download=False, image_size=32):
     except (DatasetError, ImportError) as e:
         raise TrainError(str(e)) from e
     x_train, y_train, x_test, y_test, classes = split
-    mean = x_train.mean(axis=(0, 2, 3), dtype=np.float64)
-    std = x_train.std(axis=(0, 2, 3), dtype=np.float64)
-    std = np.where(std > 0, std, 1.0)
+    if stats is None:
+        mean = x_train.mean(axis=(0, 2, 3), dtype=np.float64)
+        std = x_train.std(axis=(0, 2, 3), dtype=np.float64)
+        std = np.where(std > 0, std, 1.0)
+    else:
+        mean, std = (np.asarray(s, np.float64) for s in stats)
 
     def norm(x):
         return ((x - mean[:, None, None]) / std[:, None, None]).astype(np.float32)

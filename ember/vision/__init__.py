@@ -1,5 +1,6 @@
-"""``ember.vision``: image data sets, transforms and models with torchvision's interface."""
+"""``ember.vision``: image data sets, transforms, models and image utilities with
+torchvision's interface."""
 
-from ember.vision import datasets, models, transforms
+from ember.vision import datasets, models, transforms, utils
 
-__all__ = ["datasets", "models", "transforms"]
+__all__ = ["datasets", "models", "transforms", "utils"]

@@ -90,6 +90,52 @@ def test_invalid_combinations_raise_pytorch_errors():
         edata.BatchSampler(edata.SequentialSampler(ds), 0, False)
 
 
-def test_collate_mismatch_names_the_shapes():
-    with pytest.raises(RuntimeError, match=r"\(2,\), \(3,\)"):
+def test_collate_mismatch_names_the_field_and_shapes():
+    with pytest.raises(RuntimeError, match=r"got \[2\] at entry 0 and \[3\] at entry 1"):
         edata.default_collate([ember.zeros(2), ember.zeros(3)])
+    batch = [{"img": np.zeros((3, 4)), "y": 0}, {"img": np.zeros((3, 5)), "y": 1}]
+    with pytest.raises(RuntimeError, match=r"field sample\['img'\].*\[3, 4\].*\[3, 5\] at entry 1"):
+        edata.default_collate(batch)
+    with pytest.raises(TypeError, match=r"field sample\[1\]\.x: .*entry 1 is int"):
+        edata.default_collate([(0, Point(ember.zeros(1), 0)), (1, Point(1, 1))])
+    with pytest.raises(RuntimeError, match=r"equal size \(field sample\['l'\]: entry 0 has 2"):
+        edata.default_collate([{"l": [1, 2]}, {"l": [1]}])
+    with pytest.raises(TypeError, match="found <class 'object'>"):
+        edata.default_collate([object()])
+
+
+def _types(batch):
+    """Batch structure with dtype names, for comparing containers and dtypes across libraries."""
+    if hasattr(batch, "dtype") and hasattr(batch, "shape"):
+        return (str(batch.dtype).split(".")[-1], tuple(batch.shape))
+    if isinstance(batch, dict):
+        return {k: _types(v) for k, v in batch.items()}
+    if isinstance(batch, tuple | list):
+        return (type(batch).__name__, [_types(b) for b in batch])
+    return type(batch).__name__
+
+
+SAMPLES = [
+    [1.5, 2.0],
+    [1, 2],
+    [True, False],
+    [np.float32(1), np.float32(2)],
+    [np.int16(1), np.int16(2)],
+    [np.zeros((2, 3), np.uint8), np.ones((2, 3), np.uint8)],
+    ["a", "b"],
+    [b"a", b"b"],
+    [Point(1.0, 2), Point(3.0, 4)],
+    [(1, [2.0, np.zeros(2)]), (3, [4.0, np.ones(2)])],
+    [{"a": {"b": np.int64(1)}}, {"a": {"b": np.int64(2)}}],
+]
+
+
+@pytest.mark.parametrize("batch", SAMPLES, ids=range(len(SAMPLES)))
+def test_default_collate_and_convert_match_torch(batch):
+    from torch.utils.data import default_collate, default_convert
+
+    e, t = edata.default_collate(batch), default_collate(batch)
+    assert _plain(e) == _plain(t) and _types(e) == _types(t)
+    for sample in batch:
+        e, t = edata.default_convert(sample), default_convert(sample)
+        assert _plain(e) == _plain(t) and _types(e) == _types(t)

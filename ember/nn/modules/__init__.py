@@ -4,6 +4,7 @@ from ember.nn.modules.activation import *
 from ember.nn.modules.attention import *
 from ember.nn.modules.container import *
 from ember.nn.modules.conv import *
+from ember.nn.modules.distance import *
 from ember.nn.modules.dropout import *
 from ember.nn.modules.flatten import *
 from ember.nn.modules.linear import *

@@ -154,7 +154,7 @@ class ModuleList(Module):
     def __repr__(self):
         """Runs of identical children print once, as ``(0-2): 3 x Layer(...)``."""
         if not self._modules:
-            return "ModuleList()"
+            return f"{type(self).__name__}()"
         reprs = [repr(m) for m in self]
         lines, start = [], 0
         for i in range(1, len(reprs) + 1):
@@ -166,7 +166,7 @@ class ModuleList(Module):
             else:
                 lines.append(f"({start}-{i - 1}): {i - start} x {body}")
             start = i
-        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class ModuleDict(Module):

@@ -12,6 +12,7 @@ __all__ = [
     "AdaptiveAvgPool2d",
     "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d",
+    "MaxUnpool1d",
     "MaxUnpool2d",
     "LPPool2d",
 ]
@@ -159,11 +160,34 @@ class AdaptiveMaxPool2d(_Adaptive):
         return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
 
-class MaxUnpool2d(Module):
+class _MaxUnpoolNd(Module):
+    """Holds kernel_size, stride (default: kernel_size) and padding as n-tuples, as PyTorch."""
+
+    n = 2
+
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.kernel_size = self._tuple(kernel_size)
+        self.stride = self._tuple(stride if stride is not None else kernel_size)
+        self.padding = self._tuple(padding)
 
+    def _tuple(self, v):
+        return (v,) * self.n if isinstance(v, int) else tuple(v)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    n = 1
+
+    def forward(self, input, indices, output_size=None):
+        return F.max_unpool1d(
+            input, indices, self.kernel_size, self.stride, self.padding, output_size
+        )
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
     def forward(self, input, indices, output_size=None):
         return F.max_unpool2d(
             input, indices, self.kernel_size, self.stride, self.padding, output_size

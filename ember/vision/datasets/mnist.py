@@ -1,4 +1,5 @@
-"""MNIST-format data sets: ``MNIST``, ``FashionMNIST``, ``KMNIST`` (IDX files, gzipped or not)."""
+"""MNIST-format data sets: ``MNIST``, ``FashionMNIST``, ``KMNIST`` (IDX files, gzipped or not);
+``EMNIST`` is in emnist.py."""
 
 import os
 
@@ -63,8 +64,7 @@ class MNIST(VisionDataset):
                  download=False):  # fmt: skip
         super().__init__(root, transform, target_transform)
         self.train = train
-        prefix = "train" if train else "t10k"
-        stems = [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
+        stems = self._stems()
         folder = self._find(stems)
         if folder is None and download:
             folder = self.download()
@@ -80,6 +80,11 @@ class MNIST(VisionDataset):
             )
         self.data = wrap(images.astype(np.uint8, copy=False))
         self.targets = wrap(labels.astype(np.int64))
+
+    def _stems(self):
+        """Names of the split's image and label files, without ``.gz``."""
+        prefix = "train" if self.train else "t10k"
+        return [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
 
     @property
     def raw_folder(self):

@@ -4,6 +4,8 @@ import os
 
 import numpy as np
 
+from ember.utils.data import Dataset
+
 
 def pil_or_none():
     try:
@@ -20,8 +22,9 @@ def to_image(array):
     return array if Image is None else Image.fromarray(np.ascontiguousarray(array))
 
 
-class VisionDataset:
-    """Base of the image data sets: ``root``, ``transform``, ``target_transform``."""
+class VisionDataset(Dataset):
+    """Base of the image data sets: ``root``, ``transform``, ``target_transform``. A
+    ``Dataset``, so it works with ``DataLoader``, ``Subset``, ``ConcatDataset`` and ``+``."""
 
     def __init__(self, root=None, transform=None, target_transform=None):
         self.root = os.path.expanduser(os.fspath(root)) if root is not None else None

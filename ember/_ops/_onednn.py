@@ -78,6 +78,17 @@ def _init():
 _init()
 
 
+def _single_thread_in_forked_child():
+    """GNU OpenMP's thread pool does not survive fork: a child that entered a parallel region
+    with the parent's pool size would wait forever for threads that were not copied. Children
+    (DataLoader workers among them) run oneDNN on one thread."""
+    set_num_threads(1)
+
+
+if _lib is not None:
+    os.register_at_fork(after_in_child=_single_thread_in_forked_child)
+
+
 def available():
     return _lib is not None
 

@@ -94,3 +94,23 @@ def test_gradient_penalty_through_conv2d(backend):
         grads.append([ws.grad.numpy(), bs.grad.numpy(), xs.grad.numpy()])
     for ref, got in zip(*grads):
         np.testing.assert_allclose(got, ref, rtol=1e-3, atol=1e-3)
+
+
+def _conv_in_child():
+    w = ember.randn(8, 3, 3, 3, requires_grad=True)
+    ember.nn.functional.conv2d(ember.randn(4, 3, 16, 16), w).sum().backward()
+
+
+def test_convolution_in_a_forked_child_after_the_parent_ran_one():
+    """OpenMP's thread pool is not inherited by fork; a child must not wait on it forever."""
+    import multiprocessing
+
+    ember.nn.functional.conv2d(ember.randn(16, 3, 32, 32), ember.randn(8, 3, 3, 3))
+    child = multiprocessing.get_context("fork").Process(target=_conv_in_child)
+    child.start()
+    child.join(timeout=30)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        pytest.fail("a convolution in a forked child hung")
+    assert child.exitcode == 0

@@ -43,6 +43,7 @@ def plot_curves(path, history):
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
     for ax in (ax_loss, ax_acc):
+        ax.xaxis.get_major_locator().set_params(integer=True)  # whole epochs only
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()

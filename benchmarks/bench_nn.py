@@ -90,12 +90,12 @@ CASES = {
         _module_case("LSTM", (128, 256), {}, (50, 32, 128), pick=lambda o: o[0]),
     ),
     "mha": (
-        "MultiheadAttention d 128, 4 heads, batch 32, seq 64 (self)",
+        "MultiheadAttention d 256, 8 heads, batch 32, seq 128",
         _module_case(
             "MultiheadAttention",
-            (128, 4),
+            (256, 8),
             {"batch_first": True},
-            (32, 64, 128),
+            (32, 128, 256),
             call=lambda m, x: m(x, x, x),
             pick=lambda o: o[0],
         ),

@@ -10,6 +10,10 @@ import numpy as _np
 # PyTorch computes inf and nan silently; so does ember (see docs/compat.md).
 _np.seterr(divide="ignore", invalid="ignore", over="ignore")
 
+from ember._allocator import tune as _tune_malloc
+
+_tune_malloc()
+
 from ember import _dtype, amp, autograd, backends, cuda, hub, linalg
 from ember._device import device
 from ember._dtype import (
@@ -124,4 +128,5 @@ _FROM_FUNCTIONAL = frozenset({
     "max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d",
     "pixel_shuffle", "pixel_unshuffle", "cosine_similarity", "pairwise_distance", "bilinear",
     "alpha_dropout", "feature_dropout", "softplus", "hardtanh", "binary_cross_entropy_with_logits",
+    "channel_shuffle",
 })  # fmt: skip

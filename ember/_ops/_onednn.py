@@ -38,6 +38,11 @@ class _ExecArg(ctypes.Structure):
 def _load():
     if os.environ.get("EMBER_ONEDNN", "1") == "0":
         return None
+    # NumPy's BLAS has its own thread pool on the same cores. GNU OpenMP's default is to
+    # spin between parallel regions, which starves BLAS threads (and is starved by theirs);
+    # sleeping instead made a conv-then-matmul step 8x faster on a 2-core machine. Read by
+    # libgomp when it loads, so it must be set before the library is opened.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     for folder in (os.path.join(sys.prefix, "lib"), None):
         name = "libdnnl.so.3" if folder is None else os.path.join(folder, "libdnnl.so.3")
         try:

@@ -38,39 +38,73 @@ def _project(x, w_ih, b):
     return out if b is None else out + b
 
 
-def _lstm_reference(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+def _final(steps, last):
+    """The state after each row's last step, from a list of per-step states."""
+    if last is None:
+        return steps[-1]
     from ember._ops.shape import stack
 
-    H = w_hh.shape[1]
-    xw = _project(x, w_ih, None if b_ih is None else b_ih + b_hh)
-    h, c, outs = h0, c0, []
-    for t in range(x.shape[0]):
-        pre = xw[t] + h @ w_hh.t()
-        i, f = pre[:, :H].sigmoid(), pre[:, H : 2 * H].sigmoid()
-        g, o = pre[:, 2 * H : 3 * H].tanh(), pre[:, 3 * H :].sigmoid()
-        c = f * c + i * g
-        h = o * c.tanh()
-        outs.append(h)
-    return stack(outs), h, c
+    return stack(steps)[last, np.arange(len(last))]
 
 
-def _gru_reference(x, h0, w_ih, w_hh, b_ih, b_hh):
-    from ember._ops.shape import stack
-
-    H = w_hh.shape[1]
-    xw = _project(x, w_ih, b_ih)
-    h, outs = h0, []
-    for t in range(x.shape[0]):
-        hw = _project(h, w_hh, b_hh)
-        r = (xw[t, :, :H] + hw[:, :H]).sigmoid()
-        z = (xw[t, :, H : 2 * H] + hw[:, H : 2 * H]).sigmoid()
-        n = (xw[t, :, 2 * H :] + r * hw[:, 2 * H :]).tanh()
-        h = (1 - z) * n + z * h
-        outs.append(h)
-    return stack(outs), h
+def _final_array(steps, last):
+    return steps[-1].copy() if last is None else steps[last, np.arange(len(last))]
 
 
-def _rnn_reference(nonlinearity):
+def _initial_grad(g, last):
+    """The final state's gradient before the reverse loop: all of it, or none when each row
+    has its own last step (then each row's part enters at that step, see ``_ends_at``)."""
+    return g.copy() if last is None else np.zeros_like(g)
+
+
+def _ends_at(last, t):
+    """Rows (as a (B, 1) mask) whose sequence ends at step t, or None if there are none."""
+    if last is None:
+        return None
+    ends = last == t
+    return ends[:, None] if ends.any() else None
+
+
+def _lstm_reference(last):
+    def run(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+        from ember._ops.shape import stack
+
+        H = w_hh.shape[1]
+        xw = _project(x, w_ih, None if b_ih is None else b_ih + b_hh)
+        h, c, outs, cells = h0, c0, [], []
+        for t in range(x.shape[0]):
+            pre = xw[t] + h @ w_hh.t()
+            i, f = pre[:, :H].sigmoid(), pre[:, H : 2 * H].sigmoid()
+            g, o = pre[:, 2 * H : 3 * H].tanh(), pre[:, 3 * H :].sigmoid()
+            c = f * c + i * g
+            h = o * c.tanh()
+            outs.append(h)
+            cells.append(c)
+        return stack(outs), _final(outs, last), _final(cells, last)
+
+    return run
+
+
+def _gru_reference(last):
+    def run(x, h0, w_ih, w_hh, b_ih, b_hh):
+        from ember._ops.shape import stack
+
+        H = w_hh.shape[1]
+        xw = _project(x, w_ih, b_ih)
+        h, outs = h0, []
+        for t in range(x.shape[0]):
+            hw = _project(h, w_hh, b_hh)
+            r = (xw[t, :, :H] + hw[:, :H]).sigmoid()
+            z = (xw[t, :, H : 2 * H] + hw[:, H : 2 * H]).sigmoid()
+            n = (xw[t, :, 2 * H :] + r * hw[:, 2 * H :]).tanh()
+            h = (1 - z) * n + z * h
+            outs.append(h)
+        return stack(outs), _final(outs, last)
+
+    return run
+
+
+def _rnn_reference(nonlinearity, last):
     def run(x, h0, w_ih, w_hh, b_ih, b_hh):
         from ember._ops.shape import stack
 
@@ -80,7 +114,7 @@ def _rnn_reference(nonlinearity):
             pre = xw[t] + h @ w_hh.t()
             h = pre.tanh() if nonlinearity == "tanh" else pre.relu()
             outs.append(h)
-        return stack(outs), h
+        return stack(outs), _final(outs, last)
 
     return run
 
@@ -89,7 +123,7 @@ class LSTMLayer(ArrayFunction):
     """x (T, B, I), h0/c0 (B, H) -> out (T, B, H), h_T, c_T."""
 
     @staticmethod
-    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, last=None):
         T, B, _ = x.shape
         H = w_hh.shape[1]
         b = None if b_ih is None else b_ih + b_hh
@@ -115,24 +149,29 @@ class LSTMLayer(ArrayFunction):
         ctx.saved = (x, h0, w_ih, w_hh, gates, cs, tanh_c, out)
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
         ctx.has_bias = b_ih is not None
-        return out, out[-1].copy(), cs[-1].copy()
+        ctx.last = last
+        return out, _final_array(out, last), _final_array(cs[1:], last)
 
     @staticmethod
     def backward(ctx, g_out, g_h, g_c):
         from ember._tensor import wrap
 
         if is_grad_enabled():
-            return recorded_backward(ctx, _lstm_reference, (g_out, g_h, g_c))
+            return recorded_backward(ctx, _lstm_reference(ctx.last), (g_out, g_h, g_c))
 
         x, h0, w_ih, w_hh, gates, cs, tanh_c, out = ctx.saved
         g_out, g_h, g_c = g_out._data, g_h._data, g_c._data
         T, B, _ = x.shape
         H = w_hh.shape[1]
         d_pre = np.empty_like(gates)
-        dh = g_h.copy()
-        dc = g_c.copy()
+        last = ctx.last
+        dh = _initial_grad(g_h, last)
+        dc = _initial_grad(g_c, last)
         for t in range(T - 1, -1, -1):
             dh += g_out[t]
+            if (ends := _ends_at(last, t)) is not None:
+                dh += ends * g_h
+                dc += ends * g_c
             gt = gates[t]
             i, f, g, o = gt[:, :H], gt[:, H : 2 * H], gt[:, 2 * H : 3 * H], gt[:, 3 * H :]
             tc = tanh_c[t]
@@ -151,14 +190,14 @@ class LSTMLayer(ArrayFunction):
         dw_hh = flat.T @ h_prev
         db = flat.sum(0) if ctx.has_bias else None
         wr = lambda a: None if a is None else wrap(a)  # noqa: E731
-        return wr(dx), wr(dh), wr(dc), wr(dw_ih), wr(dw_hh), wr(db), wr(db)
+        return wr(dx), wr(dh), wr(dc), wr(dw_ih), wr(dw_hh), wr(db), wr(db), None
 
 
 class GRULayer(ArrayFunction):
     """PyTorch's GRU: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)); h' = (1 - z) n + z h."""
 
     @staticmethod
-    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, last=None):
         T, B, _ = x.shape
         H = w_hh.shape[1]
         xw = _input_projection(x, w_ih, b_ih)
@@ -180,14 +219,15 @@ class GRULayer(ArrayFunction):
         ctx.saved = (x, h0, w_ih, w_hh, rz, ns, hn, out)
         ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh)
         ctx.has_bias = b_ih is not None
-        return out, out[-1].copy()
+        ctx.last = last
+        return out, _final_array(out, last)
 
     @staticmethod
     def backward(ctx, g_out, g_h):
         from ember._tensor import wrap
 
         if is_grad_enabled():
-            return recorded_backward(ctx, _gru_reference, (g_out, g_h))
+            return recorded_backward(ctx, _gru_reference(ctx.last), (g_out, g_h))
 
         x, h0, w_ih, w_hh, rz, ns, hn, out = ctx.saved
         g_out, g_h = g_out._data, g_h._data
@@ -195,9 +235,12 @@ class GRULayer(ArrayFunction):
         H = w_hh.shape[1]
         d_xw = np.empty((T, B, 3 * H), x.dtype)
         d_hw = np.empty((T, B, 3 * H), x.dtype)
-        dh = g_h.copy()
+        last = ctx.last
+        dh = _initial_grad(g_h, last)
         for t in range(T - 1, -1, -1):
             dh += g_out[t]
+            if (ends := _ends_at(last, t)) is not None:
+                dh += ends * g_h
             r, z, n = rz[t, :, :H], rz[t, :, H:], ns[t]
             h_prev = h0 if t == 0 else out[t - 1]
             dn = dh * (1 - z) * (1 - n * n)
@@ -215,14 +258,14 @@ class GRULayer(ArrayFunction):
         db_ih = fx.sum(0) if ctx.has_bias else None
         db_hh = fh.sum(0) if ctx.has_bias else None
         wr = lambda a: None if a is None else wrap(a)  # noqa: E731
-        return wr(dx), wr(dh), wr(dw_ih), wr(dw_hh), wr(db_ih), wr(db_hh)
+        return wr(dx), wr(dh), wr(dw_ih), wr(dw_hh), wr(db_ih), wr(db_hh), None
 
 
 class RNNLayer(ArrayFunction):
     """Elman RNN: h' = act(W_ih x + b_ih + W_hh h + b_hh), act tanh or relu."""
 
     @staticmethod
-    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity):
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, nonlinearity, last=None):
         T, B, _ = x.shape
         H = w_hh.shape[1]
         b = None if b_ih is None else b_ih + b_hh
@@ -238,23 +281,28 @@ class RNNLayer(ArrayFunction):
         ctx.nonlinearity = nonlinearity
         ctx.tanh = nonlinearity == "tanh"
         ctx.has_bias = b_ih is not None
-        return out, out[-1].copy()
+        ctx.last = last
+        return out, _final_array(out, last)
 
     @staticmethod
     def backward(ctx, g_out, g_h):
         from ember._tensor import wrap
 
         if is_grad_enabled():
-            return recorded_backward(ctx, _rnn_reference(ctx.nonlinearity), (g_out, g_h))
+            reference = _rnn_reference(ctx.nonlinearity, ctx.last)
+            return recorded_backward(ctx, reference, (g_out, g_h))
 
         x, h0, w_ih, w_hh, out = ctx.saved
         g_out, g_h = g_out._data, g_h._data
         T, B, _ = x.shape
         H = w_hh.shape[1]
         d_pre = np.empty_like(out)
-        dh = g_h.copy()
+        last = ctx.last
+        dh = _initial_grad(g_h, last)
         for t in range(T - 1, -1, -1):
             dh += g_out[t]
+            if (ends := _ends_at(last, t)) is not None:
+                dh += ends * g_h
             y = out[t]
             d_pre[t] = dh * (1 - y * y) if ctx.tanh else dh * (y > 0)
             dh = d_pre[t] @ w_hh
@@ -265,4 +313,4 @@ class RNNLayer(ArrayFunction):
         dw_hh = flat.T @ h_prev
         db = flat.sum(0) if ctx.has_bias else None
         wr = lambda a: None if a is None else wrap(a)  # noqa: E731
-        return wr(dx), wr(dh), wr(dw_ih), wr(dw_hh), wr(db), wr(db), None
+        return wr(dx), wr(dh), wr(dw_ih), wr(dw_hh), wr(db), wr(db), None, None

@@ -12,7 +12,9 @@ from ember.nn.modules.loss import *
 from ember.nn.modules.module import *
 from ember.nn.modules.normalization import *
 from ember.nn.modules.padding import *
+from ember.nn.modules.pixelshuffle import *
 from ember.nn.modules.pooling import *
 from ember.nn.modules.rnn import *
 from ember.nn.modules.sparse import *
 from ember.nn.modules.transformer import *
+from ember.nn.modules.upsampling import *

@@ -10,6 +10,7 @@ from ember._random import np_generator
 from ember._tensor import wrap
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
+from ember.nn.utils.rnn import PackedSequence, _reversed_index, _tables, _with_pad_row
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -106,7 +107,45 @@ class RNNBase(Module):
                 f"{input.shape[-1]}"
             )
 
+    def _initial_states(self, hx, B, dtype):
+        """(h0, c0) of shape (layers * directions, B, H); c0 is None unless LSTM."""
+        n_states = self.num_layers * self.num_directions
+        is_lstm = self.mode == "LSTM"
+        if hx is None:
+            zeros = wrap(np.zeros((n_states, B, self.hidden_size), dtype))
+            hx = (zeros, zeros) if is_lstm else zeros
+        h0s = hx[0] if is_lstm else hx
+        c0s = hx[1] if is_lstm else None
+        expected = (n_states, B, self.hidden_size)
+        for h in (h0s, c0s) if is_lstm else (h0s,):
+            if tuple(h.shape) != expected:
+                raise RuntimeError(f"Expected hidden size {expected}, got {list(h.shape)}")
+        return h0s, c0s
+
+    def _run(self, x, h0, c0, layer, direction, last=None):
+        """One direction of one layer over x (T, B, F): (out, h_n, c_n or None)."""
+        params = self._layer_params(layer, "_reverse" if direction else "")
+        if self.mode == "LSTM":
+            return rnn_ops.LSTMLayer.apply(x, h0, c0, *params, last)
+        if self.mode == "GRU":
+            return (*rnn_ops.GRULayer.apply(x, h0, *params, last), None)
+        nonlin = "tanh" if self.mode == "RNN_TANH" else "relu"
+        return (*rnn_ops.RNNLayer.apply(x, h0, *params, nonlin, last), None)
+
+    def _between_layers(self, layer_input, layer):
+        if self.dropout and self.training and layer < self.num_layers - 1:
+            from ember.nn import functional as F
+
+            return F.dropout(layer_input, self.dropout, True)
+        return layer_input
+
+    def _final_states(self, h_n, c_n):
+        h_n = stack(h_n)
+        return (h_n, stack(c_n)) if self.mode == "LSTM" else h_n
+
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         self._check_input(input, hx)
         batched = input.dim() == 3
         if not batched:
@@ -115,51 +154,72 @@ class RNNBase(Module):
                 hx = tuple(h.unsqueeze(1) for h in hx) if isinstance(hx, tuple) else hx.unsqueeze(1)
         elif self.batch_first:
             input = input.transpose(0, 1)
-        B = input.shape[1]
-        n_states = self.num_layers * self.num_directions
-        is_lstm = self.mode == "LSTM"
-        if hx is None:
-            zeros = wrap(np.zeros((n_states, B, self.hidden_size), input._data.dtype))
-            hx = (zeros, zeros) if is_lstm else zeros
-        h0s = hx[0] if is_lstm else hx
-        c0s = hx[1] if is_lstm else None
-        expected = (n_states, B, self.hidden_size)
-        for h in (h0s, c0s) if is_lstm else (h0s,):
-            if tuple(h.shape) != expected:
-                raise RuntimeError(f"Expected hidden size {expected}, got {list(h.shape)}")
+        h0s, c0s = self._initial_states(hx, input.shape[1], input._data.dtype)
         layer_input = input
         h_n, c_n = [], []
         for layer in range(self.num_layers):
             outs = []
             for direction in range(self.num_directions):
                 k = layer * self.num_directions + direction
-                params = self._layer_params(layer, "_reverse" if direction else "")
                 x = layer_input.flip(0) if direction else layer_input
-                if is_lstm:
-                    out, h, c = rnn_ops.LSTMLayer.apply(x, h0s[k], c0s[k], *params)
-                    c_n.append(c)
-                elif self.mode == "GRU":
-                    out, h = rnn_ops.GRULayer.apply(x, h0s[k], *params)
-                else:
-                    nonlin = "tanh" if self.mode == "RNN_TANH" else "relu"
-                    out, h = rnn_ops.RNNLayer.apply(x, h0s[k], *params, nonlin)
+                c0 = None if c0s is None else c0s[k]
+                out, h, c = self._run(x, h0s[k], c0, layer, direction)
                 outs.append(out.flip(0) if direction else out)
                 h_n.append(h)
+                c_n.append(c)
             layer_input = outs[0] if len(outs) == 1 else cat(outs, -1)
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                from ember.nn import functional as F
-
-                layer_input = F.dropout(layer_input, self.dropout, True)
+            layer_input = self._between_layers(layer_input, layer)
         output = layer_input
-        h_n = stack(h_n)
-        c_n = stack(c_n) if is_lstm else None
+        hidden = self._final_states(h_n, c_n)
         if not batched:
             output = output.squeeze(1)
-            h_n = h_n.squeeze(1)
-            c_n = c_n.squeeze(1) if is_lstm else None
+            hidden = tuple(h.squeeze(1) for h in hidden) if c0s is not None else hidden.squeeze(1)
         elif self.batch_first:
             output = output.transpose(0, 1)
-        return output, ((h_n, c_n) if is_lstm else h_n)
+        return output, hidden
+
+    def _forward_packed(self, packed, hx):
+        """A packed batch: each sequence runs over its own steps only.
+
+        Every direction of every layer gathers its input from the packed rows into a
+        (T, B, F) batch (the reverse direction reads each sequence backwards from its own last
+        step), runs the fused layer with each row's last step, and gathers the valid output
+        steps back into packed rows.
+        """
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        if data.dim() != 2 or data.shape[-1] != self.input_size:
+            raise RuntimeError(
+                f"{type(self).__name__}: packed input data must have shape (N, "
+                f"{self.input_size}), got {list(data.shape)}"
+            )
+        index, lengths, t_of, b_of = _tables(batch_sizes)
+        reverse_index = _reversed_index(index, lengths, data.shape[0])
+        reverse_t_of = lengths[b_of] - 1 - t_of
+        last = lengths - 1
+        if hx is not None and sorted_indices is not None:
+            order = sorted_indices._data
+            hx = tuple(h[:, order] for h in hx) if isinstance(hx, tuple) else hx[:, order]
+        h0s, c0s = self._initial_states(hx, index.shape[1], data._data.dtype)
+        layer_data = data
+        h_n, c_n = [], []
+        for layer in range(self.num_layers):
+            source = _with_pad_row(layer_data, 0.0)
+            outs = []
+            for direction in range(self.num_directions):
+                k = layer * self.num_directions + direction
+                x = source[reverse_index if direction else index]
+                c0 = None if c0s is None else c0s[k]
+                out, h, c = self._run(x, h0s[k], c0, layer, direction, last)
+                outs.append(out[reverse_t_of if direction else t_of, b_of])
+                h_n.append(h)
+                c_n.append(c)
+            layer_data = outs[0] if len(outs) == 1 else cat(outs, -1)
+            layer_data = self._between_layers(layer_data, layer)
+        hidden = self._final_states(h_n, c_n)
+        if unsorted_indices is not None:
+            order = unsorted_indices._data
+            hidden = tuple(h[:, order] for h in hidden) if c0s is not None else hidden[:, order]
+        return PackedSequence(layer_data, batch_sizes, sorted_indices, unsorted_indices), hidden
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"

@@ -1,12 +1,14 @@
-"""nn utilities: gradient clipping, flattening parameters, weight and spectral norm."""
+"""nn utilities: gradient clipping, flattening parameters, weight and spectral norm, packed
+sequences."""
 
-from ember.nn.utils import parametrizations, parametrize
+from ember.nn.utils import parametrizations, parametrize, rnn
 from ember.nn.utils.clip_grad import clip_grad_norm_, clip_grad_value_
 from ember.nn.utils.convert_parameters import parameters_to_vector, vector_to_parameters
 from ember.nn.utils.spectral_norm import remove_spectral_norm, spectral_norm
 from ember.nn.utils.weight_norm import remove_weight_norm, weight_norm
 
 __all__ = [
+    "rnn",
     "parametrize",
     "parametrizations",
     "clip_grad_norm_",

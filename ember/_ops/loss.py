@@ -3,6 +3,7 @@
 import numpy as np
 
 from ember._ops.activation import log_softmax, softmax, softplus
+from ember._ops.cross_entropy_index import CrossEntropyIndex
 from ember._ops.elementwise import where
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction
@@ -179,7 +180,12 @@ def cross_entropy(
         return loss.reshape(_batch_shape(input)) if reduction == "none" else loss
     tgt = _index_target(input, target, c, ignore_index, "cross_entropy")
     w = weight._data if weight is not None else None
-    loss = _CrossEntropy.apply(_class_last(input), tgt, w, ignore_index, label_smoothing, reduction)
+    if label_smoothing == 0:
+        loss = CrossEntropyIndex.apply(_class_last(input), tgt, w, ignore_index, reduction)
+    else:
+        loss = _CrossEntropy.apply(
+            _class_last(input), tgt, w, ignore_index, label_smoothing, reduction
+        )
     if reduction == "none":
         return loss.reshape(target.shape)
     return loss

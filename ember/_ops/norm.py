@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ember._ops.layer_norm_fused import LayerNormRows
 from ember._tensor import wrap
 from ember.autograd.function import ArrayFunction
 from ember.autograd.grad_mode import GRAD_ENABLED
@@ -67,6 +68,17 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             f"{list(input.shape)}"
         )
     axes = tuple(range(input.dim() - k, input.dim()))
+    n = int(np.prod(normalized_shape))
+    if (
+        input.numel()
+        and n
+        and input.dtype.is_floating_point
+        and (weight is None or tuple(weight.shape) == normalized_shape)
+    ):
+        flat_w = None if weight is None else weight.reshape(n)
+        flat_b = None if bias is None else bias.reshape(n)
+        out = LayerNormRows.apply(input.reshape(-1, n), flat_w, flat_b, eps)
+        return out.reshape(input.shape)
     xhat, _, _ = Standardize.apply(input, axes, eps)
     return _affine(xhat, weight, bias, None)
 

@@ -8,6 +8,7 @@ max); backward makes one.
 
 import numpy as np
 
+from ember._ops._row_threads import over_rows
 from ember._tensor import wrap
 from ember.autograd.function import ArrayFunction
 from ember.autograd.grad_mode import is_grad_enabled
@@ -20,10 +21,18 @@ class CrossEntropyIndex(ArrayFunction):
         keep = target != ignore_index
         safe_t = np.where(keep, target, 0)
         rows = np.arange(m)
-        exp = x - x.max(axis=1, keepdims=True)
-        picked = exp[rows, safe_t]
-        np.exp(exp, out=exp)
-        sumexp = exp.sum(axis=1)
+        exp = np.empty_like(x)
+        picked = np.empty(m, x.dtype)
+        sumexp = np.empty(m, x.dtype)
+
+        def block(lo, hi):
+            e = exp[lo:hi]
+            np.subtract(x[lo:hi], x[lo:hi].max(axis=1, keepdims=True), out=e)
+            picked[lo:hi] = e[rows[: hi - lo], safe_t[lo:hi]]
+            np.exp(e, out=e)
+            e.sum(axis=1, out=sumexp[lo:hi])
+
+        over_rows(block, m, x.size)
         row_w = keep.astype(x.dtype) if weight is None else weight[safe_t].astype(x.dtype) * keep
         per_row = (np.log(sumexp) - picked) * row_w
         if reduction == "mean":
@@ -54,6 +63,12 @@ class CrossEntropyIndex(ArrayFunction):
             g_row = g * ctx.scale if ctx.scale is not None else g.unsqueeze(1)
             gx = (softmax(x, 1) * wrap(ctx.row_w[:, None]) - coef) * g_row
             return gx, None, None, None, None
-        gx = ctx.exp * (row_g / ctx.sumexp).astype(ctx.exp.dtype)[:, None]
+        exp, scale = ctx.exp, (row_g / ctx.sumexp).astype(ctx.exp.dtype)
+        gx = np.empty_like(exp)
+
+        def block(lo, hi):
+            np.multiply(exp[lo:hi], scale[lo:hi, None], out=gx[lo:hi])
+
+        over_rows(block, gx.shape[0], gx.size)
         gx[rows, ctx.safe_t] -= row_g.astype(gx.dtype)
         return wrap(gx), None, None, None, None

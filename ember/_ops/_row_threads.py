@@ -1,0 +1,57 @@
+"""Running a row-wise NumPy computation on both halves of a large array at once.
+
+NumPy releases the GIL inside its loops, so Python threads working on disjoint row blocks
+use all cores. Memory-bound fused ops (layer norm, cross-entropy) on large inputs run
+about twice as fast this way; small inputs stay on one thread, where the hand-off would cost
+more than it saves.
+"""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+_MIN_ELEMENTS = 1 << 20
+_BLOCK_ELEMENTS = 1 << 18  # a block's arrays stay in cache between its passes
+_pool = None
+
+
+def _threads():
+    from ember._runtime import get_num_threads
+
+    return max(1, get_num_threads())
+
+
+def _reset_after_fork():
+    """Pool threads do not survive fork; a child starts its own pool when it needs one."""
+    global _pool
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def over_rows(fn, rows, elements):
+    """Call fn(lo, hi) over row blocks covering range(rows), in parallel when worthwhile.
+
+    Each thread takes a contiguous share of the rows and walks it in cache-sized blocks, so
+    the several passes fn makes over a block read it from cache after the first.
+    """
+    threads = _threads()
+    if elements < _MIN_ELEMENTS:
+        fn(0, rows)
+        return
+    block = max(1, _BLOCK_ELEMENTS * rows // elements)
+
+    def share(lo, hi):
+        for start in range(lo, hi, block):
+            fn(start, min(start + block, hi))
+
+    if threads == 1 or rows < 2 * threads:
+        share(0, rows)
+        return
+    global _pool
+    if _pool is None or _pool._max_workers != threads:
+        _pool = ThreadPoolExecutor(threads, thread_name_prefix="ember-rows")
+    step = -(-rows // threads)
+    futures = [_pool.submit(share, lo, min(lo + step, rows)) for lo in range(0, rows, step)]
+    for f in futures:
+        f.result()

@@ -1,0 +1,75 @@
+"""Layer norm and cross-entropy on inputs large enough to run in threaded row blocks."""
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember._ops import _row_threads
+
+
+@pytest.fixture(params=[1, 2], ids=["1-thread", "2-threads"])
+def threads(request):
+    before = ember.get_num_threads()
+    ember.set_num_threads(request.param)
+    yield request.param
+    ember.set_num_threads(before)
+
+
+def test_layer_norm(threads):
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in ((1100, 1000), (1000,), (1000,))]
+    cot = rng.standard_normal((1100, 1000)).astype(np.float32)
+    results = []
+    for lib in (torch, ember):
+        x, w, b = (lib.tensor(a, requires_grad=True) for a in arrays)
+        out = lib.nn.functional.layer_norm(x, (1000,), w, b)
+        out.backward(lib.tensor(cot))
+        results.append([out.detach().numpy(), x.grad.numpy(), w.grad.numpy(), b.grad.numpy()])
+    for ref, got in zip(*results):
+        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_cross_entropy(threads, reduction):
+    rng = np.random.default_rng(1)
+    logits = (rng.standard_normal((1100, 1000)) * 5).astype(np.float32)
+    target = rng.integers(0, 1000, 1100)
+    target[::7] = -100
+    results = []
+    for lib in (torch, ember):
+        x = lib.tensor(logits, requires_grad=True)
+        loss = lib.nn.functional.cross_entropy(x, lib.tensor(target), reduction=reduction)
+        loss.sum().backward()
+        results.append([loss.detach().numpy(), x.grad.numpy()])
+    for ref, got in zip(*results):
+        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("rows,elements", [(10, 10), (5000, 5_000_000), (3, 4_000_000)])
+def test_over_rows_covers_every_row_once(threads, rows, elements):
+    seen = np.zeros(rows, int)
+
+    def mark(lo, hi):
+        seen[lo:hi] += 1
+
+    _row_threads.over_rows(mark, rows, elements)
+    assert (seen == 1).all()
+
+
+def _large_layer_norm():
+    ember.nn.functional.layer_norm(ember.randn(1100, 1000), (1000,))
+
+
+def test_threaded_op_in_a_forked_child_after_the_parent_ran_one(threads):
+    import multiprocessing
+
+    _large_layer_norm()
+    child = multiprocessing.get_context("fork").Process(target=_large_layer_norm)
+    child.start()
+    child.join(timeout=30)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        pytest.fail("a threaded op in a forked child hung")
+    assert child.exitcode == 0

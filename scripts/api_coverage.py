@@ -1,11 +1,16 @@
 """Measure ember's coverage of PyTorch's public API, from the test-only PyTorch.
 
-    python scripts/api_coverage.py            # rewrite docs/compat.md's coverage section
-                                              # and ember/cli/torch_tensor_methods.txt
+    python scripts/api_coverage.py [--torchvision-src DIR]
+        # rewrite docs/compat.md's coverage section and ember/cli/torch_tensor_methods.txt
 
 For each namespace, the public names PyTorch exposes and which of them ember has.
+torchvision's names are read from its source without importing it (its compiled ops must
+match the installed PyTorch build exactly): point --torchvision-src at the `torchvision`
+folder of an unpacked wheel, e.g. `pip download --no-deps torchvision==0.28.0` and unzip it.
 """
 
+import argparse
+import ast
 import importlib
 import os
 import sys
@@ -25,7 +30,51 @@ NAMESPACES = [
     ("torch.autograd", "ember.autograd"),
     ("torch.linalg", "ember.linalg"),
 ]
+TORCHVISION = [
+    ("torchvision.transforms", "ember.vision.transforms", ["transforms/transforms.py"]),
+    ("torchvision.datasets", "ember.vision.datasets", ["datasets/__init__.py"]),
+    ("torchvision.models", "ember.vision.models", None),  # the star-imported model families
+]
 BEGIN, END = "<!-- coverage:begin -->", "<!-- coverage:end -->"
+
+
+def _static_all(path):
+    """The literal ``__all__`` of a Python file, read without running it."""
+    with open(path) as f:
+        tree = ast.parse(f.read())
+    for node in tree.body:
+        targets = getattr(node, "targets", [])
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in targets):
+            # the string literals in it (some files build __all__ from several tuples)
+            return [
+                c.value
+                for c in ast.walk(node.value)
+                if isinstance(c, ast.Constant) and isinstance(c.value, str)
+            ]
+    return []
+
+
+def _model_files(src):
+    with open(os.path.join(src, "models", "__init__.py")) as f:
+        tree = ast.parse(f.read())
+    return [
+        f"models/{node.module}.py"
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
+        and any(alias.name == "*" for alias in node.names)
+    ]  # fmt: skip
+
+
+def torchvision_coverage(src):
+    rows = []
+    for tv_name, ember_name, files in TORCHVISION:
+        files = files if files is not None else _model_files(src)
+        theirs = sorted({n for f in files for n in _static_all(os.path.join(src, f))})
+        ours_obj = _resolve(ember_name)
+        have = [n for n in theirs if _has(ours_obj, n)]
+        missing = [n for n in theirs if n not in set(have)]
+        rows.append((tv_name, len(have), len(theirs), missing))
+    return rows
 
 
 def _resolve(dotted):
@@ -87,10 +136,15 @@ def render(rows):
 
 
 def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--torchvision-src", help="the torchvision folder of an unpacked wheel")
+    args = p.parse_args()
     sys.path.insert(0, ROOT)
     import torch
 
     rows = coverage()
+    if args.torchvision_src:
+        rows += torchvision_coverage(args.torchvision_src)
     path = os.path.join(ROOT, "docs", "compat.md")
     with open(path) as f:
         text = f.read()

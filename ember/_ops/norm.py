@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ember._ops.batch_norm_fused import BatchNormTrain
 from ember._ops.layer_norm_fused import LayerNormRows
 from ember._tensor import wrap
 from ember.autograd.function import ArrayFunction
@@ -112,7 +113,11 @@ def batch_norm(
                 f"Expected more than 1 value per channel when training, got input size "
                 f"{list(input.shape)}"
             )
-        xhat, mean, var = Standardize.apply(input, axes, eps)
+        if input.dtype.is_floating_point and input.numel():
+            out, mean, var = BatchNormTrain.apply(input, weight, bias, eps)
+        else:
+            xhat, mean, var = Standardize.apply(input, axes, eps)
+            out = _affine(xhat, weight, bias, shape)
         if running_mean is not None:
             rm = running_mean._data
             rm *= 1 - momentum
@@ -123,7 +128,7 @@ def batch_norm(
             rv *= 1 - momentum
             rv += (momentum * var._data.reshape(-1) * (n / (n - 1))).astype(rv.dtype)
             running_var._bump_version()
-        return _affine(xhat, weight, bias, shape)
+        return out
     if running_mean is None or running_var is None:
         raise RuntimeError("batch_norm in evaluation mode needs running_mean and running_var")
     scale = (running_var.reshape(shape) + eps).rsqrt()

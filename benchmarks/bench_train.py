@@ -9,15 +9,20 @@ used; the timing does not depend on the pixel values.
 """
 
 import argparse
+import os
 import time
 
-import numpy as np
-import torch
+# Both libraries' OpenMP threads sleep between parallel regions (see bench_nn.py): PyTorch
+# loads libgomp first, and ember's oneDNN then shares it with whatever policy it started with.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import ember
-import ember.nn.functional as EF
-from ember.cli.train import build_model
-from ember.cli.train_data import TrainError, load_data
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import ember  # noqa: E402
+import ember.nn.functional as EF  # noqa: E402
+from ember.cli.train import build_model  # noqa: E402
+from ember.cli.train_data import TrainError, load_data  # noqa: E402
 
 
 def fashion_or_random(data_dir, samples):

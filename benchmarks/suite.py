@@ -17,6 +17,10 @@ import subprocess
 import sys
 import time
 
+# Both libraries' OpenMP threads sleep between parallel regions (see bench_nn.py): PyTorch
+# loads libgomp first, and ember's oneDNN then shares it with whatever policy it started with.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from workloads import WORKLOADS  # noqa: E402

@@ -14,9 +14,12 @@ from ember.vision.transforms.transforms import (
     PILToTensor,
     RandomAffine,
     RandomApply,
+    RandomChoice,
     RandomCrop,
     RandomErasing,
+    RandomGrayscale,
     RandomHorizontalFlip,
+    RandomOrder,
     RandomResizedCrop,
     RandomRotation,
     RandomVerticalFlip,
@@ -30,4 +33,5 @@ __all__ = [
     "InterpolationMode", "Lambda", "Normalize", "Pad", "PILToTensor", "RandomAffine",
     "RandomApply", "RandomCrop", "RandomErasing", "RandomHorizontalFlip", "RandomResizedCrop",
     "RandomRotation", "RandomVerticalFlip", "Resize", "ToPILImage", "ToTensor", "functional",
+    "RandomChoice", "RandomOrder", "RandomGrayscale",
 ]  # fmt: skip

@@ -379,6 +379,47 @@ class RandomApply(Compose):
         return super().__call__(img) if _rand() < self.p else img
 
 
+class RandomChoice(Compose):
+    """Apply one of ``transforms``, picked with probabilities ``p`` (uniform when None)."""
+
+    def __init__(self, transforms, p=None):
+        super().__init__(transforms)
+        if p is not None and len(p) != len(self.transforms):
+            raise ValueError(
+                f"RandomChoice: {len(p)} probabilities for {len(self.transforms)} transforms"
+            )
+        self.p = p
+
+    def __call__(self, img):
+        weights = None if self.p is None else np.asarray(self.p, float) / sum(self.p)
+        pick = int(np_generator().choice(len(self.transforms), p=weights))
+        return self.transforms[pick](img)
+
+
+class RandomOrder(Compose):
+    """Apply all of ``transforms`` in a random order."""
+
+    def __call__(self, img):
+        for i in np_generator().permutation(len(self.transforms)):
+            img = self.transforms[int(i)](img)
+        return img
+
+
+class RandomGrayscale(_Simple):
+    """With probability ``p``, grayscale with as many output channels as the input has."""
+
+    _repr = ("p",)
+
+    def __init__(self, p=0.1):
+        _check_p(p, "RandomGrayscale")
+        self.p = p
+
+    def __call__(self, img):
+        if _rand() >= self.p:
+            return img
+        return F.rgb_to_grayscale(img, F.get_dimensions(img)[0])
+
+
 class RandomErasing(_Simple):
     """With probability ``p``, set a random rectangle of a tensor image to ``value`` (a
     number, one per channel, or ``"random"`` for standard normal noise)."""

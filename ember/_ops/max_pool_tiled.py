@@ -54,10 +54,10 @@ def _flat_indices(pos, k, width):
     return rows * width + cols
 
 
-def _masked(values, mask, out=None):
-    """values where mask, else 0: a multiplication, unless values hold inf or NaN (which a
-    zero would not cancel), where the slower masked copy keeps the other entries at 0."""
-    if np.isfinite(values).all():
+def _masked(values, mask, finite, out=None):
+    """values where mask, else 0: a multiplication when the values are ``finite``; inf or NaN
+    would survive a multiplication by zero, so then a slower masked copy is used."""
+    if finite:
         return np.multiply(values, mask, out=out)
     result = np.zeros_like(values) if out is None else out
     result[...] = 0
@@ -78,8 +78,9 @@ class _TiledScatter(ArrayFunction):
         oh, ow = pos.shape[2:]
         out[:, :, oh * k[0] :] = 0  # rows and columns no window covers
         out[:, :, :, ow * k[1] :] = 0
+        finite = bool(np.isfinite(g).all())
         for t, view in enumerate(_offsets(out, k, oh, ow)):
-            _masked(g, pos == t, out=view)
+            _masked(g, pos == t, finite, out=view)
         ctx.pos, ctx.k = pos, k
         return out
 
@@ -95,8 +96,9 @@ class _TiledGather(ArrayFunction):
     def forward(ctx, a, pos, k):
         oh, ow = pos.shape[2:]
         out = np.zeros_like(pos, dtype=a.dtype)
+        finite = bool(np.isfinite(a).all())
         for t, view in enumerate(_offsets(a, k, oh, ow)):
-            out += _masked(view, pos == t)
+            out += _masked(view, pos == t, finite)
         ctx.pos, ctx.k, ctx.in_shape = pos, k, a.shape
         return out
 

@@ -47,3 +47,16 @@ def test_ties_and_nans_pick_the_same_element_as_torch():
 def test_double_backward():
     x = ember.tensor(np.random.default_rng(1).standard_normal((1, 2, 4, 6)), requires_grad=True)
     assert gradgradcheck(lambda t: ember.nn.functional.max_pool2d(t, 2), [x])
+
+
+def test_non_finite_gradient_reaches_only_the_winning_element():
+    x = np.random.default_rng(2).standard_normal((1, 2, 4, 4)).astype(np.float32)
+    cot = np.ones((1, 2, 2, 2), np.float32)
+    cot[0, 0, 0, 1] = np.inf
+    cot[0, 1, 1, 0] = np.nan
+    grads = []
+    for lib in (torch, ember):
+        t = lib.tensor(x, requires_grad=True)
+        lib.nn.functional.max_pool2d(t, 2).backward(lib.tensor(cot))
+        grads.append(t.grad.numpy())
+    np.testing.assert_array_equal(grads[1], grads[0])

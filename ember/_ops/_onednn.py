@@ -27,7 +27,7 @@ _FORWARD_TRAINING = 64
 _CONVOLUTION_DIRECT = 1
 _ARG_SRC, _ARG_DST, _ARG_WEIGHTS, _ARG_BIAS = 1, 17, 33, 41
 _ARG_DIFF_SRC, _ARG_DIFF_DST, _ARG_DIFF_WEIGHTS, _ARG_DIFF_BIAS = 129, 145, 161, 169
-_QUERY_IMPL_INFO = 8
+_ARG_FROM, _ARG_TO = _ARG_SRC, _ARG_DST  # a reorder's input and output
 _QUERY_WEIGHTS_MD, _QUERY_DIFF_WEIGHTS_MD = 131, 132
 
 
@@ -43,8 +43,7 @@ def _load():
     # sleeping instead made a conv-then-matmul step 8x faster on a 2-core machine. Read by
     # libgomp when it loads, so it must be set before the library is opened.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    for folder in (os.path.join(sys.prefix, "lib"), None):
-        name = "libdnnl.so.3" if folder is None else os.path.join(folder, "libdnnl.so.3")
+    for name in (os.path.join(sys.prefix, "lib", "libdnnl.so.3"), "libdnnl.so.3"):
         try:
             return ctypes.CDLL(name)
         except OSError:
@@ -154,11 +153,6 @@ class _Primitive:
     def md(self, query):
         return ctypes.c_void_p(_lib.dnnl_primitive_desc_query_md(self.pd, query, 0))
 
-    def impl(self):
-        out = ctypes.c_char_p()
-        _lib.dnnl_primitive_desc_query(self.pd, _QUERY_IMPL_INFO, 0, ctypes.byref(out))
-        return out.value.decode()
-
     def run(self, args):
         """Execute with args: a list of (DNNL_ARG_*, memory descriptor, NumPy array)."""
         mems = []
@@ -188,14 +182,10 @@ class _Primitive:
 
 
 def _reorder(src_md, dst_md):
+    """A copy between two layouts of the same tensor (memory descriptor handles)."""
     return _Primitive(
         lambda out: _lib.dnnl_reorder_primitive_desc_create(
-            out,
-            src_md.handle if isinstance(src_md, _Desc) else src_md,
-            _engine,
-            dst_md.handle if isinstance(dst_md, _Desc) else dst_md,
-            _engine,
-            None,
+            out, src_md, _engine, dst_md, _engine, None
         )
     )
 
@@ -214,98 +204,62 @@ class Conv2dPlan:
         oh, ow = out_hw
         self.out_shape = (n, oh, ow, o)
         self.in_nhwc = (n, h, w, c)
-        self.groups = groups
-        src = _Desc(*_nhwc_dims_strides(n, c, h, w))
-        dst = _Desc(*_nhwc_dims_strides(n, o, oh, ow))
-        if groups == 1:
-            self.w_dims = (o, cg, kh, kw)
-            user_w = _Desc(self.w_dims, tag=_TAG_ABCD)
-        else:
-            self.w_dims = (groups, o // groups, cg, kh, kw)
-            user_w = _Desc(self.w_dims, tag=_TAG_ABCDE)
-        any_w = _Desc(self.w_dims, tag=_TAG_ANY)
-        bias_md = _Desc((o,), tag=_TAG_A) if bias else None
-        strides = _Dims(*stride)
-        dil = _Dims(dilation[0] - 1, dilation[1] - 1)
-        pad_l = _Dims(*padding)
-        pad_r = _Dims(
-            (oh - 1) * stride[0] + (kh - 1) * dilation[0] + 1 - h - padding[0],
-            (ow - 1) * stride[1] + (kw - 1) * dilation[1] + 1 - w - padding[1],
+        self.src = _Desc(*_nhwc_dims_strides(n, c, h, w))
+        self.dst = _Desc(*_nhwc_dims_strides(n, o, oh, ow))
+        self.w_dims = (o, cg, kh, kw) if groups == 1 else (groups, o // groups, cg, kh, kw)
+        self.user_w = _Desc(self.w_dims, tag=_TAG_ABCD if groups == 1 else _TAG_ABCDE)
+        self.bias = _Desc((o,), tag=_TAG_A) if bias else None
+        any_w = _Desc(self.w_dims, tag=_TAG_ANY)  # let each primitive pick its weight layout
+        src, dst, bias_md = self.src.handle, self.dst.handle, self.bias and self.bias.handle
+        geometry = (
+            _Dims(*stride),
+            _Dims(dilation[0] - 1, dilation[1] - 1),  # oneDNN counts dilation from 0
+            _Dims(*padding),
+            _Dims(
+                (oh - 1) * stride[0] + (kh - 1) * dilation[0] + 1 - h - padding[0],
+                (ow - 1) * stride[1] + (kw - 1) * dilation[1] + 1 - w - padding[1],
+            ),
         )
-        bias_handle = bias_md.handle if bias_md else None
+        algo = _CONVOLUTION_DIRECT
         self.fwd = _Primitive(
             lambda out: _lib.dnnl_convolution_forward_primitive_desc_create(
-                out,
-                _engine,
-                _FORWARD_TRAINING,
-                _CONVOLUTION_DIRECT,
-                src.handle,
-                any_w.handle,
-                bias_handle,
-                dst.handle,
-                strides,
-                dil,
-                pad_l,
-                pad_r,
-                None,
+                out, _engine, _FORWARD_TRAINING, algo, src, any_w.handle, bias_md, dst,
+                *geometry, None,
             )
-        )
+        )  # fmt: skip
         self.bwd_data = _Primitive(
             lambda out: _lib.dnnl_convolution_backward_data_primitive_desc_create(
-                out,
-                _engine,
-                _CONVOLUTION_DIRECT,
-                src.handle,
-                any_w.handle,
-                dst.handle,
-                strides,
-                dil,
-                pad_l,
-                pad_r,
-                self.fwd.pd,
-                None,
+                out, _engine, algo, src, any_w.handle, dst, *geometry, self.fwd.pd, None
             )
         )
         self.bwd_weights = _Primitive(
             lambda out: _lib.dnnl_convolution_backward_weights_primitive_desc_create(
-                out,
-                _engine,
-                _CONVOLUTION_DIRECT,
-                src.handle,
-                any_w.handle,
-                bias_handle,
-                dst.handle,
-                strides,
-                dil,
-                pad_l,
-                pad_r,
-                self.fwd.pd,
+                out, _engine, algo, src, any_w.handle, bias_md, dst, *geometry, self.fwd.pd,
                 None,
             )
-        )
+        )  # fmt: skip
         self.fwd_w = self.fwd.md(_QUERY_WEIGHTS_MD)
         self.data_w = self.bwd_data.md(_QUERY_WEIGHTS_MD)
         self.diff_w = self.bwd_weights.md(_QUERY_DIFF_WEIGHTS_MD)
-        self.to_fwd_w = _reorder(user_w, self.fwd_w)
-        self.to_data_w = _reorder(user_w, self.data_w)
-        self.from_diff_w = _reorder(self.diff_w, user_w)
-        self.fwd_w_size = _lib.dnnl_memory_desc_get_size(self.fwd_w)
-        self.data_w_size = _lib.dnnl_memory_desc_get_size(self.data_w)
-        self.diff_w_size = _lib.dnnl_memory_desc_get_size(self.diff_w)
-        self._keep = (src, dst, user_w, any_w, bias_md)
-        self.src, self.dst, self.user_w, self.bias = src, dst, user_w, bias_md
+        self.to_fwd_w = _reorder(self.user_w.handle, self.fwd_w)
+        self.to_data_w = _reorder(self.user_w.handle, self.data_w)
+        self.from_diff_w = _reorder(self.diff_w, self.user_w.handle)
 
-    def _weights(self, w, reorder, md, size):
-        packed = np.empty(size // 4 + 16, np.float32)
-        reorder.run([(1, self.user_w.handle, w), (17, md, packed)])
+    @staticmethod
+    def _buffer(md):
+        """A float32 array as large as the memory that descriptor describes."""
+        return np.empty(_lib.dnnl_memory_desc_get_size(md) // 4, np.float32)
+
+    def _packed_weights(self, w, reorder, md):
+        packed = self._buffer(md)
+        reorder.run([(_ARG_FROM, self.user_w.handle, w), (_ARG_TO, md, packed)])
         return packed
 
     def forward(self, x_nhwc, w, b):
         out = np.empty(self.out_shape, np.float32)
-        packed = self._weights(w, self.to_fwd_w, self.fwd_w, self.fwd_w_size)
         args = [
             (_ARG_SRC, self.src.handle, x_nhwc),
-            (_ARG_WEIGHTS, self.fwd_w, packed),
+            (_ARG_WEIGHTS, self.fwd_w, self._packed_weights(w, self.to_fwd_w, self.fwd_w)),
             (_ARG_DST, self.dst.handle, out),
         ]
         if b is not None:
@@ -315,18 +269,17 @@ class Conv2dPlan:
 
     def backward_data(self, g_nhwc, w):
         dx = np.empty(self.in_nhwc, np.float32)
-        packed = self._weights(w, self.to_data_w, self.data_w, self.data_w_size)
         self.bwd_data.run(
             [
                 (_ARG_DIFF_DST, self.dst.handle, g_nhwc),
-                (_ARG_WEIGHTS, self.data_w, packed),
+                (_ARG_WEIGHTS, self.data_w, self._packed_weights(w, self.to_data_w, self.data_w)),
                 (_ARG_DIFF_SRC, self.src.handle, dx),
             ]
         )
         return dx
 
     def backward_weights(self, x_nhwc, g_nhwc, need_bias):
-        packed = np.empty(self.diff_w_size // 4 + 16, np.float32)
+        packed = self._buffer(self.diff_w)
         args = [
             (_ARG_SRC, self.src.handle, x_nhwc),
             (_ARG_DIFF_DST, self.dst.handle, g_nhwc),
@@ -338,7 +291,7 @@ class Conv2dPlan:
             args.append((_ARG_DIFF_BIAS, self.bias.handle, db))
         self.bwd_weights.run(args)
         dw = np.empty(self.w_dims, np.float32)
-        self.from_diff_w.run([(1, self.diff_w, packed), (17, self.user_w.handle, dw)])
+        self.from_diff_w.run([(_ARG_FROM, self.diff_w, packed), (_ARG_TO, self.user_w.handle, dw)])
         return dw, db
 
 

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 _MIN_ELEMENTS = 1 << 20
 _BLOCK_ELEMENTS = 1 << 18  # a block's arrays stay in cache between its passes
-_pool = None
+_pool = None  # (thread count, executor), made on first use
 
 
 def _threads():
@@ -49,9 +49,11 @@ def over_rows(fn, rows, elements):
         share(0, rows)
         return
     global _pool
-    if _pool is None or _pool._max_workers != threads:
-        _pool = ThreadPoolExecutor(threads, thread_name_prefix="ember-rows")
+    if _pool is None or _pool[0] != threads:
+        if _pool is not None:
+            _pool[1].shutdown(wait=False)
+        _pool = (threads, ThreadPoolExecutor(threads, thread_name_prefix="ember-rows"))
     step = -(-rows // threads)
-    futures = [_pool.submit(share, lo, min(lo + step, rows)) for lo in range(0, rows, step)]
+    futures = [_pool[1].submit(share, lo, min(lo + step, rows)) for lo in range(0, rows, step)]
     for f in futures:
         f.result()

@@ -9,6 +9,7 @@ that is itself recorded (``create_graph=True``) differentiates the composed ops 
 
 import numpy as np
 
+from ember._ops._norm_reference import normalized_affine
 from ember._tensor import wrap
 from ember.autograd.function import ArrayFunction, recorded_backward
 from ember.autograd.grad_mode import is_grad_enabled
@@ -52,9 +53,11 @@ class BatchNormTrain(ArrayFunction):
 
     @staticmethod
     def backward(ctx, g, _gmean, _gvar):
-        if is_grad_enabled():
-            return recorded_backward(ctx, _reference(ctx.eps), (g,))
         x, weight, bias = ctx.saved_tensors
+        if is_grad_enabled():
+            axes = (0,) + tuple(range(2, x.dim()))
+            shape = (1, -1) + (1,) * (x.dim() - 2)
+            return recorded_backward(ctx, normalized_affine(axes, ctx.eps, shape), (g,))
         a, axes, shape, back = _layout(x._data)
         gd = _layout_like(g._data, a.shape, axes)
         count = a.size // a.shape[1]
@@ -81,18 +84,3 @@ def _layout_like(g, shape, axes):
     if axes == (0,):
         return np.ascontiguousarray(np.moveaxis(g, 1, -1)).reshape(shape)
     return np.ascontiguousarray(g).reshape(shape)
-
-
-def _reference(eps):
-    def run(x, weight, bias):
-        axes = (0,) + tuple(range(2, x.dim()))
-        shape = (1, x.shape[1]) + (1,) * (x.dim() - 2)
-        centered = x - x.mean(axes, keepdim=True)
-        out = centered * ((centered * centered).mean(axes, keepdim=True) + eps).rsqrt()
-        if weight is not None:
-            out = out * weight.reshape(shape)
-        if bias is not None:
-            out = out + bias.reshape(shape)
-        return (out,)
-
-    return run

@@ -9,6 +9,7 @@ ops instead, for double backward.
 
 import numpy as np
 
+from ember._ops._norm_reference import normalized_affine
 from ember._ops._row_threads import over_rows
 from ember._tensor import wrap
 from ember.autograd.function import ArrayFunction, recorded_backward
@@ -49,7 +50,7 @@ class LayerNormRows(ArrayFunction):
     @staticmethod
     def backward(ctx, g):
         if is_grad_enabled():
-            return recorded_backward(ctx, _reference(ctx.eps), (g,))
+            return recorded_backward(ctx, normalized_affine((1,), ctx.eps, (-1,)), (g,))
         _, weight, bias = ctx.saved_tensors  # also checks for in-place changes since forward
         g, xhat, rstd = g._data, ctx.xhat, ctx.rstd
         m, n = xhat.shape
@@ -82,17 +83,3 @@ class LayerNormRows(ArrayFunction):
         gw = wrap(sum(partial_w[k] for k in sorted(partial_w))) if need_w else None
         gb = wrap(sum(partial_b[k] for k in sorted(partial_b))) if need_b else None
         return (None if gx is None else wrap(gx)), gw, gb, None
-
-
-def _reference(eps):
-    def run(x, weight, bias):
-        mean = x.mean(1, keepdim=True)
-        centered = x - mean
-        out = centered * ((centered * centered).mean(1, keepdim=True) + eps).rsqrt()
-        if weight is not None:
-            out = out * weight
-        if bias is not None:
-            out = out + bias
-        return (out,)
-
-    return run

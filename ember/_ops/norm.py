@@ -2,10 +2,11 @@
 
 import numpy as np
 
+from ember._ops._norm_reference import standardized
 from ember._ops.batch_norm_fused import BatchNormTrain
 from ember._ops.layer_norm_fused import LayerNormRows
 from ember._tensor import wrap
-from ember.autograd.function import ArrayFunction
+from ember.autograd.function import ArrayFunction, recorded_backward
 from ember.autograd.grad_mode import GRAD_ENABLED
 
 __all__ = [
@@ -28,21 +29,18 @@ class Standardize(ArrayFunction):
         var = np.mean(centered * centered, axis=axes, keepdims=True)
         rstd = 1.0 / np.sqrt(var + eps)
         xhat = centered * rstd
-        ctx.axes, ctx.rstd = axes, rstd
+        ctx.axes, ctx.eps, ctx.rstd, ctx.xhat = axes, eps, rstd, xhat
         ctx.mark_non_differentiable(mean, var)
-        ctx.save_for_backward(xhat)
+        ctx.save_for_backward(x)
         return xhat, mean, var
 
     @staticmethod
     def backward(ctx, g, _gmean, _gvar):
-        (xhat,) = ctx.saved_tensors
-        axes = ctx.axes
-        if GRAD_ENABLED[0]:  # create_graph: the same formula in ember ops, differentiable
-            rstd = wrap(ctx.rstd)
-            gm = g.mean(axes, keepdim=True)
-            gxm = (g * xhat).mean(axes, keepdim=True)
-            return rstd * (g - gm - xhat * gxm), None, None
-        gd, xh = g._data, xhat._data
+        axes, eps = ctx.axes, ctx.eps
+        if GRAD_ENABLED[0]:  # create_graph: differentiate the composed ops
+            return recorded_backward(ctx, lambda x: (standardized(x, axes, eps),), (g,))
+        _ = ctx.saved_tensors  # raises if the input was modified in place since forward
+        gd, xh = g._data, ctx.xhat
         gm = gd.mean(axis=axes, keepdims=True)
         gxm = (gd * xh).mean(axis=axes, keepdims=True)
         return wrap(ctx.rstd * (gd - gm - xh * gxm)), None, None

@@ -143,3 +143,17 @@ def check_gradcheck(e_fn, arrays, constant_inputs=(), second_order=False, atol=1
     assert gradcheck(e_fn, inputs, atol=atol, rtol=rtol)
     if second_order:
         assert gradgradcheck(e_fn, inputs, atol=atol, rtol=rtol)
+
+
+def exit_code_in_forked_child(target, timeout=30):
+    """Run target() in a forked child; its exit code, or None when it hung (it is killed)."""
+    import multiprocessing
+
+    child = multiprocessing.get_context("fork").Process(target=target)
+    child.start()
+    child.join(timeout=timeout)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        return None
+    return child.exitcode

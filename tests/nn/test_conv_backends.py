@@ -8,6 +8,7 @@ import torch
 
 import ember
 from ember._ops import _onednn, conv_onednn
+from tests.nn.helpers import exit_code_in_forked_child
 
 GEOMETRIES = [
     dict(shape=(2, 3, 9, 8), out=5, k=3, stride=1, padding=1, dilation=1, groups=1),
@@ -103,14 +104,5 @@ def _conv_in_child():
 
 def test_convolution_in_a_forked_child_after_the_parent_ran_one():
     """OpenMP's thread pool is not inherited by fork; a child must not wait on it forever."""
-    import multiprocessing
-
     ember.nn.functional.conv2d(ember.randn(16, 3, 32, 32), ember.randn(8, 3, 3, 3))
-    child = multiprocessing.get_context("fork").Process(target=_conv_in_child)
-    child.start()
-    child.join(timeout=30)
-    if child.is_alive():
-        child.kill()
-        child.join()
-        pytest.fail("a convolution in a forked child hung")
-    assert child.exitcode == 0
+    assert exit_code_in_forked_child(_conv_in_child) == 0  # None: it hung

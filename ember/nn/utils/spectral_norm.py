@@ -9,6 +9,7 @@ they are used as they are.
 from ember._ops.nn_misc import normalize
 from ember.autograd.grad_mode import no_grad
 from ember.nn.parameter import Parameter
+from ember.nn.utils.weight_norm import remove_hook
 
 __all__ = ["spectral_norm", "remove_spectral_norm"]
 
@@ -98,9 +99,4 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
 
 def remove_spectral_norm(module, name="weight"):
     """Make ``module.<name>`` a plain parameter again (the normalised weight)."""
-    for key, hook in list(module._forward_pre_hooks.items()):
-        if isinstance(hook, SpectralNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[key]
-            return module
-    raise ValueError(f"spectral_norm of '{name}' not found in {module}")
+    return remove_hook(module, SpectralNorm, name, "spectral_norm")

@@ -3,8 +3,11 @@
 Protocol: the main process puts ``(task_idx, index, released)`` on the worker's own index
 queue (``released`` names the worker's shared-memory files it has read and hands back),
 ``ResumeIteration()`` to start a new epoch (persistent workers), or ``None`` to stop. The
-worker puts ``dumps((task_idx, data))`` bytes on the shared result queue, where ``data`` is a
-collated batch, an ``ExceptionWrapper``, or ``IterableDatasetStopIteration``.
+worker sends ``dumps((task_idx, data))`` bytes through its own result pipe (``_result_pipe``),
+where ``data`` is a collated batch, an ``ExceptionWrapper``, or
+``IterableDatasetStopIteration``. ``done_flag`` is a shared byte that the main process sets
+when it shuts down (remaining tasks are skipped and nothing more is flushed); it is read
+without a lock, so a worker killed while reading it cannot leave the main process waiting.
 """
 
 import os
@@ -17,6 +20,7 @@ import numpy as np
 
 from ember.utils.data import _shared_memory
 from ember.utils.data._fetch import make_fetcher
+from ember.utils.data._result_pipe import ResultSender
 
 __all__ = ["WorkerInfo", "get_worker_info", "ExceptionWrapper", "worker_loop"]
 
@@ -92,7 +96,7 @@ def _seed_worker(seed, base_seed, worker_id):
     np.random.seed(np.random.SeedSequence([worker_id, base_seed]).generate_state(4))
 
 
-def _send(result_queue, idx, data, worker_id):
+def _send(sender, idx, data, worker_id):
     try:
         payload = _shared_memory.dumps((idx, data))
     except Exception:
@@ -101,15 +105,15 @@ def _send(result_queue, idx, data, worker_id):
         else:
             data = ExceptionWrapper(where=f"in DataLoader worker process {worker_id}")
         payload = _shared_memory.dumps((idx, data))
-    result_queue.put(payload)
+    sender.send(payload)
 
 
 def worker_loop(
     iterable,
     dataset,
     index_queue,
-    result_queue,
-    done_event,
+    result_conn,
+    done_flag,
     auto_collation,
     collate_fn,
     drop_last,
@@ -121,6 +125,7 @@ def worker_loop(
 ):
     global _worker_info
     parent = os.getppid()
+    sender = ResultSender(result_conn)
     try:
         seed = base_seed + worker_id
         _seed_worker(seed, base_seed, worker_id)
@@ -150,7 +155,7 @@ def worker_loop(
             except queue.Empty:
                 continue
             if isinstance(r, ResumeIteration):
-                _send(result_queue, r, None, worker_id)
+                _send(sender, r, None, worker_id)
                 iteration_end = False
                 fetcher = init_error or start()
                 continue
@@ -158,7 +163,7 @@ def worker_loop(
                 break
             idx, index, released = r
             _shared_memory.release(released)
-            if done_event.is_set() or iteration_end:
+            if done_flag.value or iteration_end:
                 continue
             if isinstance(fetcher, ExceptionWrapper):
                 data = fetcher
@@ -173,14 +178,12 @@ def worker_loop(
                         iteration_end = True
                 except Exception:
                     data = ExceptionWrapper(where=where)
-            _send(result_queue, idx, data, worker_id)
+            _send(sender, idx, data, worker_id)
             del data, idx, index, r
     except KeyboardInterrupt:
         pass  # the main process sees the interrupt and shuts the workers down
     orphaned = os.getppid() != parent
-    if done_event.is_set() or orphaned:
-        # Nobody will read what is still buffered: do not wait at exit to flush it.
-        result_queue.cancel_join_thread()
-        result_queue.close()
+    if not (done_flag.value or orphaned):
+        sender.flush()  # otherwise nobody reads what is still queued: do not wait for it
     if orphaned and shm_prefix is not None:
         _shared_memory.remove_all(shm_prefix)  # nobody else is left to do it

@@ -1,18 +1,22 @@
 """DataLoader: batches from a dataset, in the main process or in worker processes."""
 
+import collections
 import multiprocessing
+import multiprocessing.connection
 import multiprocessing.context
 import os
-import queue
 import secrets
 import signal
 import sys
 import time
+import warnings
 import weakref
 
+from ember import cuda
 from ember._random import np_generator
 from ember.utils.data import _shared_memory
 from ember.utils.data._fetch import make_fetcher
+from ember.utils.data._result_pipe import ResultReceiver
 from ember.utils.data._worker import (
     ExceptionWrapper,
     IterableDatasetStopIteration,
@@ -210,6 +214,12 @@ class DataLoader:
         return self.batch_sampler if self._auto_collation else self.sampler
 
     def __iter__(self):
+        if self.pin_memory and not cuda.is_available():
+            warnings.warn(
+                "'pin_memory' argument is set as true but no accelerator is found, then device "
+                "pinned memory won't be used.",
+                stacklevel=2,
+            )
         if self.num_workers == 0:
             return _SingleProcessIter(self)
         if self.persistent_workers:
@@ -288,22 +298,23 @@ class _WorkerPool:
         self.owner = os.getpid()
         self.prefix = f"ember_dl_{self.owner}_{secrets.token_hex(4)}_"
         shm_prefix = self.prefix if _shared_memory.available() else None
-        self.result_queue = ctx.Queue()
-        self.done_event = ctx.Event()
-        self.index_queues, self.workers = [], []
+        self.done_flag = ctx.RawValue("b", 0)
+        self.index_queues, self.workers, self.receivers = [], [], []
         self.is_shut_down = False
         try:
             for wid in range(loader.num_workers):
                 iq = ctx.Queue()
                 iq.cancel_join_thread()  # never block interpreter exit on a dead worker's pipe
+                reader, writer = ctx.Pipe(duplex=False)
+                self.receivers.append(ResultReceiver(reader))
                 w = ctx.Process(
                     target=worker_loop,
                     args=(
                         loader._iterable,
                         loader.dataset,
                         iq,
-                        self.result_queue,
-                        self.done_event,
+                        writer,
+                        self.done_flag,
                         loader._auto_collation,
                         loader.collate_fn,
                         loader.drop_last,
@@ -316,15 +327,35 @@ class _WorkerPool:
                     name=f"DataLoader worker {wid}",
                     daemon=True,
                 )
-                w.start()
+                try:
+                    w.start()
+                finally:
+                    # Only the worker may hold the write end, so that workers started
+                    # later do not inherit it.
+                    writer.close()
                 self.index_queues.append(iq)
                 self.workers.append(w)
         except BaseException:
             self.shutdown()
             raise
 
-    def dead_workers(self, active):
-        return [w for w, a in zip(self.workers, active) if a and not w.is_alive()]
+    def wait_for_results(self, active, timeout):
+        """Complete payloads from the active workers, waiting up to ``timeout`` seconds for
+        any to arrive; ``[]`` when none did. Raises RuntimeError as soon as an active worker
+        is found dead, also while one of its results is half-written."""
+        watched = [i for i, a in enumerate(active) if a]
+        ready = multiprocessing.connection.wait(
+            [self.receivers[i] for i in watched] + [self.workers[i].sentinel for i in watched],
+            timeout,
+        )
+        payloads = []
+        for r in self.receivers:
+            if r in ready:
+                payloads += r.read_available()
+        dead = [i for i in watched if not self.workers[i].is_alive()]
+        if dead:
+            raise RuntimeError(_death_message([self.workers[i] for i in dead], dead))
+        return payloads
 
     def stop_worker(self, wid):
         self.index_queues[wid].put(None)
@@ -335,7 +366,7 @@ class _WorkerPool:
             return
         self.is_shut_down = True
         try:
-            self.done_event.set()
+            self.done_flag.value = 1
             for q in self.index_queues:
                 try:
                     q.put(None)
@@ -348,7 +379,9 @@ class _WorkerPool:
                 if w.is_alive():
                     w.kill()
                     w.join()
-            for q in [*self.index_queues, self.result_queue]:
+            for r in self.receivers:
+                r.close()
+            for q in self.index_queues:
                 q.cancel_join_thread()
                 q.close()
         finally:
@@ -356,12 +389,24 @@ class _WorkerPool:
 
 
 def _describe_death(w):
-    if w.exitcode is not None and w.exitcode < 0:
-        try:
-            return f"killed by signal {signal.Signals(-w.exitcode).name}"
-        except ValueError:
-            return f"killed by signal {-w.exitcode}"
-    return f"exit code {w.exitcode}"
+    code = w.exitcode
+    if code is None or code >= 0:
+        return f"exit code {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        return f"killed by signal {-code}"
+    if -code == signal.SIGKILL:
+        return f"killed by signal {name} (perhaps by the out-of-memory killer)"
+    return f"killed by signal {name}"
+
+
+def _death_message(workers, worker_ids):
+    pids = ", ".join(str(w.pid) for w in workers)
+    why = "; ".join(
+        f"worker {wid} (pid {w.pid}) {_describe_death(w)}" for w, wid in zip(workers, worker_ids)
+    )
+    return f"DataLoader worker (pid(s) {pids}) exited unexpectedly: {why}"
 
 
 class _MultiProcessIter:
@@ -381,6 +426,7 @@ class _MultiProcessIter:
         self._view = _LoaderView(loader)
         self._pool = _WorkerPool(loader, _base_seed(loader))
         self._released = [[] for _ in range(self._num_workers)]  # files to hand back
+        self._arrived = collections.deque()  # payloads read but not yet unpickled
         self._finalizer = weakref.finalize(self, self._pool.shutdown)
         self._reset(loader, first_iter=True)
 
@@ -440,32 +486,20 @@ class _MultiProcessIter:
         self._send_idx += 1
 
     def _get_data(self):
-        """One ``(task_idx, data)`` from the result queue, watching worker health and timeout."""
+        """The next ``(task_idx, data)`` from any worker, watching worker health and timeout."""
         deadline = time.monotonic() + self._timeout if self._timeout > 0 else None
-        while True:
+        while not self._arrived:
             wait = STATUS_CHECK_INTERVAL
             if deadline is not None:
                 wait = min(wait, max(deadline - time.monotonic(), 0.0))
-            try:
-                payload = self._pool.result_queue.get(timeout=wait)
-            except queue.Empty:
-                dead = self._pool.dead_workers(self._active)
-                if dead:
-                    ids = ", ".join(str(w.pid) for w in dead)
-                    why = "; ".join(f"pid {w.pid} {_describe_death(w)}" for w in dead)
-                    raise RuntimeError(
-                        f"DataLoader worker (pid(s) {ids}) exited unexpectedly ({why})"
-                    ) from None
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise RuntimeError(
-                        f"DataLoader timed out after {self._timeout} seconds"
-                    ) from None
-                continue
-            receiver = _shared_memory.Receiver(payload)
-            data = receiver.load()
-            for wid, name in receiver.released:
-                self._released[wid].append(name)
-            return data
+            self._arrived.extend(self._pool.wait_for_results(self._active, wait))
+            if not self._arrived and deadline is not None and time.monotonic() >= deadline:
+                raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds")
+        receiver = _shared_memory.Receiver(self._arrived.popleft())
+        data = receiver.load()
+        for wid, name in receiver.released:
+            self._released[wid].append(name)
+        return data
 
     def _next_data(self):
         while True:

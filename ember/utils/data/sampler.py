@@ -43,7 +43,17 @@ class SequentialSampler(Sampler):
 
 
 class RandomSampler(Sampler):
-    """A random permutation, or ``num_samples`` draws with replacement."""
+    """A random permutation, or ``num_samples`` draws with replacement.
+
+    Indices are drawn lazily, ``CHUNK`` at a time with replacement and one permutation at a
+    time without, so ``num_samples`` may be far larger than memory (``int(1e10)`` for "as
+    many as training takes"). Without a ``generator``, each iteration draws its seed from
+    the global generator and then uses a generator of its own.
+    """
+
+    # Large enough that NumPy's per-call cost vanishes (with 32, as PyTorch draws, it doubles
+    # the time per index), small enough that the first index costs microseconds.
+    CHUNK = 1024
 
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
         if not isinstance(replacement, bool):
@@ -66,14 +76,35 @@ class RandomSampler(Sampler):
 
     def __iter__(self):
         n = len(self.data_source)
-        gen = np_generator(self.generator)
+        if n == 0:
+            raise RuntimeError(
+                f"RandomSampler: cannot draw num_samples={self.num_samples} samples from an "
+                "empty data_source"
+            )
+        gen = _iteration_generator(self.generator)
         if self.replacement:
-            return iter(gen.integers(0, n, self.num_samples).tolist())
-        reps = [gen.permutation(n) for _ in range(-(-self.num_samples // n))]
-        return iter(np.concatenate(reps)[: self.num_samples].tolist())
+            full, rest = divmod(self.num_samples, self.CHUNK)
+            for _ in range(full):
+                yield from gen.integers(0, n, self.CHUNK).tolist()
+            yield from gen.integers(0, n, rest).tolist()
+        else:
+            full, rest = divmod(self.num_samples, n)
+            for _ in range(full):
+                yield from gen.permutation(n).tolist()
+            if rest:
+                yield from gen.permutation(n)[:rest].tolist()
 
     def __len__(self):
         return self.num_samples
+
+
+def _iteration_generator(generator):
+    """The NumPy generator one iteration draws from: the given ember Generator's, or a new one
+    seeded from the global generator (so that the draws do not depend on what else uses the
+    global generator while the iteration runs)."""
+    if generator is not None:
+        return np_generator(generator)
+    return np.random.default_rng(int(np_generator(None).integers(0, 2**63)))
 
 
 class SubsetRandomSampler(Sampler):
@@ -84,15 +115,22 @@ class SubsetRandomSampler(Sampler):
         self.generator = generator
 
     def __iter__(self):
-        perm = np_generator(self.generator).permutation(len(self.indices))
-        return (self.indices[i] for i in perm.tolist())
+        for i in np_generator(self.generator).permutation(len(self.indices)).tolist():
+            yield self.indices[i]
 
     def __len__(self):
         return len(self.indices)
 
 
 class WeightedRandomSampler(Sampler):
-    """``num_samples`` indices drawn with probabilities proportional to ``weights``."""
+    """``num_samples`` indices drawn with probabilities proportional to ``weights``.
+
+    With replacement, indices are drawn lazily, ``CHUNK`` at a time, so ``num_samples`` may be
+    far larger than memory. Without replacement, ``num_samples`` may not exceed the number of
+    non-zero weights (as ``torch.multinomial`` documents).
+    """
+
+    CHUNK = RandomSampler.CHUNK
 
     def __init__(self, weights, num_samples, replacement=True, generator=None):
         if not _is_positive_int(num_samples):
@@ -113,16 +151,40 @@ class WeightedRandomSampler(Sampler):
         self.replacement = replacement
         self.generator = generator
 
-    def __iter__(self):
-        if not self.replacement and self.num_samples > np.count_nonzero(self.weights):
-            raise RuntimeError(
-                f"WeightedRandomSampler: cannot sample n_sample ({self.num_samples}) > "
-                f"prob_dist.size(-1) (non-zero weights: {np.count_nonzero(self.weights)}) "
-                "samples without replacement"
+    def _check_weights(self):
+        w = self.weights
+        problem = None
+        if w.size == 0:
+            problem = "weights is empty"
+        elif not np.isfinite(w).all():
+            problem = "encountering probability entry = infinity or NaN"
+        elif (w < 0).any():
+            problem = "encountering probability entry < 0"
+        elif w.sum() <= 0:
+            problem = "sum of probabilities <= 0"
+        elif not self.replacement and self.num_samples > np.count_nonzero(w):
+            problem = (
+                f"cannot draw num_samples={self.num_samples} samples without replacement "
+                f"from {np.count_nonzero(w)} non-zero weights"
             )
-        p = self.weights / self.weights.sum()
+        if problem is not None:
+            raise RuntimeError(
+                f"WeightedRandomSampler: invalid multinomial distribution ({problem})"
+            )
+
+    def __iter__(self):
+        self._check_weights()
         gen = np_generator(self.generator)
-        return iter(gen.choice(len(p), self.num_samples, self.replacement, p).tolist())
+        if not self.replacement:
+            p = self.weights / self.weights.sum()
+            yield from gen.choice(len(p), self.num_samples, False, p).tolist()
+            return
+        cdf = np.cumsum(self.weights)
+        last = int(np.flatnonzero(self.weights)[-1])  # where a draw rounded up to the total goes
+        full, rest = divmod(self.num_samples, self.CHUNK)
+        for size in itertools.chain(itertools.repeat(self.CHUNK, full), (rest,)):
+            picks = np.searchsorted(cdf, gen.random(size) * cdf[-1], side="right")
+            yield from np.minimum(picks, last).tolist()
 
     def __len__(self):
         return self.num_samples

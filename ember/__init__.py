@@ -3,7 +3,7 @@
 ``import ember as torch`` and a PyTorch program runs.
 """
 
-__version__ = "0.1.0"
+__version__ = "2.13.0+ember.0.1.0"  # the PyTorch release ember follows + its own release
 
 import numpy as _np
 
@@ -14,7 +14,17 @@ from ember._allocator import tune as _tune_malloc
 
 _tune_malloc()
 
-from ember import _dtype, amp, autograd, backends, cuda, hub, linalg
+from ember import (
+    _dtype,
+    _legacy_tensor_types,
+    accelerator,
+    amp,
+    autograd,
+    backends,
+    cuda,
+    hub,
+    linalg,
+)
 from ember._device import device
 from ember._dtype import (
     bfloat16,
@@ -74,7 +84,10 @@ abs = _elementwise.abs
 round = _elementwise.round
 pow = _elementwise.pow
 
-FloatTensor = DoubleTensor = LongTensor = IntTensor = BoolTensor = ByteTensor = Tensor
+(
+    FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor, LongTensor, IntTensor, ShortTensor,
+    CharTensor, ByteTensor, BoolTensor,
+) = _legacy_tensor_types.make_types("ember", is_cuda=False)  # fmt: skip
 cfloat = complex64
 uint16 = uint32 = uint64 = None
 strided = "strided"
@@ -117,6 +130,10 @@ def __getattr__(name):
         from ember.nn import functional
 
         return getattr(functional, name)
+    if name in ("distributed", "multiprocessing"):  # imported on first use: MPI starts then
+        import importlib
+
+        return importlib.import_module(f"ember.{name}")
     raise AttributeError(f"module 'ember' has no attribute '{name}'")
 
 

@@ -1,8 +1,6 @@
-"""ember.device and the array library behind each device type ('cpu' -> NumPy, 'cuda' -> CuPy)."""
+"""ember.device, and the one place that decides which device a ``device=`` argument gives."""
 
-import numpy as np
-
-__all__ = ["device"]
+__all__ = ["device", "resolve_device"]
 
 
 class device:
@@ -53,24 +51,31 @@ def cupy_or_none():
         return None
 
 
-def array_module(dev):
-    """The array library that holds tensors on ``dev``."""
-    if dev.type == "cpu":
-        return np
-    cp = cupy_or_none()
-    if cp is None:
-        raise RuntimeError(
-            "Found no NVIDIA driver or CuPy: ember's CUDA tensors need CuPy and a GPU "
-            "(pip install cupy-cuda12x)"
-        )
-    return cp
+def resolve_device(dev, op_name):
+    """The device that ``op_name`` puts its tensors on, given a ``device=`` argument.
 
-
-def to_device(d):
-    if d is None:
+    ember computes on the CPU only for now. Asking for another device raises what PyTorch's
+    CPU-only build raises there (an AssertionError for CUDA, a RuntimeError for a bare device
+    index), so that a program never silently gets CPU tensors where it asked for GPU ones.
+    """
+    if dev is None:
         return CPU
-    if isinstance(d, device):
-        return d
-    if isinstance(d, int):
-        return device("cuda", d)
-    return device(d)
+    if isinstance(dev, int) and not isinstance(dev, bool):
+        raise RuntimeError(
+            f"{op_name}: device index {dev} names an accelerator, and ember has no GPU backend "
+            "yet (ember.cuda.is_available() is False); use device='cpu'"
+        )
+    if not isinstance(dev, device | str):
+        raise TypeError(
+            f"{op_name}: expected a device, a device string or None for device, "
+            f"got {type(dev).__name__}"
+        )
+    dev = device(dev)
+    if dev.type == "cpu":
+        return CPU
+    if dev.type == "cuda":
+        raise AssertionError(
+            f"{op_name}: ember has no GPU backend yet, so it cannot put tensors on '{dev}' "
+            "(ember.cuda.is_available() is False; choose device='cpu')"
+        )
+    raise NotImplementedError(f"{op_name}: ember has no '{dev.type}' device; use device='cpu'")

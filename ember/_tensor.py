@@ -9,7 +9,7 @@ import builtins
 import numpy as np
 
 from ember import _dtype
-from ember._device import CPU, device
+from ember._device import CPU, device, resolve_device
 
 __all__ = ["Tensor", "Size", "wrap"]
 
@@ -49,6 +49,7 @@ class Tensor:
 
     def __init__(self, *args, dtype=None, device=None, requires_grad=False):
         """``Tensor(data)`` copies data; ``Tensor(2, 3)`` makes an uninitialised float tensor."""
+        resolve_device(device, "Tensor")
         if len(args) == 1 and not isinstance(args[0], int | np.integer):
             arr = _array_from(args[0], _dtype.to_dtype(dtype))
         else:
@@ -104,6 +105,7 @@ class Tensor:
     is_quantized = False
     is_meta = False
     is_nested = False
+    is_xpu = is_mps = is_mtia = is_ipu = is_xla = is_vulkan = is_maia = is_mkldnn = False
 
     def element_size(self):
         return self._data.itemsize
@@ -234,6 +236,12 @@ class Tensor:
         hooks.append(hook)
         return _RemovableHandle(hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(self)`` after each gradient is accumulated into this leaf's ``.grad``."""
+        from ember.autograd.engine import register_post_accumulate_grad_hook
+
+        return register_post_accumulate_grad_hook(self, hook)
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         from ember.autograd import backward
 
@@ -291,11 +299,20 @@ class Tensor:
             )
         return builtins.bool(self._data.reshape(()))
 
+    def _one_element(self, kind):
+        """The single value, for float()/int()/complex(): ValueError otherwise, as in PyTorch."""
+        if self._data.size != 1:
+            raise ValueError(
+                f"only one element tensors can be converted to Python scalars: {kind}() of a "
+                f"tensor of shape {list(self._data.shape)} ({self._data.size} elements)"
+            )
+        return self.item()
+
     def __float__(self):
-        return builtins.float(self.item())
+        return builtins.float(self._one_element("float"))
 
     def __int__(self):
-        return builtins.int(self.item())
+        return builtins.int(self._one_element("int"))
 
     def __index__(self):
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
@@ -303,7 +320,7 @@ class Tensor:
         return builtins.int(self.item())
 
     def __complex__(self):
-        return complex(self.item())
+        return complex(self._one_element("complex"))
 
     def __hash__(self):
         return id(self)

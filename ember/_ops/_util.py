@@ -71,3 +71,18 @@ def shape_arg(args, op="view"):
 
 def np_dtype(dtype):
     return None if dtype is None else _dtype.to_dtype(dtype).np
+
+
+def is_channels_last(a):
+    """Whether a 4-D array is an (N, C, H, W) view of (N, H, W, C) memory (and not also NCHW)."""
+    return a.ndim == 4 and not a.flags.c_contiguous and a.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+def in_layout_of(out, like):
+    """``out``, an (N, C, H, W) view of channels-last memory, in the memory layout of ``like``.
+
+    As in PyTorch, a convolution's result (and an input's gradient) is contiguous unless the
+    input was channels-last; ember's kernels work channels-last, and returning their layout
+    as-is would make ``view`` of a contiguous-looking result fail.
+    """
+    return out if is_channels_last(like) else np.ascontiguousarray(out)

@@ -72,7 +72,7 @@ class _MaskGrad(ArrayFunction):
 
     @staticmethod
     def forward(ctx, g, mask):
-        ctx.mask = mask
+        ctx.mask = mask  # computed by the caller from saved values, never a user tensor
         return g * mask
 
     @staticmethod
@@ -98,10 +98,12 @@ class Threshold(ArrayFunction):
     def forward(ctx, x, threshold, value):
         mask = x > threshold
         ctx.mask = mask
+        ctx.save_for_backward(x)  # for the version check: backward reads the mask
         return np.where(mask, x, np.asarray(value, x.dtype))
 
     @staticmethod
     def backward(ctx, g):
+        _ = ctx.saved_tensors  # raises if the input was modified in place since forward
         return _MaskGrad.apply(g, ctx.mask), None, None
 
 
@@ -118,10 +120,12 @@ class LeakyRelu(ArrayFunction):
     @staticmethod
     def forward(ctx, x, slope):
         ctx.slope_mask = np.where(x > 0, 1.0, slope).astype(x.dtype)
+        ctx.save_for_backward(x)  # for the version check: backward reads the slopes
         return x * ctx.slope_mask
 
     @staticmethod
     def backward(ctx, g):
+        _ = ctx.saved_tensors  # raises if the input was modified in place since forward
         return g * wrap(ctx.slope_mask), None
 
 

@@ -12,6 +12,7 @@ float32 convolutions run on oneDNN's kernels where the library is installed (`co
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ember._ops._util import in_layout_of
 from ember._ops.conv_onednn import Conv2dOneDNN, plan_for
 from ember._tensor import wrap
 from ember.autograd.function import ArrayFunction, recorded_backward
@@ -34,6 +35,21 @@ def _patches(x_nhwc, kh, kw, stride, dilation, oh, ow):
         (sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc),
         writeable=False,
     )
+
+
+def check_conv_args(op, stride, padding, dilation, groups):
+    """PyTorch's errors for a non-positive stride, dilation or groups and a negative padding
+    (arithmetic on them would otherwise fail deep inside with a ZeroDivisionError)."""
+    if any(s <= 0 for s in stride):
+        raise RuntimeError(f"{op}: non-positive stride is not supported, got stride={list(stride)}")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError(f"{op}: dilation should be greater than zero, but got {list(dilation)}")
+    if not isinstance(padding, str) and any(p < 0 for p in _pair(padding)):
+        raise RuntimeError(
+            f"{op}: negative padding is not supported, got padding={list(_pair(padding))}"
+        )
+    if groups <= 0:
+        raise RuntimeError(f"{op}: non-positive groups is not supported, got groups={groups}")
 
 
 def _out_size(size, k, s, p, d):
@@ -143,14 +159,14 @@ class Conv2d(ArrayFunction):
         ctx.save_for_backward(x, w, b)  # version check, and the recorded backward
         ctx.saved = (cols_all, x_nhwc.shape, w, (n, c, h, wd), oh, ow)
         ctx.args = (stride, padding, dilation, groups)
-        return out.reshape(n, oh, ow, o).transpose(0, 3, 1, 2)
+        return in_layout_of(out.reshape(n, oh, ow, o).transpose(0, 3, 1, 2), x)
 
     @staticmethod
     def backward(ctx, grad):
         stride, (ph, pw), dilation, groups = ctx.args
         if is_grad_enabled():
             return recorded_backward(ctx, reference_conv2d(*ctx.args), (grad,))
-        _ = ctx.saved_tensors  # raises if an input was modified in place since forward
+        x = ctx.saved_tensors[0]._data  # raises if an input was modified in place since forward
         cols_all, padded_shape, w, in_shape, oh, ow = ctx.saved
         n, c, h, wd = in_shape
         o, cg, kh, kw = w.shape
@@ -176,7 +192,7 @@ class Conv2d(ArrayFunction):
                 dw[g * og : (g + 1) * og] = dwmat.reshape(og, kh, kw, cg).transpose(0, 3, 1, 2)
         dx = None
         if need_x:
-            dx = dx_pad[:, ph : ph + h, pw : pw + wd].transpose(0, 3, 1, 2)
+            dx = in_layout_of(dx_pad[:, ph : ph + h, pw : pw + wd].transpose(0, 3, 1, 2), x)
         db = g2.sum(axis=0) if need_b else None
         wr = lambda a: None if a is None else wrap(a)  # noqa: E731
         return wr(dx), wr(dw), wr(db), None, None, None, None
@@ -222,6 +238,12 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             f"{list(input.shape)}"
         )
     stride, dilation = _pair(stride), _pair(dilation)
+    check_conv_args("conv2d", stride, padding, dilation, groups)
+    if weight.dim() != 4:
+        raise RuntimeError(
+            f"conv2d: expected a 4-D weight (out_channels, in_channels / groups, kH, kW), got "
+            f"weight of size {list(weight.shape)}"
+        )
     if input.shape[1] != weight.shape[1] * groups:
         raise RuntimeError(
             f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
@@ -294,17 +316,20 @@ class ConvTranspose2d(ArrayFunction):
         cols = (xm @ wmat).reshape(n, h, wd, kh, kw, o)
         full = _col2im(cols, (n, full_h, full_w, o), kh, kw, stride, dilation, h, wd)
         out = full[:, ph : ph + out_hw[0], pw : pw + out_hw[1]].transpose(0, 3, 1, 2)
+        out = in_layout_of(out, x)
         if b is not None:
-            out = out + b.reshape(1, -1, 1, 1)
-        ctx.saved = (x, w)
+            out += b.reshape(1, -1, 1, 1)
+        ctx.save_for_backward(x, w)
         ctx.args = (stride, padding, dilation)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        x, w = ctx.saved
+        xt, wt = ctx.saved_tensors
+        if is_grad_enabled():
+            return _conv_transpose2d_grads(ctx, xt, wt, grad)
         stride, padding, dilation = ctx.args
-        g = grad._data
+        x, w, g = xt._data, wt._data, grad._data
         n, c, h, wd = x.shape
         _, o, kh, kw = w.shape
         ph, pw = padding
@@ -321,12 +346,35 @@ class ConvTranspose2d(ArrayFunction):
             )
         cols = _patches(g_nhwc, kh, kw, stride, dilation, h, wd).reshape(n * h * wd, -1)
         wmat = w.transpose(0, 2, 3, 1).reshape(c, kh * kw * o)
-        dx = (cols @ wmat.T).reshape(n, h, wd, c).transpose(0, 3, 1, 2)
+        dx = in_layout_of((cols @ wmat.T).reshape(n, h, wd, c).transpose(0, 3, 1, 2), x)
         xm = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(n * h * wd, c)
-        dw = (xm.T @ cols).reshape(c, kh, kw, o).transpose(0, 3, 1, 2)
+        dw = np.ascontiguousarray((xm.T @ cols).reshape(c, kh, kw, o).transpose(0, 3, 1, 2))
         db = g.sum(axis=(0, 2, 3)) if ctx.needs_input_grad[2] else None
         wr = lambda a: None if a is None else wrap(a)  # noqa: E731
         return wr(dx), wr(dw), wr(db), None, None, None, None, None
+
+
+def _conv_transpose2d_grads(ctx, x, w, grad):
+    """Input, weight and bias gradients of conv_transpose2d as differentiable conv2d calls.
+
+    The input gradient is the convolution of ``grad`` with the same weight; the weight
+    gradient correlates ``grad`` with the input, batch and channel axes swapped (stride and
+    dilation trade places). Both results are cut to size, as output padding can make the
+    convolution one step longer.
+    """
+    stride, padding, dilation = ctx.args
+    h, wd = x.shape[2:]
+    kh, kw = w.shape[2:]
+    need_x, need_w, need_b = ctx.needs_input_grad[:3]
+    dx = dw = db = None
+    if need_x:
+        dx = conv2d(grad, w, None, stride, padding, dilation)[:, :, :h, :wd]
+    if need_w:
+        dw = conv2d(grad.transpose(0, 1), x.transpose(0, 1), None, dilation, padding, stride)
+        dw = dw[:, :, :kh, :kw].transpose(0, 1)
+    if need_b:
+        db = grad.sum((0, 2, 3))
+    return dx, dw, db, None, None, None, None, None
 
 
 def conv_transpose2d(
@@ -340,6 +388,7 @@ def conv_transpose2d(
         ).squeeze(0)
     stride, padding = _pair(stride), _pair(padding)
     output_padding, dilation = _pair(output_padding), _pair(dilation)
+    check_conv_args("conv_transpose2d", stride, padding, dilation, groups)
     if input.shape[1] != weight.shape[0]:
         raise RuntimeError(
             f"conv_transpose2d: input has {input.shape[1]} channels but weight "

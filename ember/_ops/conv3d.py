@@ -43,10 +43,12 @@ class _Unfold3d(ArrayFunction):
         cols = np.empty((n, *grid, *k, c), x.dtype)
         cols[...] = _window_view(xp, k, s, d, grid)
         ctx.args = (x.shape, k, s, d, p, grid)
+        ctx.save_for_backward(x)  # for the version check only, as torch's convolution
         return cols.reshape(-1, k[0] * k[1] * k[2], c)
 
     @staticmethod
     def backward(ctx, g):
+        _ = ctx.saved_tensors  # raises if the input was modified in place since forward
         return _Fold3d.apply(g, *ctx.args), None, None, None, None, None
 
 

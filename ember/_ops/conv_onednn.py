@@ -1,13 +1,13 @@
 """The float32 2-D convolution on oneDNN's kernels (see `_onednn`), channels-last throughout.
 
-The output is returned as an NCHW view of NHWC memory, so the elementwise ops that follow
-keep that layout and the next convolution (and this one's backward pass) reads it without a
-transposing copy.
+oneDNN computes in NHWC; the result (and the input's gradient) is returned in the input's own
+layout, NCHW-contiguous unless the input was channels-last, as PyTorch's convolutions do.
 """
 
 import numpy as np
 
 from ember._ops import _onednn
+from ember._ops._util import in_layout_of
 from ember._tensor import wrap
 from ember.autograd.function import ArrayFunction, recorded_backward
 from ember.autograd.grad_mode import is_grad_enabled
@@ -33,7 +33,8 @@ class Conv2dOneDNN(ArrayFunction):
         ctx.save_for_backward(x, w, b)
         ctx.plan, ctx.geometry = plan, geometry
         b = None if b is None else np.ascontiguousarray(b)
-        return plan.forward(_nhwc(x), np.ascontiguousarray(w), b).transpose(0, 3, 1, 2)
+        out = plan.forward(_nhwc(x), np.ascontiguousarray(w), b).transpose(0, 3, 1, 2)
+        return in_layout_of(out, x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -43,11 +44,11 @@ class Conv2dOneDNN(ArrayFunction):
             return recorded_backward(ctx, reference_conv2d(*ctx.geometry), (grad,))
         x, w = (t._data for t in ctx.saved_tensors[:2])
         x_nhwc, w, plan = _nhwc(x), np.ascontiguousarray(w), ctx.plan
-        g = _nhwc(grad._data)
+        g = _nhwc(grad._data.astype(x.dtype, copy=False))  # the kernel reads x's dtype
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         dx = dw = db = None
         if need_x:
-            dx = wrap(plan.backward_data(g, w).transpose(0, 3, 1, 2))
+            dx = wrap(in_layout_of(plan.backward_data(g, w).transpose(0, 3, 1, 2), x))
         if need_w or need_b:
             dw_arr, db_arr = plan.backward_weights(x_nhwc, g, need_b)
             dw = wrap(dw_arr.reshape(w.shape)) if need_w else None

@@ -5,7 +5,8 @@ import builtins
 import numpy as np
 
 from ember import _dtype
-from ember._device import to_device
+from ember._device import resolve_device
+from ember._legacy_tensor_types import LegacyTensorType
 from ember._ops._util import shape_arg, tensor_method
 from ember._random import np_generator
 from ember._tensor import Tensor, _array_from, wrap
@@ -21,14 +22,14 @@ __all__ = [
 ]  # fmt: skip
 
 
-def _finish(arr, requires_grad=False, device=None):
-    if device is not None:
-        dev = to_device(device)
-        if dev.type != "cpu":
-            from ember._device import array_module
-
-            arr = array_module(dev).asarray(arr)
+def _finish(arr, requires_grad=False, device=None, out=None):
+    """The new tensor, or ``out`` holding its values when given."""
+    resolve_device(device, "creating a tensor")
     t = wrap(arr)
+    if out is not None:
+        from ember._ops.elementwise import _maybe_out
+
+        return _maybe_out(t, out)
     if requires_grad:
         t.requires_grad = True
     return t
@@ -46,6 +47,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
 
 def as_tensor(data, dtype=None, device=None):
     """``data`` as a tensor, sharing memory with a NumPy array or tensor where it can."""
+    resolve_device(device, "as_tensor")
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)
     if isinstance(data, np.ndarray):
@@ -54,7 +56,20 @@ def as_tensor(data, dtype=None, device=None):
     return tensor(data, dtype=dtype, device=device)
 
 
-asarray = as_tensor
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
+    """``obj`` as a tensor, sharing memory with a tensor or NumPy array where it can;
+    ``copy=True`` always copies, ``copy=False`` refuses where a copy would be needed."""
+    t = as_tensor(obj, dtype=dtype, device=device)
+    src = obj._data if isinstance(obj, Tensor) else obj
+    shares = isinstance(src, np.ndarray) and np.shares_memory(t._data, src)
+    if copy is False and not shares:
+        raise ValueError(f"asarray(): copy=False, but {type(obj).__name__} needs a copy here")
+    if copy and shares:
+        t = wrap(t._data.copy())
+    if requires_grad:
+        t = t.detach() if t is obj else t
+        t.requires_grad_(True)
+    return t
 
 
 def from_numpy(ndarray):
@@ -76,13 +91,27 @@ def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
     return _finish(np.frombuffer(buffer, _dt(dtype), count, offset), requires_grad)
 
 
+def _shape(args, size, op):
+    """The shape from ``f(2, 3)``, ``f((2, 3))`` or ``f(size=(2, 3))``, checked non-negative."""
+    if size is not None:
+        if args:
+            raise TypeError(f"{op}() got multiple values for argument 'size'")
+        args = (size,)
+    shape = shape_arg(args, op)
+    if any(s < 0 for s in shape):
+        raise RuntimeError(
+            f"{op}(): Trying to create tensor with negative dimension {builtins.min(shape)}: "
+            f"{list(shape)}"
+        )
+    return shape
+
+
 def _factory(np_fn):
-    def make(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
-             pin_memory=False, memory_format=None, generator=None):  # fmt: skip
-        shape = shape_arg(size, np_fn.__name__)
-        if any(s < 0 for s in shape):
-            raise RuntimeError(f"Trying to create tensor with negative dimension: {list(shape)}")
-        return _finish(np_fn(shape, _dt(dtype)), requires_grad, device)
+    def make(*args, size=None, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False, pin_memory=False, memory_format=None,
+             generator=None):  # fmt: skip
+        shape = _shape(args, size, np_fn.__name__)
+        return _finish(np_fn(shape, _dt(dtype)), requires_grad, device, out)
 
     return make
 
@@ -93,25 +122,29 @@ empty = _factory(np.empty)
 zeros.__name__, ones.__name__, empty.__name__ = "zeros", "ones", "empty"
 
 
-def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False):
+def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
+                  pin_memory=False):  # fmt: skip
     return empty(size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, **kwargs):
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
+         requires_grad=False, pin_memory=False):  # fmt: skip
     if dtype is None:
         if isinstance(fill_value, Tensor):
             fill_value = fill_value.item()
         dtype = _dtype.category_default(_dtype.scalar_category(fill_value))
-    return _finish(np.full(shape_arg((size,)), fill_value, _dt(dtype)), requires_grad, device)
+    shape = _shape((), size, "full")
+    return _finish(np.full(shape, fill_value, _dt(dtype)), requires_grad, device, out)
 
 
-def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
+def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad=False,
+                  pin_memory=False):  # fmt: skip
     return _finish(np.asarray(s, _dt(dtype)), requires_grad, device)
 
 
 def _like(fn):
     def make(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
-             layout=None):  # fmt: skip
+             layout=None, pin_memory=False):  # fmt: skip
         return fn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
                   device=device)  # fmt: skip
 
@@ -124,12 +157,14 @@ ones_like = _like(ones)
 empty_like = _like(empty)
 
 
-def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, **kwargs):
-    return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
+def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
+              memory_format=None, pin_memory=False):  # fmt: skip
+    return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad,
+                device=device)  # fmt: skip
 
 
 def arange(start, end=None, step=1, *, out=None, dtype=None, device=None, requires_grad=False,
-           layout=None):  # fmt: skip
+           layout=None, pin_memory=False):  # fmt: skip
     """Values from ``start`` to ``end`` (exclusive); integer arguments give int64."""
     if end is None:
         start, end = 0, start
@@ -146,10 +181,11 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, device=None, requir
     arr = (vals[0] + np.arange(builtins.max(n, 0), dtype=np.float64) * vals[2]).astype(dt)
     if dt.kind in "iu":
         arr = (vals[0] + np.arange(builtins.max(n, 0), dtype=np.int64) * vals[2]).astype(dt)
-    return _finish(arr, requires_grad, device)
+    return _finish(arr, requires_grad, device, out)
 
 
-def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+def range(start=0, end=None, step=1, *, dtype=None, layout=None, device=None,
+          requires_grad=False, pin_memory=False):  # fmt: skip
     """Deprecated inclusive range (as ``torch.range``)."""
     if end is None:
         start, end = 0, start
@@ -159,29 +195,34 @@ def range(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=F
 
 
 def linspace(start, end, steps, *, out=None, dtype=None, device=None, requires_grad=False,
-             layout=None):  # fmt: skip
+             layout=None, pin_memory=False):  # fmt: skip
     if steps < 0:
         raise RuntimeError("linspace: number of steps must be non-negative")
     arr = np.linspace(float(start), float(end), steps, dtype=np.float64).astype(_dt(dtype))
-    return _finish(arr, requires_grad, device)
+    return _finish(arr, requires_grad, device, out)
 
 
-def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False,
-             **kwargs):  # fmt: skip
+def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False, pin_memory=False):  # fmt: skip
     arr = np.logspace(float(start), float(end), steps, base=base).astype(_dt(dtype))
-    return _finish(arr, requires_grad, device)
+    return _finish(arr, requires_grad, device, out)
 
 
-def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, **kwargs):
-    return _finish(np.eye(n, m, dtype=_dt(dtype)), requires_grad, device)
+def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+        pin_memory=False):  # fmt: skip
+    return _finish(np.eye(n, m, dtype=_dt(dtype)), requires_grad, device, out)
 
 
-def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None,
+                 pin_memory=False):  # fmt: skip
+    resolve_device(device, "tril_indices")
     r, c = np.tril_indices(row, offset, col)
     return wrap(np.stack([r, c]).astype(_dt(dtype or _dtype.int64)))
 
 
-def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None,
+                 pin_memory=False):  # fmt: skip
+    resolve_device(device, "triu_indices")
     r, c = np.triu_indices(row, offset, col)
     return wrap(np.stack([r, c]).astype(_dt(dtype or _dtype.int64)))
 
@@ -197,24 +238,26 @@ def polar(abs, angle):
 # -- random ----------------------------------------------------------------------------------
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, **kwargs):
+def rand(*args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
+         requires_grad=False, pin_memory=False):  # fmt: skip
     """Uniform samples on [0, 1)."""
-    shape = shape_arg(size, "rand")
+    shape = _shape(args, size, "rand")
     arr = np_generator(generator).random(shape, dtype=np.float64).astype(_dt(dtype))
-    return _finish(arr, requires_grad, device)
+    return _finish(arr, requires_grad, device, out)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, **kwargs):
+def randn(*args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False, pin_memory=False):  # fmt: skip
     """Standard normal samples."""
-    shape = shape_arg(size, "randn")
+    shape = _shape(args, size, "randn")
     gen = np_generator(generator)
     dt = _dt(dtype)
     arr = gen.standard_normal(shape, dtype=dt if dt in (np.float32, np.float64) else np.float64)
-    return _finish(arr.astype(dt, copy=False), requires_grad, device)
+    return _finish(arr.astype(dt, copy=False), requires_grad, device, out)
 
 
-def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad=False, **kwargs):  # fmt: skip
+def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
+            device=None, requires_grad=False, pin_memory=False):  # fmt: skip
     if size is None:
         low, high, size = 0, low, high
     if high is None:
@@ -223,31 +266,41 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
         raise RuntimeError(
             f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
         )  # noqa: E501
-    arr = np_generator(generator).integers(low, high, size=tuple(size), dtype=np.int64)
-    return _finish(arr.astype(_dt(dtype or _dtype.int64)), requires_grad, device)
+    shape = _shape((), size, "randint")
+    arr = np_generator(generator).integers(low, high, size=shape, dtype=np.int64)
+    return _finish(arr.astype(_dt(dtype or _dtype.int64)), requires_grad, device, out)
 
 
-def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, **kwargs):
+def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False, pin_memory=False):  # fmt: skip
     arr = np_generator(generator).permutation(n).astype(_dt(dtype or _dtype.int64))
-    return _finish(arr, requires_grad, device)
+    return _finish(arr, requires_grad, device, out)
 
 
-def rand_like(input, *, dtype=None, **kwargs):
-    return rand(input.shape, dtype=dtype or input.dtype)
+def _random_like(fn):
+    def make(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
+             layout=None, pin_memory=False, generator=None):  # fmt: skip
+        return fn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
+                  device=device, generator=generator)  # fmt: skip
+
+    make.__name__ = fn.__name__ + "_like"
+    return make
 
 
-def randn_like(input, *, dtype=None, **kwargs):
-    return randn(input.shape, dtype=dtype or input.dtype)
+rand_like = _random_like(rand)
+randn_like = _random_like(randn)
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, **kwargs):
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False,
+                 memory_format=None, layout=None, pin_memory=False, generator=None):  # fmt: skip
     if high is None:
         low, high = 0, low
-    return randint(low, high, input.shape, dtype=dtype or input.dtype)
+    return randint(low, high, input.shape, dtype=dtype or input.dtype, device=device,
+                   requires_grad=requires_grad, generator=generator)  # fmt: skip
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False,
-           **kwargs):  # fmt: skip
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None,
+           device=None, requires_grad=False, pin_memory=False):  # fmt: skip
     """Normal samples; ``mean`` and ``std`` may be tensors (broadcast together)."""
     gen = np_generator(generator)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
@@ -255,10 +308,10 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires
         s = std._data if isinstance(std, Tensor) else std
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
         dt = (mean if isinstance(mean, Tensor) else std)._data.dtype
-        return wrap((m + s * gen.standard_normal(shape)).astype(dt))
-    shape = shape_arg((size,)) if size is not None else ()
+        return _finish((m + s * gen.standard_normal(shape)).astype(dt), False, device, out)
+    shape = _shape((), size, "normal") if size is not None else ()
     arr = (mean + std * gen.standard_normal(shape)).astype(_dt(dtype))
-    return _finish(arr, requires_grad)
+    return _finish(arr, requires_grad, device, out)
 
 
 def bernoulli(input, p=None, *, generator=None):
@@ -469,7 +522,7 @@ def to(self, *args, **kwargs):
             dtype = _dtype.to_dtype(a)
     out = self
     if device is not None:
-        out = _to_device(out, to_device(device))
+        out = _to_device(out, resolve_device(device, "Tensor.to"))
     if dtype is not None:
         out = _cast(out, _dtype.to_dtype(dtype), copy)
     elif copy and out is self:
@@ -478,14 +531,7 @@ def to(self, *args, **kwargs):
 
 
 def _to_device(t, dev):
-    if dev.type == t.device.type:
-        return t
-    from ember._device import array_module
-
-    if dev.type == "cpu":
-        return _DeviceCopy.apply(t, "cpu")
-    array_module(dev)
-    return _DeviceCopy.apply(t, "cuda")
+    return t if dev.type == t.device.type else _DeviceCopy.apply(t, dev.type)
 
 
 class _DeviceCopy(ArrayFunction):
@@ -536,7 +582,11 @@ def tensor_type(self, dtype=None, non_blocking=False, **kwargs):
     """Without arguments the type name (``'torch.FloatTensor'``); with a dtype, a cast."""
     if dtype is None:
         return "torch." + _TYPE_NAMES.get(self.dtype.name, "Tensor")
+    if isinstance(dtype, LegacyTensorType):  # ember.LongTensor, ember.cuda.FloatTensor, ...
+        resolve_device("cuda" if dtype.is_cuda else "cpu", "Tensor.type")
+        dtype = dtype.dtype
     if isinstance(dtype, str):
+        resolve_device("cuda" if ".cuda." in dtype else "cpu", "Tensor.type")
         name = dtype.split(".")[-1]
         if name in _FROM_TYPE_NAME:
             return _cast(self, _dtype.to_dtype(_FROM_TYPE_NAME[name]))
@@ -548,19 +598,36 @@ def type_as(self, other):
     return _cast(self, other.dtype)
 
 
-Tensor.cpu = lambda self, memory_format=None: _to_device(self, to_device("cpu"))
+Tensor.cpu = lambda self, memory_format=None: _to_device(self, resolve_device("cpu", "Tensor.cpu"))
 Tensor.cuda = lambda self, device=None, non_blocking=False, memory_format=None: _to_device(
-    self, to_device("cuda" if device is None else device)
+    self, resolve_device("cuda" if device is None else device, "Tensor.cuda")
 )
 Tensor.pin_memory = lambda self: self
-Tensor.share_memory_ = lambda self: self
+
+
+def _share_memory_(self):
+    """Move this tensor's data into shared memory (see ember/multiprocessing/shared_memory.py)."""
+    from ember.multiprocessing.shared_memory import share_memory_
+
+    return share_memory_(self)
+
+
+def _is_shared(self):
+    from ember.multiprocessing.shared_memory import is_shared
+
+    return is_shared(self)
+
+
+Tensor.share_memory_ = _share_memory_
 Tensor.is_pinned = lambda self: False
-Tensor.is_shared = lambda self: False
+Tensor.is_shared = _is_shared
 
 
 def _new(fn):
-    def method(self, *size, dtype=None, device=None, requires_grad=False, **kwargs):
-        return fn(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+    def method(self, *args, size=None, dtype=None, device=None, requires_grad=False,
+               layout=None, pin_memory=False):  # fmt: skip
+        return fn(*args, size=size, dtype=dtype or self.dtype, device=device,
+                  requires_grad=requires_grad)  # fmt: skip
 
     return method
 
@@ -568,10 +635,21 @@ def _new(fn):
 Tensor.new_zeros = _new(zeros)
 Tensor.new_ones = _new(ones)
 Tensor.new_empty = _new(empty)
-Tensor.new_full = lambda self, size, fill_value, dtype=None, **kw: full(
-    size, fill_value, dtype=dtype or self.dtype
-)
-Tensor.new_tensor = lambda self, data, dtype=None, **kw: tensor(data, dtype=dtype or self.dtype)
+
+
+def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False,
+              layout=None, pin_memory=False):  # fmt: skip
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device,
+                requires_grad=requires_grad)  # fmt: skip
+
+
+def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None,
+                pin_memory=False):  # fmt: skip
+    return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+Tensor.new_full = _new_full
+Tensor.new_tensor = _new_tensor
 Tensor.new = lambda self, *args: (
     Tensor(*args, dtype=self.dtype) if args else empty(0, dtype=self.dtype)
 )

@@ -90,7 +90,8 @@ class Sub(ArrayFunction):
 class Mul(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b, dtype):
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad[:2]  # keep only what the gradients read
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
         return _cast(np.multiply(_operand_arr(a, dtype), _operand_arr(b, dtype)), dtype)
 
     @staticmethod
@@ -103,7 +104,7 @@ class Mul(ArrayFunction):
 class Div(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b, dtype):
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)  # only what is read
         return _cast(np.true_divide(_operand_arr(a, dtype), _operand_arr(b, dtype)), dtype)
 
     @staticmethod
@@ -169,6 +170,7 @@ class Atan2(ArrayFunction):
 class Maximum(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b, dtype):
+        ctx.save_for_backward(a, b)  # for the version check: backward reads the masks
         a, b = _operand_arr(a, dtype), _operand_arr(b, dtype)
         ctx.mask = np.asarray(a > b)
         ctx.tie = np.asarray(a == b)
@@ -176,6 +178,7 @@ class Maximum(ArrayFunction):
 
     @staticmethod
     def backward(ctx, g):
+        _ = ctx.saved_tensors  # raises if an input was modified in place since forward
         w = np.where(ctx.tie, 0.5, ctx.mask.astype(np.float64)).astype(g._data.dtype)
         return g * wrap(w), g * wrap(1 - w), None
 
@@ -183,6 +186,7 @@ class Maximum(ArrayFunction):
 class Minimum(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b, dtype):
+        ctx.save_for_backward(a, b)  # for the version check: backward reads the masks
         a, b = _operand_arr(a, dtype), _operand_arr(b, dtype)
         ctx.mask = np.asarray(a < b)
         ctx.tie = np.asarray(a == b)
@@ -190,6 +194,7 @@ class Minimum(ArrayFunction):
 
     @staticmethod
     def backward(ctx, g):
+        _ = ctx.saved_tensors  # raises if an input was modified in place since forward
         w = np.where(ctx.tie, 0.5, ctx.mask.astype(np.float64)).astype(g._data.dtype)
         return g * wrap(w), g * wrap(1 - w), None
 
@@ -262,9 +267,10 @@ def div(input, other, *, rounding_mode=None, out=None):
 
 
 def _trunc_div(a, b):
+    dt = _result(a, b)
+    _check_integer_divisor("div_trunc", a if isinstance(a, Tensor) else wrap(np.asarray(a)), b, dt)
     q = div(a, b)
     r = q.trunc()
-    dt = _result(a, b)
     return r if dt.kind == "f" else r.to(_dtype.from_np(dt))
 
 
@@ -331,6 +337,7 @@ class _Remainder(ArrayFunction):
 
     @classmethod
     def forward(cls, ctx, a, b, dtype):
+        ctx.save_for_backward(a, b)  # for the version check: backward reads the quotient
         a, b = _operand_arr(a, dtype), _operand_arr(b, dtype)
         if ctx.needs_input_grad[1]:
             ctx.quot = cls.rounding(np.true_divide(a, b))
@@ -338,14 +345,34 @@ class _Remainder(ArrayFunction):
 
     @staticmethod
     def backward(ctx, g):
+        _ = ctx.saved_tensors  # raises if an input was modified in place since forward
         gb = -g * wrap(ctx.quot.astype(g._data.dtype)) if ctx.needs_input_grad[1] else None
         return g, gb, None
+
+
+def _check_integer_divisor(op, input, other, dt):
+    """Integer division or remainder by zero raises, as in PyTorch (NumPy would give 0).
+
+    The divisor is scanned only for integer results; an empty result divides nothing."""
+    if dt.kind == "b":
+        raise NotImplementedError(f"\"{op}_cpu\" not implemented for 'Bool'")
+    if dt.kind not in "iu":
+        return
+    d = other._data if isinstance(other, Tensor) else other
+    if np.all(d) or not input._data.size:
+        return
+    if isinstance(other, Tensor) and 0 in np.broadcast_shapes(input._data.shape, d.shape):
+        return
+    raise RuntimeError(
+        f"ZeroDivisionError: {op} of an integer tensor ({_dtype.from_np(dt).name}) by zero"
+    )
 
 
 def _int_binary(name, np_fn, *, allow_float=True, rounding=None):
     base = _NoGradBinary if rounding is None else _Remainder
     attrs = {"np_fn": staticmethod(np_fn), "rounding": staticmethod(rounding)}
     cls = type(name.title().replace("_", ""), (base,), attrs)
+    divides = name in ("floor_divide", "remainder", "fmod")
 
     def fn(input, other, *, out=None):
         if not isinstance(input, Tensor):
@@ -355,6 +382,8 @@ def _int_binary(name, np_fn, *, allow_float=True, rounding=None):
             raise NotImplementedError(
                 f"\"{name}_cpu\" not implemented for '{_dtype.from_np(dt).name}'"
             )
+        if divides:
+            _check_integer_divisor(name, input, other, dt)
         if rounding is None:
             input, other = input.detach(), _detached(other)
         return _maybe_out(_apply_binary(cls, name, input, other, dt), out)
@@ -485,7 +514,22 @@ def _np_sigmoid(x):
 
 
 _unary("sigmoid", _np_sigmoid, lambda x, y, g: g * y * (1 - y))
-_unary("logit", lambda x: np.log(x / (1 - x)), lambda x, y, g: g / (x * (1 - x)))
+_logit_unclamped = _unary("logit", lambda x: np.log(x / (1 - x)), lambda x, y, g: g / (x * (1 - x)))
+
+
+def logit(input, eps=None, *, out=None):
+    """log(p / (1 - p)); with ``eps``, p is first clamped to [eps, 1 - eps]."""
+    if eps is not None:
+        input = clamp(input, eps, 1 - eps)
+    return _logit_unclamped(input, out=out)
+
+
+def logit_(self, eps=None):
+    return _inplace(self, logit, eps)
+
+
+Tensor.logit = logit
+Tensor.logit_ = logit_
 
 
 def _erf(x):
@@ -550,6 +594,7 @@ _export(positive, "positive")
 class Clamp(ArrayFunction):
     @staticmethod
     def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x, lo, hi)  # for the version check: backward reads the masks
         lo_a = lo if not isinstance(lo, np.ndarray) else lo.astype(x.dtype, copy=False)
         hi_a = hi if not isinstance(hi, np.ndarray) else hi.astype(x.dtype, copy=False)
         out = x
@@ -573,6 +618,7 @@ class Clamp(ArrayFunction):
 
     @staticmethod
     def backward(ctx, g):
+        _ = ctx.saved_tensors  # raises if an input was modified in place since forward
         dt = g._data.dtype
         gx = g * wrap(ctx.keep.astype(dt))
         glo = g * wrap(ctx.lo_mask.astype(dt)) if ctx.lo_mask is not None else None
@@ -612,14 +658,14 @@ Tensor.clamp_ = Tensor.clip_ = lambda self, min=None, max=None: _inplace(
 class Where(ArrayFunction):
     @staticmethod
     def forward(ctx, cond, a, b, dtype):
-        ctx.cond = cond
+        ctx.save_for_backward(cond)
         return np.where(cond, _operand_arr(a, dtype), _operand_arr(b, dtype)).astype(
             dtype, copy=False
         )
 
     @staticmethod
     def backward(ctx, g):
-        c = wrap(ctx.cond)
+        (c,) = ctx.saved_tensors
         z = zeros_like_t(g)
         return None, where(c, g, z), where(c, z, g), None
 
@@ -640,7 +686,8 @@ def where(condition, input=None, other=None, *, out=None):
             )
     dt = _dtype.result_type(input, other).np
     try:
-        return _maybe_out(Where.apply(cond, input, other, dt), out)
+        same = isinstance(condition, Tensor) and cond is condition._data
+        return _maybe_out(Where.apply(condition if same else cond, input, other, dt), out)
     except ValueError:
         raise RuntimeError(
             f"where: shapes cannot be broadcast together: condition {list(cond.shape)}, input "
@@ -789,6 +836,20 @@ def _rebase(base, old_base, ids, result):
     base.grad_fn, base._output_nr, base._requires_grad = new.grad_fn, new._output_nr, True
 
 
+def has_internal_overlap(arr):
+    """Whether several elements of ``arr`` share one memory location (an expanded view)."""
+    return any(st == 0 and n > 1 for n, st in zip(arr.shape, arr.strides))
+
+
+def check_no_internal_overlap(t):
+    if has_internal_overlap(t._data):
+        raise RuntimeError(
+            "unsupported operation: more than one element of the written-to tensor refers to a "
+            f"single memory location (a tensor of shape {list(t.shape)} with strides "
+            f"{list(t.stride())}). Please clone() the tensor before performing the operation."
+        )
+
+
 def _inplace(self, fn, *args, **kwargs):
     """Compute ``fn(self, ...)`` and write it into ``self``'s memory.
 
@@ -796,6 +857,7 @@ def _inplace(self, fn, *args, **kwargs):
     in a private copy for the graph, and tensors saved earlier see the version go up.
     """
     _check_inplace(self, getattr(fn, "__name__", "op"))
+    check_no_internal_overlap(self)
     tracking = GRAD_ENABLED[0] and (
         self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
     )

@@ -64,7 +64,7 @@ class _ScaleGrad(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, scale):
-        ctx.scale = scale
+        ctx.scale = scale  # per-row scales computed by the caller, never a user tensor
         return x
 
     @staticmethod

@@ -15,7 +15,8 @@ import warnings
 import numpy as np
 
 from ember._tensor import wrap
-from ember.autograd.function import ArrayFunction, once_differentiable
+from ember.autograd.function import ArrayFunction, recorded_backward
+from ember.autograd.grad_mode import is_grad_enabled
 
 __all__ = ["affine_grid", "grid_sample"]
 
@@ -218,13 +219,22 @@ class GridSample(ArrayFunction):
             v = rows[(flat + offsets).ravel()]
             values.append(v)
             out += v * w.reshape(-1, 1)
+        # taps, gathered values and derivatives are this pass's own arrays; the inputs are
+        # saved only for the version check, as torch
         ctx.state = (input.shape, grid.shape, taps, values, offsets, derivs)
+        ctx.modes = (mode, padding_mode, align_corners)
+        ctx.save_for_backward(input, grid)
         out = out.reshape(N, *grid.shape[1:-1], C)
         return np.ascontiguousarray(np.moveaxis(out, -1, 1))
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
+        if is_grad_enabled():  # create_graph: differentiate the op written with ember ops
+            g_input, g_grid, *rest = recorded_backward(ctx, _reference(*ctx.modes), (grad,))
+            if g_grid is None and ctx.needs_input_grad[1]:  # nearest: zero, as PyTorch
+                g_grid = wrap(np.zeros(ctx.state[1], grad._data.dtype))
+            return g_input, g_grid, *rest
+        _ = ctx.saved_tensors  # raises if an input was modified in place since forward
         in_shape, g_shape, taps, values, offsets, derivs = ctx.state
         C = in_shape[1]
         g = np.moveaxis(grad._data, 1, -1).reshape(-1, C)
@@ -246,11 +256,65 @@ class GridSample(ArrayFunction):
         return g_input, g_grid, None, None, None
 
 
+def _reference(mode, padding_mode, align_corners):
+    """grid_sample written with differentiable ember ops (for a backward that is recorded):
+    a weighted sum of gathered input rows, the weights differentiable in the grid."""
+
+    def run(input, grid):
+        n, c = input.shape[:2]
+        sizes = tuple(input.shape[2:])[::-1]
+        coords = grid.reshape(n, -1, len(sizes))
+        offsets = (np.arange(n) * math.prod(sizes))[:, None]
+        rows = input.movedim(1, -1).reshape(-1, c)
+        out = 0
+        for flat, weight in _tensor_taps(coords, sizes, mode, padding_mode, align_corners):
+            out = out + rows[wrap((flat + offsets).ravel())] * weight.reshape(-1, 1)
+        return (out.reshape(n, *grid.shape[1:-1], c).movedim(-1, 1),)
+
+    return run
+
+
+def _moving(coord, value, deriv):
+    """A tensor equal to ``value`` whose derivative in ``coord`` is ``deriv`` (the pixel
+    coordinates are piecewise linear in the grid, so this is exact to every order)."""
+    return wrap(value) + (coord - coord.detach()) * wrap(deriv)
+
+
+def _tensor_taps(coords, sizes, mode, padding_mode, align_corners):
+    """(flat index, weight tensor) of each tap, as `_taps` and `_bicubic_taps`."""
+    axes = [coords[..., a] for a in range(len(sizes))]
+    if mode == "bicubic":
+        (gx, gy), (W, H) = axes, sizes
+        ix, dix = _unnormalize(gx._data, W, align_corners)
+        iy, diy = _unnormalize(gy._data, H, align_corners)
+        x0, y0 = np.floor(ix), np.floor(iy)
+        wxs, _ = _cubic(_moving(gx, ix, np.full_like(ix, dix)) - wrap(x0))
+        wys, _ = _cubic(_moving(gy, iy, np.full_like(iy, diy)) - wrap(y0))
+        for j, wy in enumerate(wys):
+            ys, _ = _pad(y0 - 1 + j, np.zeros_like(iy), H, padding_mode, align_corners)
+            for i, wx in enumerate(wxs):
+                xs, _ = _pad(x0 - 1 + i, np.zeros_like(ix), W, padding_mode, align_corners)
+                flat, inside = _flat_index((xs, ys), sizes)
+                yield flat, wx * wy * wrap(inside)
+        return
+    sources = [_source(a._data, n, padding_mode, align_corners) for a, n in zip(axes, sizes)]
+    if mode == "nearest":
+        flat, inside = _flat_index([np.rint(p) for p, _ in sources], sizes)
+        yield flat, wrap(inside)
+        return
+    base = [np.floor(p) for p, _ in sources]
+    frac = [_moving(a, p, d) - wrap(b) for a, (p, d), b in zip(axes, sources, base)]
+    for corner in itertools.product((0, 1), repeat=len(sizes)):
+        factors = [f if c else 1 - f for f, c in zip(frac, corner)]
+        flat, inside = _flat_index([b + c for b, c in zip(base, corner)], sizes)
+        yield flat, math.prod(factors) * wrap(inside)
+
+
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
     """Sample ``input`` at the normalised (x, y) or (x, y, z) points of ``grid``.
 
     Modes bilinear (trilinear for 5-D input), nearest (round half to even) and, for 4-D
-    input, bicubic (a = -0.75). The gradients are not differentiable again.
+    input, bicubic (a = -0.75).
     """
     if mode not in ("bilinear", "nearest", "bicubic"):
         raise ValueError(

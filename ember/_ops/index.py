@@ -6,6 +6,7 @@ import numpy as np
 
 from ember import _dtype
 from ember._ops._util import norm_dim, tensor_method
+from ember._ops.elementwise import check_no_internal_overlap, has_internal_overlap
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction, ViewFunction
 
@@ -74,14 +75,19 @@ def _check_bounds(key, shape):
 
 
 class GetItem(ArrayFunction):
+    """x[key]; ``index_tensors`` are the tensors whose arrays are in ``key``, saved so that an
+    in-place change to an index before backward raises, as in PyTorch."""
+
     @staticmethod
-    def forward(ctx, x, key):
+    def forward(ctx, x, key, *index_tensors):
         ctx.key, ctx.shape = key, x.shape
+        ctx.save_for_backward(*index_tensors)
         return x[key]
 
     @staticmethod
     def backward(ctx, g):
-        return embed(g, ctx.shape, ctx.key), None
+        guards = ctx.saved_tensors  # raises if an index was modified in place since forward
+        return embed(g, ctx.shape, ctx.key), None, *(None,) * len(guards)
 
 
 class GetItemView(ViewFunction):
@@ -94,7 +100,7 @@ class Embed(ArrayFunction):
 
     @staticmethod
     def forward(ctx, g, shape, key, advanced):
-        ctx.key = key
+        ctx.key = key  # from a backward that checked the index tensors' versions
         out = np.zeros(shape, g.dtype)
         if advanced:
             np.add.at(out, key, g)
@@ -113,32 +119,43 @@ def embed(g, shape, key):
 
 
 def _getitem(self, key):
+    raw_key = key
     key, advanced = _convert_key(key, self._data.shape)
     _check_bounds(key, self._data.shape)
     if advanced:
-        return GetItem.apply(self, key)
+        return GetItem.apply(self, key, *_index_tensors(raw_key))
     return GetItemView.apply(self, key)
+
+
+def _index_tensors(key):
+    """The tensors among the parts of an indexing key."""
+    return [k for k in (key if isinstance(key, tuple) else (key,)) if isinstance(k, Tensor)]
 
 
 Tensor.__getitem__ = _getitem
 
 
 class SetItem(ArrayFunction):
+    """A copy of x with ``value`` written at ``key``; ``index_tensors`` as in GetItem."""
+
     @staticmethod
-    def forward(ctx, x, value, key):
+    def forward(ctx, x, value, key, *index_tensors):
         ctx.key = key
+        ctx.save_for_backward(*index_tensors)
         out = x.copy()
         out[key] = value
         return out
 
     @staticmethod
     def backward(ctx, g):
+        guards = ctx.saved_tensors  # raises if an index was modified in place since forward
         gx = SetItem.apply(g, 0.0, ctx.key)
         gv = g[ctx.key] if ctx.needs_input_grad[1] else None
-        return gx, gv, None
+        return gx, gv, None, *(None,) * len(guards)
 
 
 def _setitem(self, key, value):
+    guards = _index_tensors(key)
     key, _ = _convert_key(key, self._data.shape)
     _check_bounds(key, self._data.shape)
     if isinstance(value, np.ndarray):
@@ -147,10 +164,21 @@ def _setitem(self, key, value):
 
     if isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
         value = value.to(self.dtype)
+    value_grad = isinstance(value, Tensor) and value._requires_grad
+    if has_internal_overlap(self._data) and not (self._requires_grad or value_grad):
+        return _setitem_shared_memory(self, key, value)
     try:
-        _inplace(self, lambda t, v: SetItem.apply(t, v, key), value)
+        _inplace(self, lambda t, v: SetItem.apply(t, v, key, *guards), value)
     except ValueError as e:
         raise RuntimeError(f"__setitem__: {e}") from None
+
+
+def _setitem_shared_memory(self, key, value):
+    """Assignment into an expanded tensor writes the shared memory, as in PyTorch: allowed
+    where the written region repeats no memory location."""
+    check_no_internal_overlap(wrap(self._data[key]))
+    self._data[key] = value._data if isinstance(value, Tensor) else value
+    self._vc[0] += 1
 
 
 Tensor.__setitem__ = _setitem
@@ -159,6 +187,26 @@ Tensor.__setitem__ = _setitem
 def _index_shape_check(op, input, dim, index):
     if index._data.dtype.kind not in "iu":
         raise RuntimeError(f"{op}(): Expected dtype int64 for index")
+
+
+def out_of_range(idx, n, wrap_negative=False):
+    """The first-found index of ``idx`` outside ``[0, n)`` (``[-n, n)`` with ``wrap_negative``),
+    or None; one min and one max over the array, cheap enough for every call."""
+    if not idx.size:
+        return None
+    lo, hi = idx.min(), idx.max()
+    if hi >= n:
+        return int(hi)
+    if lo < (-n if wrap_negative else 0):
+        return int(lo)
+    return None
+
+
+def check_in_range(op, idx, dim, n, error=RuntimeError, wrap_negative=False):
+    """Raise ``error`` naming ``op``, the bad index, ``dim`` and its size ``n``."""
+    bad = out_of_range(idx, n, wrap_negative)
+    if bad is not None:
+        raise error(f"{op}(): index {bad} is out of bounds for dimension {dim} with size {n}")
 
 
 def gather(input, dim, index, *, sparse_grad=False):
@@ -174,11 +222,7 @@ def gather(input, dim, index, *, sparse_grad=False):
                 f"Size does not match at dimension {i} expected index {list(idx.shape)} to be "
                 f"smaller than self {list(input.shape)} apart from dimension {d}"
             )
-    if idx.size and (idx.max() >= input._data.shape[d] or idx.min() < 0):
-        raise RuntimeError(
-            f"gather(): index {idx.max()} is out of bounds for dimension {d} with size "
-            f"{input._data.shape[d]}"
-        )
+    check_in_range("gather", idx, d, input._data.shape[d] if input._data.ndim else 1)
     key = tuple(slice(0, s) if i != d else slice(None) for i, s in enumerate(idx.shape))
     x = input if input._data[key].shape == input._data.shape else input[key]
     return _GatherOp.apply(x, d, index)
@@ -257,14 +301,11 @@ class Scatter(ArrayFunction):
 
 def _check_scatter(op, input, dim, index, src):
     d = norm_dim(dim, input._data.ndim, op)
-    if index._data.dtype != np.int64:
-        raise RuntimeError(f"{op}(): Expected dtype int64 for index")
-    idx = index._data
-    if idx.size and (idx.max() >= input._data.shape[d] or idx.min() < 0):
+    if index._data.dtype not in (np.int64, np.int32):
         raise RuntimeError(
-            f"{op}(): index {idx.max()} is out of bounds for dimension {d} with size "
-            f"{input._data.shape[d]}"
+            f"{op}(): Expected dtype int32/int64 for index, got {_dtype.from_np(index._data.dtype)}"
         )
+    check_in_range(op, index._data, d, input._data.shape[d] if input._data.ndim else 1)
     if isinstance(src, Tensor) and src.dtype != input.dtype:
         raise RuntimeError(
             f"{op}(): Expected self.dtype to be equal to src.dtype ({input.dtype} vs {src.dtype})"
@@ -311,7 +352,7 @@ class ScatterReduce(ArrayFunction):
             out = np.where(touched, out / np.maximum(count, 1), x).astype(x.dtype)
             if out.dtype.kind != "f":
                 out = np.floor_divide(out, 1).astype(x.dtype)
-            ctx.count = count
+            ctx.count = count  # how many values each position averages: computed here
         ctx.args = (dim, reduce, include_self)
         ctx.save_for_backward(x, index, src, out)
         return out
@@ -373,19 +414,32 @@ class IndexSelect(ArrayFunction):
         return wrap(np.zeros(ctx.shape, g._data.dtype)).index_add(ctx.dim, index, g), None, None
 
 
+# How each index op treats an index outside [0, size): the error PyTorch raises, and whether
+# negative indices in [-size, 0) count from the end (index_fill) or are out of range.
+_INDEX_RANGE_RULES = {
+    "index_select": (IndexError, False),
+    "index_add": (RuntimeError, False),
+    "index_copy": (IndexError, False),
+    "index_fill": (IndexError, True),
+}
+
+
 def _check_index(op, input, dim, index):
     d = norm_dim(dim, input._data.ndim, op)
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype.kind not in "iu":
-        raise IndexError(f"{op}(): Expected dtype int32/int64 for index")
+        raise RuntimeError(
+            f"{op}(): Expected dtype int32 or int64 for index, got {_dtype.from_np(idx.dtype)}"
+        )
     if idx.ndim > 1:
         raise IndexError(f"{op}(): Index is supposed to be a vector")
     n = input._data.shape[d] if input._data.ndim else 1
-    if idx.size and (idx.max() >= n or idx.min() < -n):
-        raise IndexError(
-            f"{op}(): index out of range in self: index {idx.max()} for dimension {d} of size {n}"
-        )
-    return d, wrap(idx.reshape(-1))
+    error, wrap_negative = _INDEX_RANGE_RULES[op]
+    bad = out_of_range(idx, n, wrap_negative)
+    if bad is not None:
+        raise error(f"{op}(): index {bad} is out of bounds for dimension {d} with size {n}")
+    flat = index.reshape(-1) if isinstance(index, Tensor) else wrap(idx.reshape(-1))
+    return d, flat  # a view of a tensor index keeps its version counter for backward
 
 
 def index_select(input, dim, index):
@@ -421,12 +475,14 @@ class IndexFill(ArrayFunction):
     def forward(ctx, x, dim, index, value):
         key = (slice(None),) * dim + (index,)
         ctx.key = key
+        ctx.save_for_backward(index)  # for the version check: backward reads the key
         out = x.copy()
         out[key] = value
         return out
 
     @staticmethod
     def backward(ctx, g):
+        _ = ctx.saved_tensors  # raises if the index was modified in place since forward
         gv = g[ctx.key].sum() if ctx.needs_input_grad[3] else None
         return SetItem.apply(g, 0.0, ctx.key), None, None, gv
 
@@ -439,19 +495,19 @@ def index_fill(input, dim, index, value):
 def index_copy(input, dim, index, source):
     d, index = _check_index("index_copy", input, dim, index)
     key = (slice(None),) * d + (index._data,)
-    return SetItem.apply(input, source, key)
+    return SetItem.apply(input, source, key, index)
 
 
 class MaskedFill(ArrayFunction):
     @staticmethod
     def forward(ctx, x, mask, value):
-        ctx.mask = mask
+        ctx.save_for_backward(mask)
         v = value.astype(x.dtype) if isinstance(value, np.ndarray) else value
         return np.where(mask, v, x).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        m = wrap(ctx.mask)
+        (m,) = ctx.saved_tensors
         gv = g.where(m, 0.0).sum() if ctx.needs_input_grad[2] else None
         return g.where(~m, 0.0), None, gv
 
@@ -478,7 +534,8 @@ def masked_fill(input, mask, value):
         ) from None
     if isinstance(value, float) and input._data.dtype.kind in "iub":
         value = input._data.dtype.type(value)
-    return MaskedFill.apply(input, m, value)
+    same = isinstance(mask, Tensor) and m is mask._data
+    return MaskedFill.apply(input, mask if same else m, value)
 
 
 def masked_select(input, mask):
@@ -498,6 +555,10 @@ def take_along_dim(input, indices, dim=None):
     if dim is None:
         return input.reshape(-1).gather(0, indices.reshape(-1))
     d = norm_dim(dim, input._data.ndim, "take_along_dim")
+    n = input._data.shape[d] if input._data.ndim else 1
+    check_in_range("take_along_dim", indices._data, d, n, wrap_negative=True)
+    if indices._data.size and indices._data.min() < 0:
+        indices = indices.where(indices >= 0, indices + n)
     shape = list(np.broadcast_shapes(
         tuple(s for i, s in enumerate(input.shape) if i != d),
         tuple(s for i, s in enumerate(indices.shape) if i != d)))  # fmt: skip
@@ -507,6 +568,17 @@ def take_along_dim(input, indices, dim=None):
 
 
 def take(input, index):
+    """Elements of the flattened ``input`` at ``index`` (negative indices count from the end)."""
+    if index._data.dtype != np.int64:
+        raise RuntimeError(
+            f"take(): Expected a long tensor for index, but got {_dtype.from_np(index._data.dtype)}"
+        )
+    bad = out_of_range(index._data, input._data.size, wrap_negative=True)
+    if bad is not None:
+        raise IndexError(
+            f"take(): out of range: tried to access index {bad} on a tensor of "
+            f"{input._data.size} elements."
+        )
     return input.reshape(-1)[index]
 
 
@@ -572,6 +644,14 @@ kthvalue_result = namedtuple("kthvalue", ["values", "indices"])
 
 def kthvalue(input, k, dim=-1, keepdim=False):
     d = norm_dim(dim, input._data.ndim, "kthvalue")
+    n = input._data.shape[d] if input._data.ndim else 1
+    if not 1 <= k <= n:
+        raise RuntimeError(
+            f"kthvalue(): selected number k out of range for dimension {d}: k={k} for a "
+            f"dimension of size {n}"
+        )
+    if input._data.ndim == 0:
+        return kthvalue_result(input.clone(), wrap(np.zeros((), np.int64)))
     s = sort(input, d)
     v, i = s.values.narrow(d, k - 1, 1), s.indices.narrow(d, k - 1, 1)
     if not keepdim:
@@ -586,6 +666,8 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
         vals, inv, counts = np.unique(x.reshape(-1), return_inverse=True, return_counts=True)
         inv = inv.reshape(x.shape)
     else:
+        if x.ndim == 0:
+            raise IndexError(f"unique: Dimension specified as {dim} but tensor has no dimensions")
         d = norm_dim(dim, x.ndim, "unique")
         vals, inv, counts = np.unique(x, axis=d, return_inverse=True, return_counts=True)
         inv = inv.reshape(-1)

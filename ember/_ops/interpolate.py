@@ -95,7 +95,7 @@ class _Separable(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, weights):
-        ctx.weights = weights
+        ctx.weights = weights  # interpolation matrices built by the caller, not user tensors
         for axis in range(len(weights) - 1, -1, -1):  # the contiguous last axis first
             x = _along(x, weights[axis], axis + 2)
         return np.ascontiguousarray(x)
@@ -111,7 +111,7 @@ class _NearestGather(ArrayFunction):
     @staticmethod
     def forward(ctx, x, indices):
         ctx.in_sizes = x.shape[2:]
-        ctx.indices = indices
+        ctx.indices = indices  # source positions computed by the caller, not user tensors
         for axis, idx in enumerate(indices):
             x = np.take(x, idx, axis=axis + 2)
         return x
@@ -142,7 +142,7 @@ class _NearestScatter(ArrayFunction):
 
     @staticmethod
     def forward(ctx, g, indices, in_sizes):
-        ctx.indices = indices
+        ctx.indices = indices  # as in _NearestGather
         for axis, (idx, n) in enumerate(zip(indices, in_sizes)):
             g = _sum_runs(g, idx, n, axis + 2)
         return np.ascontiguousarray(g)

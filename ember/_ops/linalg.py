@@ -3,6 +3,7 @@
 import numpy as np
 
 from ember import _dtype
+from ember._ops._first_order import first_order_only
 from ember._ops._util import norm_dims, tensor_method
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction
@@ -346,6 +347,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
             f"{x.dtype.name.capitalize()}"
         )
     dims = norm_dims(dim, x.ndim, "vector_norm") if dim is not None else tuple(range(x.ndim))
+    if x.ndim == 0:
+        dims = ()  # a 0-d tensor accepts dim 0 or -1, as PyTorch's reductions do
     a = x.abs()
     if ord == float("inf"):
         return a.amax(dims, keepdim)
@@ -534,13 +537,55 @@ class _SvdVals(ArrayFunction):
     @staticmethod
     def forward(ctx, a):
         u, s, vh = np.linalg.svd(a, full_matrices=False)
-        ctx.u, ctx.vh = u, vh
+        ctx.svd = (u, vh)  # the singular vectors: computed here, never a user tensor
+        ctx.save_for_backward(a, s)
         return s
 
     @staticmethod
     def backward(ctx, g):
-        u, vh = wrap(ctx.u), wrap(ctx.vh)
-        return (u * g.unsqueeze(-2)) @ vh
+        a, s = ctx.saved_tensors
+        u, vh = ctx.svd
+        return _SvdValsGrad.apply(g, a, u, s._data.copy(), vh)
+
+
+class _SvdValsGrad(ArrayFunction):
+    """U diag(g) V^T for A = U S V^T (svdvals' gradient), differentiable once more.
+
+    Its derivative with respect to A goes through the singular vectors' derivatives
+    (Townsend, "Differentiating the Singular Value Decomposition"), defined for distinct
+    nonzero singular values, as in PyTorch.
+    """
+
+    @staticmethod
+    def forward(ctx, g, a, u, s, vh):
+        ctx.svd = (u, s, vh)
+        ctx.save_for_backward(g, a)
+        return (u * g[..., None, :]) @ vh
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, a = ctx.saved_tensors
+        u, s, vh = ctx.svd
+        h, gd = gg._data, g._data
+        v, ut = vh.swapaxes(-1, -2), u.swapaxes(-1, -2)
+        dg = (u * (h @ v)).sum(-2)
+        u_bar = (h @ v) * gd[..., None, :]  # the cotangents of U and V
+        v_bar = (h.swapaxes(-1, -2) @ u) * gd[..., None, :]
+        with np.errstate(divide="ignore"):
+            f = 1 / (s[..., None, :] ** 2 - s[..., :, None] ** 2)
+        k = s.shape[-1]
+        f[..., np.arange(k), np.arange(k)] = 0
+        j = f * (ut @ u_bar - u_bar.swapaxes(-1, -2) @ u)
+        m = f * (vh @ v_bar - v_bar.swapaxes(-1, -2) @ v)
+        da = u @ (j * s[..., None, :] + s[..., :, None] * m) @ vh
+        if u.shape[-2] > k:  # the part of U's cotangent outside its column space
+            da = da + ((u_bar - u @ (ut @ u_bar)) / s[..., None, :]) @ vh
+        if vh.shape[-1] > k:
+            vb_t = v_bar.swapaxes(-1, -2)
+            da = da + (u / s[..., None, :]) @ (vb_t - (vb_t @ v) @ vh)
+        third = "svdvals_double_backward"
+        return (first_order_only(dg, third, g, a), first_order_only(da, third, g, a),
+                None, None, None)  # fmt: skip
 
 
 def qr(A, mode="reduced"):

@@ -2,9 +2,12 @@
 
 import numpy as np
 
+from ember._ops._first_order import first_order_only
 from ember._ops.activation import log_softmax, softmax, softplus
+from ember._ops.binary_cross_entropy import BinaryCrossEntropy
 from ember._ops.cross_entropy_index import CrossEntropyIndex
 from ember._ops.elementwise import where
+from ember._ops.index import out_of_range
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction
 from ember.autograd.grad_mode import is_grad_enabled
@@ -89,7 +92,9 @@ class _CrossEntropy(ArrayFunction):
         ctx.coef, ctx.logp, ctx.w = coef, logp, w
         ctx.scale = {"mean": 1 / denom if denom else np.nan, "sum": 1.0}.get(reduction)
         ctx.smoothing = smoothing
-        ctx.save_for_backward(x)
+        # coef and logp are private caches for the plain backward; a recorded backward
+        # rebuilds them from x and a probability target, which d/dx then depends on
+        ctx.save_for_backward(x, target if target.ndim == 2 else None)
         return out
 
     @staticmethod
@@ -102,8 +107,12 @@ class _CrossEntropy(ArrayFunction):
             gx = (np.exp(logp) * coef.sum(axis=1, keepdims=True) - coef) * gr
             gt = -(1 - ctx.smoothing) * ctx.w * logp * gr if need_target else None
             return wrap(gx), _maybe(gt), None, None, None, None
-        (x,) = ctx.saved_tensors
-        coef = wrap(ctx.coef)
+        x, probs = ctx.saved_tensors
+        if probs is None:
+            coef = wrap(ctx.coef)
+        else:
+            c = x.shape[1]
+            coef = (probs * (1 - ctx.smoothing) + ctx.smoothing / c) * wrap(ctx.w)
         gx = (softmax(x, 1) * coef.sum(1, keepdim=True) - coef) * g_row
         gt = -(1 - ctx.smoothing) * wrap(ctx.w) * log_softmax(x, 1) * g_row if need_target else None
         return gx, gt, None, None, None, None
@@ -146,7 +155,9 @@ def _index_target(input, target, c, ignore_index, op):
         raise RuntimeError(
             f"{op}: expected a target of class indices of type Long (int64), got {target.dtype}"
         )
-    bad = (tgt != ignore_index) & ((tgt < 0) | (tgt >= c))
+    if out_of_range(tgt, c) is None:
+        return tgt
+    bad = (tgt != ignore_index) & ((tgt < 0) | (tgt >= c))  # ignore_index may lie outside
     if bad.any():
         raise IndexError(f"{op}: Target {int(tgt[bad][0])} is out of bounds for {c} classes.")
     return tgt
@@ -263,11 +274,12 @@ def binary_cross_entropy(
     d = input._data
     if d.size and (d.min() < 0 or d.max() > 1):
         raise RuntimeError("all elements of input should be between 0 and 1")
-    log_p = input.log().clamp(min=-100)
-    log_q = (1 - input).log().clamp(min=-100)
-    loss = -(target * log_p + (1 - target) * log_q)
-    if weight is not None:
-        loss = loss * weight
+    if weight is not None and weight.requires_grad and is_grad_enabled():
+        raise RuntimeError(
+            "The function 'binary_cross_entropy' is not differentiable with respect to "
+            "argument 'weight'. This input cannot have requires_grad True."
+        )
+    loss = BinaryCrossEntropy.apply(input, target, weight)
     return _reduce(loss, _legacy_reduction(size_average, reduce, reduction))
 
 
@@ -309,9 +321,10 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     if log_target:
         loss = target.exp() * (target - input)
-    else:
-        safe = where(target > 0, target, target * 0 + 1)
-        loss = where(target > 0, target * (safe.log() - input), target * 0)
+    else:  # as PyTorch: nan where the target is 0 and the input -inf, and for d/d target at 0
+        from ember._ops.elementwise import xlogy
+
+        loss = xlogy(target, target) - target * input
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if reduction == "batchmean":
         return loss.sum() / input.shape[0] if input.dim() else loss.sum()
@@ -387,6 +400,11 @@ def multi_margin_loss(
     x = input if input.dim() == 2 else input.unsqueeze(0)
     t = target.reshape(-1)
     c = x.shape[1]
+    bad = out_of_range(t._data, c)
+    if bad is not None:
+        raise RuntimeError(
+            f"multi_margin_loss: target out of range: target {bad} for input of {c} classes"
+        )
     picked = x.gather(1, t.reshape(-1, 1))
     m = (margin - picked + x).clamp(min=0)
     if p == 2:
@@ -459,9 +477,13 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
             f"{list(input.shape)}, got {list(target.shape)} of {target.dtype}"
         )
     n, c = t.shape
+    bad = out_of_range(t + 1, c + 1)  # targets are -1 (end of row) to c - 1
+    if bad is not None:
+        raise RuntimeError(
+            f"multilabel_margin_loss: argument #2 'target' is out of range: target {bad - 1} "
+            f"for input of {c} classes (-1 ends a row)"
+        )
     valid = np.cumprod(t >= 0, axis=1).astype(bool)  # entries before the first -1
-    if (t[valid] >= c).any():
-        raise IndexError(f"multilabel_margin_loss: target index out of range for {c} classes")
     is_target = np.zeros((n, c), bool)
     rows = np.broadcast_to(np.arange(n)[:, None], t.shape)
     is_target[rows[valid], t[valid]] = True
@@ -516,12 +538,16 @@ class _CTC(ArrayFunction):
         ctx.inf = ~np.isfinite(nll)
         if zero_infinity:
             nll = np.where(ctx.inf, 0.0, nll)
-        ctx.state = (lp, ext, ext_len, input_lengths, emit, skip, alpha, nll, zero_infinity)
+        # the recursion's own arrays; the log-probabilities are read back from the saved input
+        ctx.state = (ext, ext_len, input_lengths, emit, skip, alpha, nll, zero_infinity)
+        ctx.save_for_backward(lp)
         return nll.astype(lp.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        lp, ext, ext_len, input_lengths, emit, skip, alpha, nll, zero_inf = ctx.state
+        (lp_t,) = ctx.saved_tensors
+        lp = lp_t._data
+        ext, ext_len, input_lengths, emit, skip, alpha, nll, zero_inf = ctx.state
         t_max, b, k = lp.shape
         s_max = ext.shape[1]
         rows = np.arange(b)
@@ -558,8 +584,8 @@ class _CTC(ArrayFunction):
         grad[np.arange(t_max)[:, None] >= input_lengths[None, :]] = 0
         if zero_inf:
             grad[:, ctx.inf] = 0
-        grad = grad * np.asarray(g._data).reshape(1, b, 1)
-        return wrap(grad.astype(lp.dtype, copy=False)), None, None, None, None, None
+        grad = (grad * np.asarray(g._data).reshape(1, b, 1)).astype(lp.dtype, copy=False)
+        return first_order_only(grad, "ctc_loss_backward", lp_t, g), None, None, None, None, None
 
 
 def _ctc_targets(targets, target_lengths, batch, blank):
@@ -602,6 +628,11 @@ def ctc_loss(
             f"ctc_loss: input_lengths {il.tolist()} must be {batch} values in [1, {lp.shape[0]}]"
         )
     ext, ext_len, lengths = _ctc_targets(targets, target_lengths, batch, blank)
+    bad = out_of_range(ext, lp.shape[2])
+    if bad is not None:
+        raise IndexError(
+            f"ctc_loss: target {bad} is out of range for log_probs of {lp.shape[2]} classes"
+        )
     loss = _CTC.apply(lp, ext, ext_len, il, blank, zero_infinity)
     if reduction == "mean":
         scale = wrap(1.0 / np.maximum(lengths, 1).astype(lp._data.dtype))

@@ -35,14 +35,20 @@ class MaxPool2dTiled(ArrayFunction):
             np.maximum(out, v, out=out)  # NaN-propagating, like the rule above
             # t exceeds every earlier offset, so the winner so far is max(pos, t * better)
             np.maximum(pos, better.view(np.uint8) * np.uint8(t), out=pos)
-        ctx.pos, ctx.k, ctx.in_shape = pos, k, x.shape
+        # pos (the winning offset of each window) is computed here and private to the node;
+        # the input and the returned indices are saved only for torch's version check
+        ctx.pos, ctx.k = pos, k
         if want_indices:
-            return out, _flat_indices(pos, k, x.shape[3])
+            indices = _flat_indices(pos, k, x.shape[3])
+            ctx.save_for_backward(x, indices)
+            return out, indices
+        ctx.save_for_backward(x)
         return out
 
     @staticmethod
     def backward(ctx, g, *_index_grad):
-        return _TiledScatter.apply(g, ctx.pos, ctx.k, ctx.in_shape), None, None, None, None
+        x = ctx.saved_tensors[0]
+        return _TiledScatter.apply(g, ctx.pos, ctx.k, tuple(x.shape)), None, None, None, None
 
 
 def _flat_indices(pos, k, width):
@@ -81,7 +87,7 @@ class _TiledScatter(ArrayFunction):
         finite = bool(np.isfinite(g).all())
         for t, view in enumerate(_offsets(out, k, oh, ow)):
             _masked(g, pos == t, finite, out=view)
-        ctx.pos, ctx.k = pos, k
+        ctx.pos, ctx.k = pos, k  # pos: the forward pass's private winners, never a user tensor
         return out
 
     @staticmethod
@@ -99,7 +105,7 @@ class _TiledGather(ArrayFunction):
         finite = bool(np.isfinite(a).all())
         for t, view in enumerate(_offsets(a, k, oh, ow)):
             out += _masked(view, pos == t, finite)
-        ctx.pos, ctx.k, ctx.in_shape = pos, k, a.shape
+        ctx.pos, ctx.k, ctx.in_shape = pos, k, a.shape  # pos: private winners, as above
         return out
 
     @staticmethod

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from ember._ops._util import norm_dim
+from ember._ops.index import out_of_range
 from ember._random import np_generator
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction
@@ -10,11 +12,7 @@ __all__ = [
     "linear",
     "bilinear",
     "dropout",
-    "dropout1d",
-    "dropout2d",
-    "dropout3d",
     "alpha_dropout",
-    "feature_alpha_dropout",
     "embedding",
     "one_hot",
     "normalize",
@@ -62,6 +60,11 @@ class Linear(ArrayFunction):
 
 def linear(input, weight, bias=None):
     """input @ weight.T + bias."""
+    if weight.dim() > 2:
+        raise RuntimeError(
+            f"linear: expected a weight of at most 2 dimensions (out_features, in_features), "
+            f"got weight of size {list(weight.shape)}"
+        )
     if input.shape[-1] != weight.shape[-1]:
         rows = int(np.prod(input.shape[:-1])) if input.dim() > 1 else 1
         raise RuntimeError(
@@ -92,7 +95,7 @@ class _ScaleMask(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, mask):
-        ctx.mask = mask
+        ctx.mask = mask  # drawn at random in the caller, never a user tensor: kept as is
         return x * mask
 
     @staticmethod
@@ -123,33 +126,6 @@ def dropout(input, p=0.5, training=True, inplace=False):
     return _ScaleMask.apply(input, mask)
 
 
-def _feature_dropout(input, p, training, inplace, op, spatial):
-    _check_p(p)
-    if not training or p == 0.0:
-        return input
-    if input.dim() not in (spatial + 1, spatial + 2):
-        raise RuntimeError(
-            f"{op}: Expected {spatial + 1}D or {spatial + 2}D input, but received a "
-            f"{input.dim()}D input"
-        )
-    batched = input.dim() == spatial + 2
-    shape = tuple(input.shape[: 2 if batched else 1]) + (1,) * spatial
-    mask = _dropout_mask(shape, p, input._data.dtype)
-    return _ScaleMask.apply(input, mask)
-
-
-def dropout1d(input, p=0.5, training=True, inplace=False):
-    return _feature_dropout(input, p, training, inplace, "dropout1d", 1)
-
-
-def dropout2d(input, p=0.5, training=True, inplace=False):
-    return _feature_dropout(input, p, training, inplace, "dropout2d", 2)
-
-
-def dropout3d(input, p=0.5, training=True, inplace=False):
-    return _feature_dropout(input, p, training, inplace, "dropout3d", 3)
-
-
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
@@ -167,24 +143,26 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
     return input * wrap((keep * a).astype(dt)) + wrap((~keep * a * alpha_p + b).astype(dt))
 
 
-feature_alpha_dropout = alpha_dropout
-
-
 class Embedding(ArrayFunction):
     @staticmethod
     def forward(ctx, weight, indices, padding_idx):
-        ctx.shape, ctx.indices, ctx.padding_idx = weight.shape, indices, padding_idx
+        ctx.shape, ctx.padding_idx = weight.shape, padding_idx
+        ctx.save_for_backward(indices)
         return weight[indices]
 
     @staticmethod
     def backward(ctx, g):
-        return _EmbeddingGrad.apply(g, ctx.shape, ctx.indices, ctx.padding_idx), None, None
+        (indices,) = ctx.saved_tensors
+        return _EmbeddingGrad.apply(g, ctx.shape, indices, ctx.padding_idx), None, None
 
 
 class _EmbeddingGrad(ArrayFunction):
+    """Rows of ``g`` summed into the weight rows they were picked from (padding row zero)."""
+
     @staticmethod
     def forward(ctx, g, shape, indices, padding_idx):
-        ctx.indices = indices
+        ctx.padding_idx = padding_idx
+        ctx.save_for_backward(indices)
         out = np.zeros(shape, g.dtype)
         flat = indices.reshape(-1)
         g2 = g.reshape(flat.size, shape[1])
@@ -195,7 +173,11 @@ class _EmbeddingGrad(ArrayFunction):
 
     @staticmethod
     def backward(ctx, gg):
-        return Embedding.apply(gg, ctx.indices, None), None, None, None
+        (indices,) = ctx.saved_tensors
+        picked = Embedding.apply(gg, indices, None)
+        if ctx.padding_idx is not None:  # the padding row's gradient was zeroed
+            picked = picked * (indices != ctx.padding_idx).unsqueeze(-1).to(picked.dtype)
+        return picked, None, None, None
 
 
 def embedding(
@@ -216,16 +198,23 @@ def embedding(
             "embedding)"
         )
     n = weight.shape[0]
-    if idx.size and (idx.max() >= n or idx.min() < -n):
+    bad = out_of_range(idx, n)
+    if bad is not None:
         raise IndexError(
-            f"embedding: index {idx.max() if idx.max() >= n else idx.min()} is out of range "
-            f"for a weight of {n} rows"
+            f"embedding(): index out of range in self: index {bad} for a weight of {n} rows "
+            f"(valid indices are 0 to {n - 1})"
+        )
+    if padding_idx is not None and not -n <= padding_idx < n:
+        raise AssertionError(
+            f"Padding_idx must be within num_embeddings: padding_idx={padding_idx} for a weight "
+            f"of {n} rows"
         )
     if padding_idx is not None and padding_idx < 0:
         padding_idx += n
     if max_norm is not None:
         renorm_rows_(weight, idx, max_norm, norm_type)
-    return Embedding.apply(weight, idx, padding_idx)
+    indices = input if isinstance(input, Tensor) and input._data is idx else idx
+    return Embedding.apply(weight, indices, padding_idx)
 
 
 def renorm_rows_(weight, idx, max_norm, norm_type):
@@ -241,15 +230,25 @@ def one_hot(tensor, num_classes=-1):
     if idx.dtype.kind not in "iu":
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     if num_classes == -1:
-        num_classes = int(idx.max()) + 1 if idx.size else 0
-    if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
-        raise RuntimeError("Class values must be smaller than num_classes.")
+        if not idx.size:
+            raise RuntimeError("one_hot: Can not infer total number of classes from empty tensor.")
+        num_classes = int(idx.max()) + 1
+    if idx.size and idx.min() < 0:
+        raise RuntimeError(f"one_hot: Class values must be non-negative, got {int(idx.min())}.")
+    if idx.size and idx.max() >= num_classes:
+        raise RuntimeError(
+            f"one_hot: Class values must be smaller than num_classes ({num_classes}), "
+            f"got {int(idx.max())}."
+        )
     return wrap(np.eye(num_classes, dtype=np.int64)[idx])
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     from ember._ops.linalg import vector_norm
 
+    if input.dim() == 0:  # dim 0 or -1 of a 0-d tensor is the whole tensor
+        norm_dim(dim, 0, "normalize")
+        dim = None
     denom = vector_norm(input, p, dim, keepdim=True).clamp(min=eps)
     return input / denom
 

@@ -36,7 +36,8 @@ class IndexPad(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, widths, mode):
-        ctx.maps = []
+        ctx.save_for_backward(x)  # for the version check only, as torch
+        ctx.maps = []  # (axis, source index of each output position, size): built here
         out = x
         for axis, (lo, hi) in enumerate(widths):
             if lo or hi:
@@ -48,14 +49,13 @@ class IndexPad(ArrayFunction):
 
     @staticmethod
     def backward(ctx, g):
-        out = g._data
+        _ = ctx.saved_tensors  # raises if the input was modified in place since forward
+        out = g
         for axis, idx, n in reversed(ctx.maps):
             shape = list(out.shape)
             shape[axis] = n
-            acc = np.zeros(shape, out.dtype)
-            np.add.at(acc, (slice(None),) * axis + (idx,), out)
-            out = acc
-        return wrap(out), None, None
+            out = wrap(np.zeros(shape, g._data.dtype)).index_add(axis, wrap(idx), out)
+        return out, None, None
 
 
 def pad(input, pad, mode="constant", value=None):

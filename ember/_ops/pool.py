@@ -48,10 +48,20 @@ def _windows(xp, k, s, d, oh, ow):
     )
 
 
+def _check_pool_args(op, k, s, p, d):
+    """PyTorch's errors for non-positive kernel sizes, strides and dilations, negative pads."""
+    for name, v in (("kernel_size", k), ("stride", s), ("dilation", d)):
+        if any(x <= 0 for x in v):
+            raise RuntimeError(f"{op}: {name} should be greater than zero, but got {name}={v}")
+    if any(x < 0 for x in p):
+        raise RuntimeError(f"{op}: pad must be non-negative, but got pad={p}")
+
+
 def _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, op):
     k = _pair(kernel_size)
     s = _pair(stride) if stride not in (None, []) else k
     p, d = _pair(padding), _pair(dilation)
+    _check_pool_args(op, k, s, p, d)
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:
         raise RuntimeError(
             f"{op}: pad should be at most half of effective kernel size, but got pad={p}, "
@@ -83,21 +93,15 @@ class MaxPool2d(ArrayFunction):
         ki, kj = np.divmod(arg, k[1])
         rows = np.arange(oh)[:, None] * s[0] + ki * d[0] - pads[0][0]
         cols = np.arange(ow)[None, :] * s[1] + kj * d[1] - pads[1][0]
-        ctx.indices = rows * x.shape[3] + cols
-        ctx.in_shape = x.shape
-        return out, ctx.indices
+        indices = rows * x.shape[3] + cols
+        ctx.save_for_backward(x, indices)  # the input only for the version check, as torch
+        ctx.mark_non_differentiable(indices)
+        return out, indices
 
     @staticmethod
     def backward(ctx, g, _gi):
-        return (
-            _MaxUnpoolGrad.apply(g, ctx.indices, ctx.in_shape),
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-        )
+        x, indices = ctx.saved_tensors
+        return _MaxUnpoolGrad.apply(g, indices, tuple(x.shape)), None, None, None, None, None, None
 
 
 class _MaxUnpoolGrad(ArrayFunction):
@@ -109,15 +113,15 @@ class _MaxUnpoolGrad(ArrayFunction):
         out = np.zeros((n * c, h * w), g.dtype)
         flat_idx = indices.reshape(n * c, -1)
         np.add.at(out, (np.arange(n * c)[:, None], flat_idx), g.reshape(n * c, -1))
-        ctx.indices = indices
+        ctx.save_for_backward(indices)
         return out.reshape(in_shape)
 
     @staticmethod
     def backward(ctx, gg):
+        (indices,) = ctx.saved_tensors
         n, c = gg.shape[:2]
         flat = gg.reshape(n, c, -1)
-        idx = wrap(ctx.indices.reshape(n, c, -1))
-        return flat.gather(2, idx).reshape(ctx.indices.shape), None, None
+        return flat.gather(2, indices.reshape(n, c, -1)).reshape(indices.shape), None, None
 
 
 class _MaxUnpool(ArrayFunction):
@@ -128,14 +132,15 @@ class _MaxUnpool(ArrayFunction):
         n, c, h, w = out_shape
         out = np.zeros((n * c, h * w), x.dtype)
         out[np.arange(n * c)[:, None], indices.reshape(n * c, -1)] = x.reshape(n * c, -1)
-        ctx.indices = indices
+        ctx.save_for_backward(indices)
         return out.reshape(out_shape)
 
     @staticmethod
     def backward(ctx, g):
+        (indices,) = ctx.saved_tensors
         n, c = g.shape[:2]
-        idx = wrap(ctx.indices.reshape(n, c, -1))
-        return g.reshape(n, c, -1).gather(2, idx).reshape(ctx.indices.shape), None, None
+        picked = g.reshape(n, c, -1).gather(2, indices.reshape(n, c, -1))
+        return picked.reshape(indices.shape), None, None
 
 
 def max_pool2d(
@@ -184,22 +189,35 @@ class AvgPool2d(ArrayFunction):
     def forward(ctx, x, k, s, oh, ow, pads, divisor):
         xp = np.pad(x, ((0, 0), (0, 0)) + pads)
         win = _windows(xp, k, s, (1, 1), oh, ow)
-        ctx.args = (k, s, oh, ow, pads, x.shape, xp.shape)
-        ctx.divisor = divisor
+        ctx.save_for_backward(x)  # for the version check only, as torch
+        ctx.args = (k, s, oh, ow, pads, divisor)  # divisor: per-window counts, not an input
         return (win.sum(axis=(-2, -1)) / divisor).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        k, s, oh, ow, pads, in_shape, padded_shape = ctx.args
-        gd = g._data / ctx.divisor
-        out = np.zeros(padded_shape, gd.dtype)
+        (x,) = ctx.saved_tensors
+        return _AvgPoolGrad.apply(g, tuple(x.shape), ctx.args), *(None,) * 6
+
+
+class _AvgPoolGrad(ArrayFunction):
+    """The adjoint of average pooling: each window's gradient spread over its cells."""
+
+    @staticmethod
+    def forward(ctx, g, in_shape, args):
+        k, s, oh, ow, pads, divisor = args
+        ctx.args = args
+        gd = (g / divisor).astype(g.dtype, copy=False)
+        h, w = in_shape[2:]
+        out = np.zeros(in_shape[:2] + (h + sum(pads[0]), w + sum(pads[1])), gd.dtype)
         for i in range(k[0]):
             for j in range(k[1]):
                 out[:, :, i : i + s[0] * oh : s[0], j : j + s[1] * ow : s[1]] += gd
-        h, w = in_shape[2:]
-        return wrap(out[:, :, pads[0][0] : pads[0][0] + h, pads[1][0] : pads[1][0] + w]), *(
-            None,
-        ) * 6
+        return out[:, :, pads[0][0] : pads[0][0] + h, pads[1][0] : pads[1][0] + w]
+
+    @staticmethod
+    def backward(ctx, gg):
+        k, s, oh, ow, pads, divisor = ctx.args
+        return AvgPool2d.apply(gg, k, s, oh, ow, pads, divisor), None, None
 
 
 def avg_pool2d(
@@ -294,12 +312,15 @@ class AdaptiveMaxPool2d(ArrayFunction):
         ki, kj = np.divmod(arg, kw)
         r = rows[np.arange(oh)[:, None], ki]
         c = cols[np.arange(ow)[None, :], kj]
-        ctx.indices, ctx.in_shape = r * w + c, x.shape
-        return out, ctx.indices
+        indices = r * w + c
+        ctx.save_for_backward(x, indices)  # the input only for the version check, as torch
+        ctx.mark_non_differentiable(indices)
+        return out, indices
 
     @staticmethod
     def backward(ctx, g, _gi):
-        return _MaxUnpoolGrad.apply(g, ctx.indices, ctx.in_shape), None, None
+        x, indices = ctx.saved_tensors
+        return _MaxUnpoolGrad.apply(g, indices, tuple(x.shape)), None, None
 
 
 def _adaptive_index(size, out):
@@ -397,7 +418,7 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     if input.dim() == 3:
         return max_unpool2d(input.unsqueeze(0), indices.unsqueeze(0), k, s, p, output_size)[0]
     shape = tuple(input.shape[:2]) + output_size
-    return _MaxUnpool.apply(input, idx, shape)
+    return _MaxUnpool.apply(input, indices, shape)
 
 
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):

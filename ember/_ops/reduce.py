@@ -1,5 +1,6 @@
 """Reductions over dims (int, tuple or all) with keepdim, and cumulative ops."""
 
+import builtins
 from collections import namedtuple
 
 import numpy as np
@@ -28,9 +29,18 @@ def _expand_back(g, shape, dims, keepdim):
 
 
 def _dims(input, dim, op):
+    """Reduced axes as a tuple. A 0-d tensor accepts dim 0 or -1 (as PyTorch does) and
+    reduces over no axis."""
     if dim is None or (isinstance(dim, tuple | list) and len(dim) == 0):
         return tuple(range(input._data.ndim))
-    return norm_dims(dim, input._data.ndim, op)
+    dims = norm_dims(dim, input._data.ndim, op)
+    return dims if input._data.ndim else ()
+
+
+def _scalar_values_indices(input, dim, op):
+    """(values, indices) of a 0-d tensor reduced over its dim 0 or -1: itself and index 0."""
+    norm_dim(dim, 0, op)
+    return values_indices(input.clone(), wrap(np.zeros((), np.int64)))
 
 
 class Sum(ArrayFunction):
@@ -128,7 +138,7 @@ class AmaxAmin(ArrayFunction):
     @staticmethod
     def forward(ctx, x, dims, keepdim, is_max):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
-        if x.size == 0 and any(x.shape[d] == 0 for d in dims):
+        if x.size == 0 and builtins.any(x.shape[d] == 0 for d in dims):
             raise IndexError(
                 f"{'amax' if is_max else 'amin'}(): Expected reduction dim {dims[0]} to have "
                 "non-zero size."
@@ -147,11 +157,21 @@ class AmaxAmin(ArrayFunction):
         return g * mask / count, None, None, None
 
 
+def _require_dim_if_empty(input, dim, op):
+    if input._data.size == 0 and (dim is None or dim == ()):
+        raise RuntimeError(
+            f"{op}(): Expected reduction dim to be specified for input.numel() == 0 (input of "
+            f"shape {list(input.shape)}). Specify the reduction dim with the 'dim' argument."
+        )
+
+
 def amax(input, dim=(), keepdim=False):
+    _require_dim_if_empty(input, dim, "amax")
     return AmaxAmin.apply(input, _dims(input, dim, "amax"), keepdim, True)
 
 
 def amin(input, dim=(), keepdim=False):
+    _require_dim_if_empty(input, dim, "amin")
     return AmaxAmin.apply(input, _dims(input, dim, "amin"), keepdim, False)
 
 
@@ -164,9 +184,10 @@ def _arg(input, dim, keepdim, is_max, op):
     x = input._data
     if dim is None:
         if x.size == 0:
-            raise RuntimeError(
-                f"{op}(): Expected reduction dim to be specified for input.numel() == 0."
-            )  # noqa: E501
+            raise IndexError(
+                f"{op}(): Expected reduction dim to be specified for input.numel() == 0 (input "
+                f"of shape {list(x.shape)})."
+            )
         flat = x.reshape(-1)
         r = np.argmax(flat) if is_max else np.argmin(flat)
         if flat.dtype.kind == "f" and np.isnan(flat).any():
@@ -309,9 +330,10 @@ def cumsum(input, dim, *, dtype=None):
     dt = np_dtype(dtype)
     if dt is None and input._data.dtype.kind in "iub":
         dt = np.int64
+    d = norm_dim(dim, input._data.ndim, "cumsum")
     if input._data.ndim == 0:
         return input.clone() if dt is None else input.to(_dtype.from_np(dt))
-    return CumSum.apply(input, norm_dim(dim, input._data.ndim, "cumsum"), dt)
+    return CumSum.apply(input, d, dt)
 
 
 class CumProd(ArrayFunction):
@@ -347,12 +369,15 @@ def cumprod(input, dim, *, dtype=None):
     dt = np_dtype(dtype)
     if dt is None and input._data.dtype.kind in "iub":
         dt = np.int64
+    d = norm_dim(dim, input._data.ndim, "cumprod")
     if input._data.ndim == 0:
         return input.clone() if dt is None else input.to(_dtype.from_np(dt))
-    return CumProd.apply(input, norm_dim(dim, input._data.ndim, "cumprod"), dt)
+    return CumProd.apply(input, d, dt)
 
 
 def _cum_ext(input, dim, is_max):
+    if input._data.ndim == 0:
+        return _scalar_values_indices(input, dim, "cummax" if is_max else "cummin")
     d = norm_dim(dim, input._data.ndim, "cummax" if is_max else "cummin")
     x = input._data
     acc = (np.maximum if is_max else np.minimum).accumulate(x, axis=d)
@@ -405,6 +430,8 @@ def median(input, dim=None, keepdim=False):
         flat = input.reshape(-1)
         k = (flat.shape[0] - 1) // 2
         return flat.sort().values[k]
+    if input._data.ndim == 0:
+        return _scalar_values_indices(input, dim, "median")
     d = norm_dim(dim, input._data.ndim, "median")
     k = (input._data.shape[d] - 1) // 2
     s = input.sort(d)
@@ -419,6 +446,8 @@ def nanmedian(input, dim=None, keepdim=False):
 
 
 def mode(input, dim=-1, keepdim=False):
+    if input._data.ndim == 0:
+        return _scalar_values_indices(input, dim, "mode")
     d = norm_dim(dim, input._data.ndim, "mode")
     x = np.moveaxis(input._data, d, -1)
     flat = x.reshape(-1, x.shape[-1])
@@ -441,6 +470,9 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 
     if p == "fro" or p is None:
         p = 2 if not isinstance(dim, tuple | list) or len(dim) != 2 or p is None else "fro"
+    if input._data.ndim == 0 and dim is not None:
+        _dims(input, dim, "norm")  # dim 0 or -1 of a 0-d tensor is the whole tensor
+        dim = None
     if isinstance(p, str):
         return matrix_norm(input, p, dim if dim is not None else (-2, -1), keepdim)
     return vector_norm(input, p, dim, keepdim, dtype=dtype)
@@ -449,6 +481,8 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 def diff(input, n=1, dim=-1, prepend=None, append=None):
     from ember._ops.shape import cat
 
+    if input._data.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
     if prepend is not None or append is not None:
         parts = [t for t in (prepend, input, append) if t is not None]
         input = cat(parts, dim)
@@ -463,6 +497,9 @@ def trace(input):
 
 
 def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
+    if input._data.ndim == 0 and dim is not None:  # dim 0 or -1: the tensor's one value
+        norm_dim(dim, 0, "quantile")
+        return quantile(input.reshape(1), q, 0, False, interpolation=interpolation)
     qs = q._data if isinstance(q, Tensor) else np.asarray(q, dtype=input._data.dtype)
     x = input if dim is not None else input.reshape(-1)
     d = 0 if dim is None else norm_dim(dim, input._data.ndim, "quantile")
@@ -489,12 +526,12 @@ for _fn in (sum, mean, nansum, nanmean, prod, max, min, amax, amin, aminmax, arg
             std, var, logsumexp, cumsum, cumprod, cummax, cummin, all, any, count_nonzero,
             median, nanmedian, mode, norm, logcumsumexp, diff, trace, quantile):  # fmt: skip
     tensor_method(_fn.__name__)(_fn)
-Tensor.cumsum_ = lambda self, dim: _inplace_self(self, cumsum, dim)
+Tensor.cumsum_ = lambda self, dim, *, dtype=None: _inplace_self(self, cumsum, dim, dtype=dtype)
 Tensor.var_mean = var_mean
 Tensor.std_mean = std_mean
 
 
-def _inplace_self(self, fn, *args):
+def _inplace_self(self, fn, *args, **kwargs):
     from ember._ops.elementwise import _inplace
 
-    return _inplace(self, fn, *args)
+    return _inplace(self, fn, *args, **kwargs)

@@ -146,7 +146,9 @@ class LSTMLayer(ArrayFunction):
             cs[t + 1] = c
             np.tanh(c, out=tanh_c[t])
             h = out[t] = o * tanh_c[t]
-        ctx.saved = (x, h0, w_ih, w_hh, gates, cs, tanh_c, out)
+        # the forward pass's own intermediates, with a private copy of the output (torch lets
+        # the returned output be changed in place before backward)
+        ctx.saved = (gates, cs, tanh_c, out.copy())
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
         ctx.has_bias = b_ih is not None
         ctx.last = last
@@ -159,7 +161,8 @@ class LSTMLayer(ArrayFunction):
         if is_grad_enabled():
             return recorded_backward(ctx, _lstm_reference(ctx.last), (g_out, g_h, g_c))
 
-        x, h0, w_ih, w_hh, gates, cs, tanh_c, out = ctx.saved
+        x, h0, _, w_ih, w_hh, _, _ = (None if t is None else t._data for t in ctx.saved_tensors)
+        gates, cs, tanh_c, out = ctx.saved
         g_out, g_h, g_c = g_out._data, g_h._data, g_c._data
         T, B, _ = x.shape
         H = w_hh.shape[1]
@@ -216,7 +219,7 @@ class GRULayer(ArrayFunction):
             hn[t] = hw[:, 2 * H :]
             ns[t] = np.tanh(xw[t, :, 2 * H :] + r * hn[t])
             h = out[t] = (1 - z) * ns[t] + z * h
-        ctx.saved = (x, h0, w_ih, w_hh, rz, ns, hn, out)
+        ctx.saved = (rz, ns, hn, out.copy())  # own intermediates, as in LSTMLayer
         ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh)
         ctx.has_bias = b_ih is not None
         ctx.last = last
@@ -229,7 +232,8 @@ class GRULayer(ArrayFunction):
         if is_grad_enabled():
             return recorded_backward(ctx, _gru_reference(ctx.last), (g_out, g_h))
 
-        x, h0, w_ih, w_hh, rz, ns, hn, out = ctx.saved
+        x, h0, w_ih, w_hh, _, _ = (None if t is None else t._data for t in ctx.saved_tensors)
+        rz, ns, hn, out = ctx.saved
         g_out, g_h = g_out._data, g_h._data
         T, B, _ = x.shape
         H = w_hh.shape[1]
@@ -276,7 +280,7 @@ class RNNLayer(ArrayFunction):
         for t in range(T):
             pre = xw[t] + h @ w_hh_t
             h = out[t] = np.tanh(pre) if nonlinearity == "tanh" else np.maximum(pre, 0)
-        ctx.saved = (x, h0, w_ih, w_hh, out)
+        ctx.saved = out.copy()  # a private copy of the output, as in LSTMLayer
         ctx.save_for_backward(x, h0, w_ih, w_hh, b_ih, b_hh)
         ctx.nonlinearity = nonlinearity
         ctx.tanh = nonlinearity == "tanh"
@@ -292,7 +296,8 @@ class RNNLayer(ArrayFunction):
             reference = _rnn_reference(ctx.nonlinearity, ctx.last)
             return recorded_backward(ctx, reference, (g_out, g_h))
 
-        x, h0, w_ih, w_hh, out = ctx.saved
+        x, h0, w_ih, w_hh, _, _ = (None if t is None else t._data for t in ctx.saved_tensors)
+        out = ctx.saved
         g_out, g_h = g_out._data, g_h._data
         T, B, _ = x.shape
         H = w_hh.shape[1]

@@ -19,6 +19,15 @@ __all__ = [
 ]  # fmt: skip
 
 
+def _args_or_keyword(args, value, op, name):
+    """Sizes or dims given as ``f(2, 3)``, ``f((2, 3))`` or by keyword ``f(name=(2, 3))``."""
+    if value is None:
+        return args
+    if args:
+        raise TypeError(f"{op}() got multiple values for argument '{name}'")
+    return (value,)
+
+
 def _infer_shape(shape, numel, op):
     shape = list(shape)
     neg = [i for i, s in enumerate(shape) if s == -1]
@@ -51,12 +60,18 @@ class Reshape(ViewFunction):
 
 
 @tensor_method("view")
-def view(self, *shape):
-    """A view with another shape; fails where the memory layout does not allow one."""
-    if len(shape) == 1 and not isinstance(shape[0], tuple | list | int):
+def view(self, *shape, size=None, dtype=None):
+    """A view with another shape, or (given a dtype) the same bytes read as another dtype;
+    fails where the memory layout does not allow one."""
+    if len(shape) == 1 and not isinstance(shape[0], tuple | list | int | np.integer):
+        shape, dtype = (), shape[0]
+    if dtype is not None:
+        if shape or size is not None:
+            raise TypeError("view() takes either a dtype or a size, not both")
         from ember import _dtype
 
-        return _view_dtype(self, _dtype.to_dtype(shape[0]))
+        return _view_dtype(self, _dtype.to_dtype(dtype))
+    shape = _args_or_keyword(shape, size, "view", "size")
     shape = _infer_shape(shape_arg(shape, "view"), self._data.size, "view")
     try:
         probe = self._data.view()
@@ -70,15 +85,34 @@ def view(self, *shape):
 
 
 def _view_dtype(t, dtype):
-    return wrap(t._data.view(dtype.np))
+    """The same memory read as ``dtype``; with another element size the last dim scales."""
+    x, new = t._data, np.dtype(dtype.np)
+    if new.itemsize != x.itemsize:
+        what = f"to view {t.dtype} as {dtype} (different element sizes)"
+        if x.ndim == 0:
+            raise RuntimeError(f"view(dtype): self.dim() cannot be 0 {what}")
+        if x.shape[-1] != 1 and x.strides[-1] != x.itemsize:
+            raise RuntimeError(
+                f"view(dtype): self.stride(-1) must be 1 {what}, but got "
+                f"{x.strides[-1] // x.itemsize}"
+            )
+        ratio = new.itemsize // x.itemsize
+        if ratio > 1 and x.shape[-1] % ratio:
+            raise RuntimeError(
+                f"view(dtype): self.size(-1) must be divisible by {ratio} {what}, but got "
+                f"{x.shape[-1]}"
+            )
+    try:
+        return wrap(x.view(new))
+    except ValueError as e:
+        raise RuntimeError(f"view(dtype): cannot view {t.dtype} as {dtype}: {e}") from None
 
 
 @tensor_method()
-def reshape(input, *shape):
+def reshape(input, *args, shape=None):
     """``input`` with another shape: a view when possible, else a copy."""
-    shape = _infer_shape(shape_arg(shape, "reshape"), input._data.size, "reshape")
-    if shape == input._data.shape:
-        return Reshape.apply(input, shape)
+    args = _args_or_keyword(args, shape, "reshape", "shape")
+    shape = _infer_shape(shape_arg(args, "reshape"), input._data.size, "reshape")
     return Reshape.apply(input, shape)
 
 
@@ -150,8 +184,8 @@ class Permute(ViewFunction):
 
 
 @tensor_method()
-def permute(input, *dims):
-    dims = shape_arg(dims, "permute")
+def permute(input, *args, dims=None):
+    dims = shape_arg(_args_or_keyword(args, dims, "permute", "dims"), "permute")
     nd = input._data.ndim
     if len(dims) != nd:
         raise RuntimeError(
@@ -162,7 +196,7 @@ def permute(input, *dims):
     return Permute.apply(input, norm_dims(dims, nd, "permute"))
 
 
-@tensor_method("transpose", "swapaxes", "swapdims")
+@tensor_method()
 def transpose(input, dim0, dim1):
     nd = input._data.ndim
     if nd == 0:
@@ -173,7 +207,14 @@ def transpose(input, dim0, dim1):
     return Permute.apply(input, tuple(order))
 
 
-swapaxes = swapdims = transpose
+@tensor_method()
+def swapaxes(input, axis0, axis1):
+    return transpose(input, axis0, axis1)
+
+
+@tensor_method()
+def swapdims(input, dim0, dim1):
+    return transpose(input, dim0, dim1)
 
 
 @tensor_method()
@@ -194,6 +235,8 @@ def movedim(input, source, destination):
     nd = input._data.ndim
     src = norm_dims(source, nd, "movedim")
     dst = norm_dims(destination, nd, "movedim")
+    if nd == 0:  # dim 0 or -1 of a 0-d tensor: nothing moves
+        return Permute.apply(input, ())
     order = [i for i in range(nd) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -206,7 +249,12 @@ moveaxis = movedim
 class Expand(ViewFunction):
     @staticmethod
     def forward(ctx, x, shape):
-        return np.broadcast_to(x, shape)
+        out = np.broadcast_to(x, shape)
+        if isinstance(out, np.ndarray) and x.flags.writeable:
+            # NumPy marks broadcast views read-only; PyTorch lets an expanded tensor be
+            # written (in-place ops then refuse to write one memory location twice).
+            out = np.lib.stride_tricks.as_strided(x, out.shape, out.strides)
+        return out
 
     @staticmethod
     def backward(ctx, g):
@@ -214,8 +262,9 @@ class Expand(ViewFunction):
 
 
 @tensor_method()
-def expand(self, *sizes):
-    sizes = shape_arg(sizes, "expand")
+def expand(self, *args, size=None, implicit=False):
+    """A view repeating size-1 dims (``implicit`` only marks tracing in PyTorch: ignored)."""
+    sizes = shape_arg(_args_or_keyword(args, size, "expand", "size"), "expand")
     shp = self._data.shape
     if len(sizes) < len(shp):
         raise RuntimeError(
@@ -283,8 +332,10 @@ class Cat(ArrayFunction):
     @staticmethod
     def forward(ctx, dim, *xs):
         ctx.dim = dim
-        ctx.sizes = [x.shape[dim] if x.ndim else 0 for x in xs]
         parts = [x for x in xs if not (x.ndim == 1 and x.shape[0] == 0)]
+        # None marks a skipped 1-d empty input (its gradient is an empty tensor).
+        ctx.sizes = [None if x.ndim == 1 and x.shape[0] == 0 and parts else x.shape[dim]
+                     for x in xs]  # fmt: skip
         if not parts:
             return np.concatenate(xs)
         return np.concatenate(parts, axis=dim)
@@ -293,7 +344,10 @@ class Cat(ArrayFunction):
     def backward(ctx, g):
         out, start = [None], 0
         for s in ctx.sizes:
-            out.append(g.narrow(ctx.dim, start, s) if s else None)
+            if s is None:
+                out.append(g.new_zeros((0,)))
+                continue
+            out.append(g.narrow(ctx.dim, start, s))
             start += s
         return tuple(out)
 
@@ -302,7 +356,7 @@ def cat(tensors, dim=0, *, out=None):
     """Join tensors along an existing dim (1-d empty tensors are skipped, as in PyTorch)."""
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     from ember import _dtype
 
     dt = _dtype.result_type(*tensors)
@@ -329,7 +383,12 @@ def cat(tensors, dim=0, *, out=None):
     return r
 
 
-concat = concatenate = cat
+concat = cat
+
+
+def concatenate(tensors, axis=0, *, dim=None, out=None):
+    """cat, with NumPy's argument name ``axis`` (``dim`` is accepted too)."""
+    return cat(tensors, axis if dim is None else dim, out=out)
 
 
 def stack(tensors, dim=0, *, out=None):
@@ -394,6 +453,8 @@ class Slice(ViewFunction):
 
 @tensor_method()
 def narrow(input, dim, start, length):
+    if input._data.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     d = norm_dim(dim, input._data.ndim, "narrow")
     n = input._data.shape[d]
     start = int(start)
@@ -407,6 +468,8 @@ def narrow(input, dim, start, length):
 
 @tensor_method()
 def select(input, dim, index):
+    if input._data.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
     d = norm_dim(dim, input._data.ndim, "select")
     n = input._data.shape[d]
     if not -n <= index < n:
@@ -440,8 +503,21 @@ def split(tensor, split_size_or_sections, dim=0):
     return tuple(out)
 
 
+def _split_method(self, split_size, dim=0):
+    return split(self, split_size, dim)
+
+
+Tensor.split = _split_method
+
+
 @tensor_method()
-def tensor_split(input, indices_or_sections, dim=0):
+def tensor_split(input, indices_or_sections=None, dim=0, *, sections=None, indices=None):
+    given = [v for v in (indices_or_sections, sections, indices) if v is not None]
+    if len(given) != 1:
+        raise TypeError(
+            "tensor_split() expects exactly one of indices_or_sections, sections, indices"
+        )
+    indices_or_sections = given[0]
     d = norm_dim(dim, input._data.ndim, "tensor_split")
     n = input._data.shape[d]
     if isinstance(indices_or_sections, int):
@@ -463,8 +539,15 @@ def chunk(input, chunks, dim=0):
 
 @tensor_method()
 def unbind(input, dim=0):
+    _require_dims(input, dim, "unbind")
     d = norm_dim(dim, input._data.ndim, "unbind")
     return tuple(input.select(d, i) for i in range(input._data.shape[d]))
+
+
+def _require_dims(input, dim, op):
+    """PyTorch's error for ops that need a real dim (roll, unbind) given a 0-d tensor."""
+    if input._data.ndim == 0:
+        raise IndexError(f"{op}: Dimension specified as {dim} but tensor has no dimensions")
 
 
 class Flip(ArrayFunction):
@@ -479,9 +562,10 @@ class Flip(ArrayFunction):
 
 
 @tensor_method()
-def flip(input, *dims):
-    dims = shape_arg(dims, "flip")
-    return Flip.apply(input, norm_dims(dims, input._data.ndim, "flip"))
+def flip(input, *args, dims=None):
+    args = _args_or_keyword(args, dims, "flip", "dims")
+    dims = norm_dims(shape_arg(args, "flip"), input._data.ndim, "flip")
+    return Flip.apply(input, dims if input._data.ndim else ())
 
 
 fliplr = tensor_method("fliplr")(lambda input: input.flip(1))
@@ -506,6 +590,8 @@ def roll(input, shifts, dims=None):
         shifts = tuple(shifts)
     if isinstance(dims, list):
         dims = tuple(dims)
+    if dims is not None:
+        _require_dims(input, dims, "roll")
     return Roll.apply(input, shifts, dims)
 
 
@@ -527,7 +613,7 @@ class _Mask(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, mask):
-        ctx.mask = mask
+        ctx.mask = mask  # built from the shape by the caller, never a user tensor
         return np.where(mask, x, np.zeros((), x.dtype))
 
     @staticmethod
@@ -604,8 +690,8 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
 
 
 @tensor_method()
-def repeat(self, *sizes):
-    sizes = shape_arg(sizes, "repeat")
+def repeat(self, *args, repeats=None):
+    sizes = shape_arg(_args_or_keyword(args, repeats, "repeat", "repeats"), "repeat")
     if len(sizes) < self._data.ndim:
         raise RuntimeError(
             "Number of dimensions of repeat dims can not be smaller than number of dimensions "
@@ -659,7 +745,7 @@ def meshgrid(*tensors, indexing="ij"):
 Tensor.squeeze_ = lambda self, dim=None: _set_shape(self, self.squeeze(dim))
 Tensor.unsqueeze_ = lambda self, dim: _set_shape(self, self.unsqueeze(dim))
 Tensor.t_ = lambda self: _set_shape(self, self.t())
-Tensor.transpose_ = lambda self, a, b: _set_shape(self, self.transpose(a, b))
+Tensor.transpose_ = lambda self, dim0, dim1: _set_shape(self, self.transpose(dim0, dim1))
 
 
 def _set_shape(t, new):

@@ -1,2 +1,3 @@
-"""Helpers behind ``ember.save`` and ``ember.load``: file layout, structure encoding, memory
-grouping of tensors into storages, the PyTorch zip reader and its restricted unpickler."""
+"""The machinery behind ``ember.save`` and ``ember.load``: PyTorch's zip format (pickler, zip
+writer, reader, the weights_only and trusted unpicklers, tensor rebuilding), the safetensors
+layout and ember's earlier format, safe globals, and atomic writes."""

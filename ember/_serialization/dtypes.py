@@ -2,7 +2,10 @@
 
 from ember import _dtype
 
-__all__ = ["SAFETENSORS_CODE", "FROM_SAFETENSORS", "FROM_TORCH_STORAGE", "FROM_TORCH_DTYPE"]
+__all__ = [
+    "SAFETENSORS_CODE", "FROM_SAFETENSORS", "FROM_TORCH_STORAGE", "TORCH_STORAGE",
+    "FROM_TORCH_DTYPE",
+]  # fmt: skip
 
 SAFETENSORS_CODE = {
     _dtype.bool: "BOOL", _dtype.uint8: "U8", _dtype.int8: "I8", _dtype.int16: "I16",
@@ -20,4 +23,5 @@ FROM_TORCH_STORAGE = {
     "FloatStorage": _dtype.float32, "DoubleStorage": _dtype.float64,
     "ComplexFloatStorage": _dtype.complex64,
 }  # fmt: skip
+TORCH_STORAGE = {d: name for name, d in FROM_TORCH_STORAGE.items()}
 FROM_TORCH_DTYPE = dict(_dtype._FROM_NAME)

@@ -10,5 +10,5 @@ class CheckpointError(RuntimeError):
 
 
 class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
-    """A PyTorch checkpoint asks for a Python global outside the short list a tensor checkpoint
-    needs; nothing from the file was run."""
+    """``weights_only`` loading met a global, call or attribute write outside what PyTorch's
+    weights_only admits (plus ``add_safe_globals``); nothing from the file was run."""

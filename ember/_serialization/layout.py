@@ -13,6 +13,7 @@ import numpy as np
 
 from ember._serialization.dtypes import FROM_SAFETENSORS
 from ember._serialization.errors import CheckpointError
+from ember._serialization.memory import check_shape
 
 __all__ = ["Entry", "write", "write_array", "read_header", "read_storages", "readinto_full"]
 
@@ -81,7 +82,9 @@ def read_header(f, what):
         raise CheckpointError(f"{what} has a corrupt header (not JSON: {e})") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{what} has a corrupt header (not a JSON object)")
-    metadata = header.pop("__metadata__", None) or {}
+    metadata = header.pop("__metadata__", None)
+    if metadata is None:
+        metadata = {}
     if not isinstance(metadata, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
     ):
@@ -99,7 +102,8 @@ def _entry(name, spec, what):
     if dt is None:
         raise CheckpointError(f"{what}: tensor {name!r} has unsupported dtype {code!r}")
     if not _int_list(shape) or any(s < 0 for s in shape):
-        raise CheckpointError(f"{what}: tensor {name!r} has invalid shape {shape!r}")
+        raise CheckpointError(f"{what}: tensor {name!r} has invalid shape {shape!s:.200}")
+    check_shape(shape, dt.itemsize, what, f"tensor {name!r}")
     if not _int_list(offsets) or len(offsets) != 2 or not 0 <= offsets[0] <= offsets[1]:
         raise CheckpointError(f"{what}: tensor {name!r} has invalid data_offsets {offsets!r}")
     numel = 1
@@ -134,11 +138,15 @@ def _check_tiling(entries, data_bytes, what):
         )
 
 
-def read_storages(f, entries, what):
-    """Read each entry's bytes into its own uint8 array: ``{name: array}``."""
+def read_storages(f, entries, what, mapped=None):
+    """Each entry's bytes as a uint8 array, ``{name: array}``: read into an array of its own,
+    or a view of ``mapped`` (the whole file memory-mapped) when given."""
     base = f.tell()
     out = {}
     for e in sorted(entries, key=lambda e: e.start):
+        if mapped is not None and e.nbytes:
+            out[e.name] = np.frombuffer(mapped, np.uint8, e.nbytes, base + e.start)
+            continue
         buf = np.empty(e.nbytes, np.uint8)
         if e.nbytes:
             f.seek(base + e.start)
@@ -148,12 +156,16 @@ def read_storages(f, entries, what):
     return out
 
 
+_CHUNK = 2**20
+
+
 def readinto_full(f, buf):
-    """Fill ``buf`` from ``f``; the number of bytes read (less than its size at end of file)."""
-    view = memoryview(buf)
+    """Fill ``buf`` from ``f`` in bounded chunks (a decompressing reader never holds more than
+    one chunk besides ``buf``); the number of bytes read (less than its size at end of file)."""
+    view = memoryview(buf).cast("B")
     got = 0
     while got < len(view):
-        n = f.readinto(view[got:])
+        n = f.readinto(view[got : got + _CHUNK])
         if not n:
             break
         got += n

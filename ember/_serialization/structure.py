@@ -1,4 +1,5 @@
-"""The container structure of a saved object as JSON, with tensors replaced by references.
+"""The container structure of an object saved in ember's earlier format: JSON, with tensors
+replaced by references.
 
 JSON has null, booleans, ints, floats, strings and lists of its own; the rest is tagged with a
 one-key object: ``{"tuple": [...]}``, ``{"dict": [[key, value], ...]}``, ``{"odict": ...}``
@@ -10,89 +11,10 @@ import math
 from collections import OrderedDict
 
 from ember._serialization.errors import CheckpointError
-from ember._tensor import Tensor
 
-__all__ = ["encode", "decode", "path_name"]
+__all__ = ["decode"]
 
 _NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
-
-
-def encode(obj):
-    """``(structure, tensors, paths)``: the JSON structure of ``obj``, its distinct tensors in
-    order of first appearance, and the path (a tuple of keys) where each first appears.
-
-    Raises TypeError naming the path of the first object ember cannot save.
-    """
-    tensors, paths, index, active = [], [], {}, set()
-
-    def enc(x, path):
-        if x is None or x is True or x is False or type(x) is str:
-            return x
-        if isinstance(x, int) and not isinstance(x, bool):
-            return int(x)
-        if isinstance(x, float):
-            x = float(x)
-            return x if math.isfinite(x) else {"float": repr(x)}
-        if isinstance(x, Tensor):
-            i = index.get(id(x))
-            if i is None:
-                if x.grad_fn is not None:
-                    raise RuntimeError(
-                        f"ember.save: {_show(path)} is a non-leaf tensor that requires grad; "
-                        "autograd graphs cannot be saved: save .detach() instead"
-                    )
-                i = index[id(x)] = len(tensors)
-                tensors.append(x)
-                paths.append(path)
-            return {"tensor": i}
-        if isinstance(x, dict | list | tuple):
-            if id(x) in active:
-                raise ValueError(f"ember.save: {_show(path)} contains itself")
-            active.add(id(x))
-            try:
-                return _container(x, path, enc)
-            finally:
-                active.discard(id(x))
-        raise TypeError(
-            f"ember.save cannot save {_show(path)} of type {type(x).__module__}."
-            f"{type(x).__qualname__}: only tensors, dict, OrderedDict, list, tuple, str, int, "
-            "float, bool and None can be saved" + _hint(x)
-        )
-
-    return enc(obj, ()), tensors, paths
-
-
-def _container(x, path, enc):
-    if isinstance(x, list):
-        return [enc(v, (*path, i)) for i, v in enumerate(x)]
-    if isinstance(x, tuple):
-        return {"tuple": [enc(v, (*path, i)) for i, v in enumerate(x)]}
-    pairs = []
-    for k, v in x.items():
-        if not (k is None or isinstance(k, str | int | float)):
-            raise TypeError(
-                f"ember.save cannot save the key {k!r} of type {type(k).__qualname__} in "
-                f"{_show(path)}: dict keys must be str, int, float, bool or None"
-            )
-        pairs.append([enc(k, path), enc(v, (*path, k))])
-    return {"odict" if isinstance(x, OrderedDict) else "dict": pairs}
-
-
-def _hint(x):
-    if hasattr(x, "item") and hasattr(x, "dtype"):
-        return " (convert NumPy values with .item() or ember.from_numpy)"
-    if hasattr(x, "state_dict"):
-        return " (save its .state_dict() instead)"
-    return ""
-
-
-def _show(path):
-    return "obj" + "".join(f"[{k!r}]" for k in path)
-
-
-def path_name(path):
-    """A readable tensor name for a path: the keys joined with dots (``'state.0.exp_avg'``)."""
-    return ".".join(str(k) for k in path) or "tensor"
 
 
 def decode(node, tensors, what):

@@ -48,6 +48,8 @@ def _make_root_grads(outputs, grad_outputs, op):
                 f"{op}: Mismatch in shape: grad_output[{i}] has a shape of {list(g.shape)} and "
                 f"output[{i}] has a shape of {list(out.shape)}."
             )
+        elif g.dtype != out.dtype:  # PyTorch casts a given gradient to its output's dtype
+            g = g.to(out.dtype)
         grads.append(g)
     return grads
 
@@ -123,6 +125,19 @@ def Variable(data, requires_grad=False, volatile=False):
     if requires_grad:
         t.requires_grad_(True)
     return t
+
+
+class _ExecutionEngine:
+    """``Variable._execution_engine``: PyTorch's handle on the engine (``queue_callback``)."""
+
+    @staticmethod
+    def queue_callback(callback):
+        from ember.autograd.engine import queue_callback
+
+        queue_callback(callback)
+
+
+Variable._execution_engine = _ExecutionEngine()
 
 
 from ember.autograd import functional  # noqa: E402

@@ -5,10 +5,11 @@ leaf, whose gradient is accumulated into ``.grad``. No recursion, so a graph of 
 """
 
 import sys
+import weakref
 
 import numpy as np
 
-from ember._tensor import Tensor, wrap
+from ember._tensor import Tensor, _RemovableHandle, wrap
 from ember.autograd import anomaly_mode
 from ember.autograd.function import _FREED
 from ember.autograd.grad_mode import GRAD_ENABLED
@@ -104,6 +105,8 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None, acc
 
     prev_mode = GRAD_ENABLED[0]
     GRAD_ENABLED[0] = create_graph
+    callbacks = []
+    _FINAL_CALLBACKS.append(callbacks)
     try:
         for node in order:
             slot = buffers.pop(id(node), None)
@@ -119,15 +122,50 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None, acc
                     results[i] = g
                 if accumulate and (inputs is None or (id(node), -1) in captures):
                     _accumulate_into_leaf(node, g, create_graph)
+                    for hook in _POST_ACCUMULATE_HOOKS.get(id(node), ()):
+                        hook(node)
                 continue
             _run_node(node, grads, buffers, captures, results, retain_graph)
+        i = 0
+        while i < len(callbacks):  # a callback may queue further callbacks
+            callbacks[i]()
+            i += 1
     finally:
         GRAD_ENABLED[0] = prev_mode
+        _FINAL_CALLBACKS.pop()
     if accumulate and inputs is not None:
         for t, g in zip(inputs, results):
             if g is not None and t.grad_fn is not None:
                 _accumulate_into_leaf(t, g, create_graph)
     return results
+
+
+# One list per backward pass in progress (passes nest when a backward runs inside another).
+_FINAL_CALLBACKS = []
+# id(leaf) -> hooks called with the leaf after a gradient is accumulated into its .grad.
+_POST_ACCUMULATE_HOOKS = {}
+
+
+def queue_callback(callback):
+    """Run ``callback()`` when the backward pass in progress has finished with every node."""
+    if not _FINAL_CALLBACKS:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _FINAL_CALLBACKS[-1].append(callback)
+
+
+def register_post_accumulate_grad_hook(tensor, hook):
+    """Call ``hook(tensor)`` each time a gradient has been accumulated into ``tensor.grad``."""
+    if not tensor.requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if tensor.grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    key = id(tensor)
+    hooks = _POST_ACCUMULATE_HOOKS.get(key)
+    if hooks is None:
+        hooks = _POST_ACCUMULATE_HOOKS[key] = []
+        weakref.finalize(tensor, _POST_ACCUMULATE_HOOKS.pop, key, None)
+    hooks.append(hook)
+    return _RemovableHandle(hooks, hook)
 
 
 def _run_node(node, grads, buffers, captures, results, retain_graph):

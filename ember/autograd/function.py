@@ -246,13 +246,37 @@ class ViewFunction(ArrayFunction):
     _is_view = True
 
 
+class _OnceDifferentiated(Function):
+    """Ties a ``once_differentiable`` backward's result to the gradients it was computed from,
+    so that differentiating it again raises instead of silently giving zero."""
+
+    @staticmethod
+    def forward(ctx, result, *grad_outputs):
+        return result.view_as(result)
+
+    @staticmethod
+    def backward(ctx, *_):
+        raise RuntimeError(
+            "trying to differentiate twice a function that was marked with @once_differentiable"
+        )
+
+
 def once_differentiable(fn):
-    """Mark a backward that cannot itself be differentiated: it runs without recording."""
+    """Mark a backward that cannot itself be differentiated: it runs without recording, and
+    under ``create_graph=True`` a second derivative through it raises, as in PyTorch."""
 
     @functools.wraps(fn)
     def wrapper(ctx, *args):
         with no_grad():
-            return fn(ctx, *args)
+            results = fn(ctx, *args)
+        sources = [a for a in args if isinstance(a, Tensor) and a.requires_grad]
+        if not GRAD_ENABLED[0] or not sources:
+            return results
+
+        def tie(r):
+            return _OnceDifferentiated.apply(r, *sources) if isinstance(r, Tensor) else r
+
+        return tuple(tie(r) for r in results) if isinstance(results, tuple) else tie(results)
 
     return wrapper
 

@@ -1,5 +1,5 @@
 """ember.backends: the flags scripts set (cudnn.benchmark, ...); kept so those lines run."""
 
-from ember.backends import cudnn, mps, openmp
+from ember.backends import cuda, cudnn, mps, openmp
 
-__all__ = ["cudnn", "mps", "openmp"]
+__all__ = ["cuda", "cudnn", "mps", "openmp"]

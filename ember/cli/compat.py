@@ -115,15 +115,15 @@ def analyse(source):
 
 def run(args):
     try:
-        with open(args.script, encoding="utf-8") as f:
-            source = f.read()
+        with open(args.script, "rb") as f:
+            source = f.read()  # bytes: ast.parse honours a coding declaration
     except OSError as e:
-        print(f"ember compat: cannot read {args.script}: {e.strerror}", file=sys.stderr)
+        print(f"ember compat: error: cannot read {args.script}: {e.strerror}", file=sys.stderr)
         return 2
     try:
         have, missing = analyse(source)
-    except SyntaxError as e:
-        print(f"ember compat: {args.script} is not valid Python: {e}", file=sys.stderr)
+    except (SyntaxError, ValueError) as e:  # ValueError: null bytes, on Python before 3.12
+        print(f"ember compat: error: {args.script} is not valid Python: {e}", file=sys.stderr)
         return 2
     for n in have:
         print(f"  ok       {n}")

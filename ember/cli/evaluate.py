@@ -36,13 +36,12 @@ def load_model(ckpt, device="cpu"):
     model = build_model(cfg["model"], len(meta["classes"]), tuple(meta["image_shape"]))
     try:
         model.load_state_dict(ckpt["model"])
-        model.to(device)
-    except (RuntimeError, KeyError, ValueError) as e:
+    except (RuntimeError, KeyError, ValueError, TypeError) as e:
         detail = " ".join(str(e).split())  # load_state_dict's message spans lines
         raise TrainError(
             f"the checkpoint's weights do not fit model {cfg['model']!r}: {detail}"
         ) from e
-    return model.eval()
+    return model.to(device).eval()
 
 
 def per_class_rows(matrix, classes):
@@ -73,8 +72,9 @@ def report(matrix, classes, loss):
 
 def evaluate_checkpoint(path, data_dir=None, device="cpu", batch_size=512):
     """(checkpoint, classes, labels, predictions, mean loss) of ``path`` on its test split."""
-    from ember.cli.train import evaluate, load_checkpoint
+    from ember.cli.train import check_device, evaluate, load_checkpoint
 
+    device = check_device(device)
     ckpt = load_checkpoint(path)
     cfg, meta = ckpt["config"], ckpt["data"]
     data = load_data(cfg["dataset"], data_dir, False, cfg.get("image_size", 32),
@@ -91,6 +91,7 @@ def evaluate_checkpoint(path, data_dir=None, device="cpu", batch_size=512):
 
 
 def run(args):
+    from ember.cli.train import check_out_folder
     from ember.cli.train_report import confusion_matrix, plot_confusion
 
     try:
@@ -106,13 +107,17 @@ def run(args):
         matrix = confusion_matrix(labels, preds, len(classes))
         print(report(matrix, classes, loss))
         out = args.out or os.path.dirname(os.path.abspath(args.checkpoint))
-        os.makedirs(out, exist_ok=True)
+        check_out_folder(out)
         picture = os.path.join(out, "confusion.png")
         if plot_confusion(picture, matrix, classes):
             print(f"confusion matrix picture: {picture}")
         else:
             print("(confusion.png skipped: matplotlib is not installed; pip install matplotlib)")
         return 0
-    except (TrainError, OSError) as e:
+    except TrainError as e:
         print(f"ember evaluate: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # writing confusion.png
+        where = f" {e.filename}" if e.filename else ""
+        print(f"ember evaluate: error: cannot write{where}: {e.strerror or e}", file=sys.stderr)
         return 2

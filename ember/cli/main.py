@@ -6,8 +6,15 @@ import sys
 from ember.cli import bench, compat, evaluate, info, run, train
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """Reports a bad command line in one line on stderr (exit code 2), without the usage."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="ember", description="ember: PyTorch's API on NumPy.")
+    parser = OneLineErrorParser(prog="ember", description="ember: PyTorch's API on NumPy.")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in (info, train, evaluate, run, compat, bench):
         command.add_parser(sub)

@@ -122,8 +122,8 @@ def load_data(name, data_dir=None, download=False, image_size=32, stats=None):
             split = _folder_split(name.split(":", 1)[1], image_size)
         else:
             split = _array_split(kind, data_dir, download)
-    except (DatasetError, ImportError) as e:
-        raise TrainError(str(e)) from e
+    except (DatasetError, ImportError, OSError) as e:  # OSError: an unreadable image or folder
+        raise TrainError(" ".join(str(e).split())) from e
     x_train, y_train, x_test, y_test, classes = split
     if stats is None:
         mean = x_train.mean(axis=(0, 2, 3), dtype=np.float64)

@@ -1,97 +1,115 @@
-"""ember.cuda: device queries and seeding; CUDA tensors live in CuPy arrays when CuPy is present."""
+"""ember.cuda: what PyTorch's CPU-only build answers, since ember has no GPU backend yet.
 
-from ember._device import cupy_or_none
+Queries report no device (``is_available()`` is False, ``device_count()`` is 0) so programs
+choose the CPU; calls that need a GPU raise AssertionError as PyTorch's CPU build does; seeding
+and memory statistics are harmless no-ops.
+"""
+
+from ember._legacy_tensor_types import make_types
+
+(
+    FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor, LongTensor, IntTensor, ShortTensor,
+    CharTensor, ByteTensor, BoolTensor,
+) = make_types("ember.cuda", is_cuda=True)  # fmt: skip
 
 __all__ = [
-    "is_available", "device_count", "current_device", "set_device", "get_device_name",
-    "empty_cache", "synchronize", "manual_seed", "manual_seed_all", "memory_allocated",
-    "max_memory_allocated", "memory_reserved", "reset_peak_memory_stats", "is_bf16_supported",
-    "amp", "device",
+    "is_available", "device_count", "is_initialized", "init", "current_device", "set_device",
+    "get_device_name", "get_device_capability", "get_device_properties", "empty_cache",
+    "synchronize", "manual_seed", "manual_seed_all", "seed", "seed_all", "memory_allocated",
+    "max_memory_allocated", "memory_reserved", "max_memory_reserved", "reset_peak_memory_stats",
+    "is_bf16_supported", "amp", "device", "FloatTensor", "DoubleTensor", "HalfTensor",
+    "BFloat16Tensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor",
+    "BoolTensor",
 ]  # fmt: skip
 
 
+def _no_gpu(op):
+    return AssertionError(
+        f"ember.cuda.{op}: ember has no GPU backend yet (ember.cuda.is_available() is False)"
+    )
+
+
 def is_available():
-    return cupy_or_none() is not None
+    return False
 
 
 def device_count():
-    cp = cupy_or_none()
-    return 0 if cp is None else cp.cuda.runtime.getDeviceCount()
+    return 0
 
 
-def _require(op):
-    cp = cupy_or_none()
-    if cp is None:
-        raise RuntimeError(f"ember.cuda.{op}: Found no NVIDIA driver or CuPy on this machine.")
-    return cp
+def is_initialized():
+    return False
+
+
+def init():
+    raise _no_gpu("init")
 
 
 def current_device():
-    return _require("current_device").cuda.Device().id
+    raise _no_gpu("current_device")
 
 
 def set_device(device):
-    from ember._device import to_device
-
-    _require("set_device").cuda.Device(to_device(device).index or 0).use()
+    raise _no_gpu("set_device")
 
 
 def get_device_name(device=None):
-    cp = _require("get_device_name")
-    return cp.cuda.runtime.getDeviceProperties(0 if device is None else int(device))["name"]
+    raise _no_gpu("get_device_name")
 
 
-def empty_cache():
-    cp = cupy_or_none()
-    if cp is not None:
-        cp.get_default_memory_pool().free_all_blocks()
+def get_device_capability(device=None):
+    raise _no_gpu("get_device_capability")
+
+
+def get_device_properties(device=None):
+    raise _no_gpu("get_device_properties")
 
 
 def synchronize(device=None):
-    cp = cupy_or_none()
-    if cp is not None:
-        cp.cuda.Device().synchronize()
+    raise _no_gpu("synchronize")
+
+
+def empty_cache():
+    """Nothing is cached without a GPU."""
 
 
 def manual_seed(seed):
-    cp = cupy_or_none()
-    if cp is not None:
-        cp.random.seed(seed)
+    """Seeding a GPU that is not there is silently ignored, as in PyTorch."""
 
 
 manual_seed_all = manual_seed
 
 
+def seed():
+    """Ignored without a GPU, as in PyTorch."""
+
+
+seed_all = seed
+
+
 def memory_allocated(device=None):
-    cp = cupy_or_none()
-    return 0 if cp is None else cp.get_default_memory_pool().used_bytes()
+    return 0
 
 
-def max_memory_allocated(device=None):
-    return memory_allocated(device)
-
-
-def memory_reserved(device=None):
-    cp = cupy_or_none()
-    return 0 if cp is None else cp.get_default_memory_pool().total_bytes()
+max_memory_allocated = memory_reserved = max_memory_reserved = memory_allocated
 
 
 def reset_peak_memory_stats(device=None):
-    pass
+    """There are no peaks to reset without a GPU."""
 
 
-def is_bf16_supported():
-    return is_available()
+def is_bf16_supported(including_emulation=True):
+    return False
 
 
 class device:
-    """Context manager selecting a CUDA device (a no-op without one)."""
+    """Context manager selecting a CUDA device; entering it needs a GPU."""
 
     def __init__(self, device):
         self.idx = device
 
     def __enter__(self):
-        return self
+        raise _no_gpu("device")
 
     def __exit__(self, *exc):
         return False

@@ -10,6 +10,7 @@ from ember._ops.attention import *
 from ember._ops.conv import *
 from ember._ops.conv3d import *  # after conv: its conv3d replaces conv's
 from ember._ops.embedding_bag import *
+from ember._ops.feature_dropout import *
 from ember._ops.grid_sample import *
 from ember._ops.interpolate import *
 from ember._ops.loss import *

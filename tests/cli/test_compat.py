@@ -3,6 +3,8 @@
 import argparse
 import textwrap
 
+import pytest
+
 from ember.cli import compat
 
 
@@ -45,3 +47,12 @@ def test_unreadable_and_invalid_scripts_give_clear_errors(tmp_path, capsys):
     bad.write_text("def (:\n")
     assert compat.run(argparse.Namespace(script=str(bad))) == 2
     assert "not valid Python" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [b"\x7fELF\x02\x01\x01\x00" * 8, b"\xff\xfe\x80 binary"])
+def test_binary_file_gives_one_line(tmp_path, capsys, content):
+    binary = tmp_path / "program"
+    binary.write_bytes(content)
+    assert compat.run(argparse.Namespace(script=str(binary))) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "is not valid Python" in err, err

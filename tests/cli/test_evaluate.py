@@ -130,3 +130,66 @@ def test_weights_that_do_not_fit_the_model(run_dir, tmp_path, capsys):
     ember.save(ckpt, path)
     code, _, err = evaluate(capsys, path)
     assert code == 2 and "do not fit model 'cnn'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_unusable_device_and_output_give_one_line(run_dir, tmp_path, capsys):
+    ckpt = os.path.join(run_dir, "last.ckpt")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    cases = [
+        (["--device", "meta"], "--device must be cpu or cuda[:N], got 'meta'"),
+        (["--out", str(a_file)], "is a file, not a folder"),
+        (["--batch-size", "0"], "--batch-size must be at least 1"),
+    ]
+    if not ember.cuda.is_available():
+        cases.append((["--device", "cuda"], "cannot use device 'cuda'"))
+    for args, message in cases:
+        code, _, err = evaluate(capsys, ckpt, *args)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def saved_by_torch(ckpt, path, location):
+    """``ckpt`` written by PyTorch, its weights on the meta device or tagged ``location``."""
+    from torch import serialization
+
+    def convert(obj):
+        if isinstance(obj, ember.Tensor):
+            t = torch.from_numpy(obj.numpy().copy())
+            return t.to("meta") if location == "meta" else t
+        if isinstance(obj, dict):
+            return {k: convert(v) for k, v in obj.items()}
+        if isinstance(obj, list | tuple):
+            return type(obj)(convert(v) for v in obj)
+        return obj
+
+    converted = convert(ckpt)
+    if location == "meta":
+        converted["rng"] = torch.from_numpy(ckpt["rng"].numpy().copy())
+    registry = list(serialization._package_registry)
+    serialization.register_package(
+        0, lambda s: location if s.device.type == "cpu" else None, lambda s, loc: None
+    )
+    try:
+        torch.save(converted, path)
+    finally:
+        serialization._package_registry[:] = registry
+
+
+def test_checkpoint_saved_on_a_gpu_is_evaluated_on_the_cpu(run_dir, tmp_path, capsys):
+    ckpt = ember.load(os.path.join(run_dir, "last.ckpt"))
+    path = str(tmp_path / "gpu.ckpt")
+    saved_by_torch(ckpt, path, "cuda:0")
+    labels, preds = torch_predictions(os.path.join(run_dir, "last.ckpt"))
+    code, out, err = evaluate(capsys, path, "--out", str(tmp_path))
+    assert code == 0, err
+    correct = int((labels == preds).sum())
+    assert f"test accuracy {100 * correct / len(labels):.2f}% ({correct}/{len(labels)})" in out
+
+
+def test_checkpoint_saved_on_meta_gives_one_line(run_dir, tmp_path, capsys):
+    ckpt = ember.load(os.path.join(run_dir, "last.ckpt"))
+    path = str(tmp_path / "meta.ckpt")
+    saved_by_torch(ckpt, path, "meta")
+    code, _, err = evaluate(capsys, path)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "meta" in err, err

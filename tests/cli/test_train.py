@@ -128,11 +128,31 @@ def test_bad_inputs_give_one_clean_line(tmp_path):
         (["--model", "lenet5"], "lenet5 needs 28x28 or 32x32 images"),
         (["--resume", str(tmp_path / "none.ckpt")], "no checkpoint at"),
         (["--resume", str(bad)], "cannot read checkpoint"),
-        (["--epochs", "0"], "--epochs must be at least 1"),
+        (["--epochs", "0"], "--epochs must be an integer of at least 1, got 0"),
+        (["--epochs", "-3"], "--epochs must be an integer of at least 1, got -3"),
+        (["--epochs", "1.5"], "invalid int value: '1.5'"),
+        (["--batch-size", "0"], "--batch-size must be an integer of at least 1, got 0"),
+        (["--lr", "inf"], "--lr must be a positive finite number, got inf"),
+        (["--lr", "nan"], "--lr must be a positive finite number, got nan"),
+        (["--lr", "-0.1"], "--lr must be a positive finite number, got -0.1"),
+        (["--lr", "fast"], "invalid float value: 'fast'"),
+        (["--weight-decay", "-1"], "--weight-decay must be a finite number of at least 0"),
+        (["--weight-decay", "inf"], "--weight-decay must be a finite number of at least 0"),
+        (["--seed", "-1"], "--seed must be an integer of at least 0"),
+        (["--image-size", "0"], "--image-size must be an integer of at least 8"),
+        (["--workers", "-1"], "--workers must be at least 0"),
+        (["--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
+        (["--device", "meta"], "--device must be cpu or cuda[:N], got 'meta'"),
+        (["--device", "tpu"], "--device must be cpu or cuda[:N], got 'tpu'"),
         (["--dataset", "imagefolder:" + str(tmp_path)], "needs train/ and test/"),
+        (["--out", str(bad)], "is a file, not a folder"),
+        (["--out", str(bad / "sub")], "cannot create the output folder"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
     ]
+    if not ember.cuda.is_available():
+        cases.append((["--device", "cuda"], "cannot use device 'cuda'"))
     for args, message in cases:
-        code, _, err = run_cli("train", "--out", str(tmp_path / "o"), "--quiet", *args)
+        code, _, err = run_cli("train", "--quiet", *(["--out", str(tmp_path / "o")] + args))
         assert code == 2, (args, err)
         assert message in err and "Traceback" not in err, (args, err)
         assert len(err.strip().splitlines()) == 1, err
@@ -197,3 +217,100 @@ def test_fashion_mnist_from_data_dir(tmp_path):
 def test_info_still_works():
     code, out, _ = run_cli("info")
     assert code == 0 and out.startswith("ember")
+
+
+@pytest.fixture(scope="module")
+def one_epoch(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("one"))
+    assert cli.main(["train", "--out", out, "--epochs", "1", "--quiet"]) == 0
+    return os.path.join(out, "last.ckpt")
+
+
+def altered(one_epoch, tmp_path, name, change):
+    ckpt = ember.load(one_epoch)
+    change(ckpt)
+    path = str(tmp_path / name)
+    ember.save(ckpt, path)
+    return path
+
+
+def test_bad_checkpoints_to_resume_give_one_clean_line(one_epoch, tmp_path):
+    cases = [
+        (lambda c: c.pop("optimizer"), "it lacks 'optimizer'"),
+        (lambda c: c.update(epoch="1"), "epoch must be an integer of at least 0, got '1'"),
+        (lambda c: c.update(epoch=1.5), "epoch must be an integer of at least 0, got 1.5"),
+        (lambda c: c.update(epoch=4), "do not describe a run"),
+        (lambda c: c.update(rng=ember.tensor(list(b"garbage"), dtype=ember.uint8)),
+         "cannot resume from the checkpoint"),
+        (lambda c: c.update(rng="state"), "rng must be a tensor"),
+        (lambda c: c["config"].update(lr=float("inf")), "--lr must be a positive finite number"),
+        (lambda c: c["config"].pop("model"), "the settings lack 'model'"),
+        (lambda c: c.update(history=[{"epoch": 1}]), "history must be a list of rows"),
+        (lambda c: c["model"].pop("classifier.4.bias"), "cannot resume from the checkpoint"),
+    ]  # fmt: skip
+    for i, (change, message) in enumerate(cases):
+        path = altered(one_epoch, tmp_path, f"bad{i}.ckpt", change)
+        code, _, err = run_cli("train", "--resume", path, "--epochs", "2", "--quiet")
+        assert code == 2, (message, err)
+        assert message in err and "Traceback" not in err, (message, err)
+        assert len(err.strip().splitlines()) == 1, err
+    code, _, err = run_cli("train", "--resume", one_epoch, "--epochs", "2", "--lr", "0.1")
+    assert code == 2 and "--lr cannot change when resuming" in err
+
+
+def test_full_disk_keeps_the_previous_checkpoint(one_epoch, tmp_path):
+    """A file-size limit stands in for a full disk: writes past it fail with an OSError."""
+    import resource
+
+    out = tmp_path / "run"
+    out.mkdir()
+    previous = out / "last.ckpt"
+    previous.write_bytes(open(one_epoch, "rb").read())
+    before = previous.read_bytes()
+    limit = len(before) // 2
+
+    def limit_file_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    r = subprocess.run(
+        [sys.executable, "-m", "ember.cli.main", "train", "--resume", str(previous), "--epochs",
+         "2", "--quiet"],
+        env=ENV, capture_output=True, text=True, timeout=120, preexec_fn=limit_file_size,
+    )  # fmt: skip
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith(f"ember train: error: cannot write {previous}"), r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert previous.read_bytes() == before
+    assert sorted(os.listdir(out)) == ["last.ckpt"]  # no temporary file left behind
+
+
+def torch_copy(obj, torch):
+    """``obj`` with every ember tensor replaced by a torch tensor of the same values."""
+    if isinstance(obj, ember.Tensor):
+        return torch.from_numpy(obj.numpy().copy())
+    if isinstance(obj, dict):
+        return {k: torch_copy(v, torch) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(torch_copy(v, torch) for v in obj)
+    return obj
+
+
+def test_checkpoint_saved_on_a_gpu_resumes_on_the_cpu(one_epoch, tmp_path, monkeypatch):
+    """A file PyTorch wrote with every storage tagged 'cuda:0', as a GPU run writes it."""
+    torch = pytest.importorskip("torch")
+    from torch import serialization
+
+    monkeypatch.setattr(serialization, "_package_registry", list(serialization._package_registry))
+    serialization.register_package(
+        0, lambda s: "cuda:0" if s.device.type == "cpu" else None, lambda s, loc: None
+    )
+    path = str(tmp_path / "gpu.ckpt")
+    torch.save(torch_copy(ember.load(one_epoch), torch), path)
+    with open(path, "rb") as f:
+        assert b"cuda:0" in f.read()
+    code, _, err = run_cli("train", "--resume", path, "--epochs", "2", "--quiet")
+    assert code == 0, err
+    resumed = ember.load(str(tmp_path / "last.ckpt"))  # written where the checkpoint lies
+    assert resumed["epoch"] == 2 and len(resumed["history"]) == 2
+    assert {t.device.type for t in resumed["model"].values()} == {"cpu"}

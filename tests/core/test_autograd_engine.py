@@ -185,3 +185,47 @@ def test_anomaly_mode_names_the_forward_op():
         y = x.sqrt() * 0
         with pytest.raises(RuntimeError, match="Sqrt.*nan|nan.*Sqrt"):
             (y.sum()).backward()
+
+
+@pytest.mark.parametrize("grad_dtype", ["float64", "int64", "float16"])
+@pytest.mark.parametrize("op", ["conv2d", "mul"])
+def test_given_gradient_is_cast_to_the_output_dtype(op, grad_dtype):
+    grads = []
+    for lib in (torch, ember):
+        lib.manual_seed(0)
+        x = lib.ones(1, 2, 5, 5, requires_grad=True)
+        w = lib.full((3, 2, 3, 3), 0.5)
+        y = lib.nn.functional.conv2d(x, w) if op == "conv2d" else x * 3
+        g = lib.full(tuple(y.shape), 2, dtype=getattr(lib, grad_dtype))
+        (gx,) = lib.autograd.grad(y, x, g)
+        y = lib.nn.functional.conv2d(x, w) if op == "conv2d" else x * 3
+        y.backward(g)
+        assert gx.dtype == x.grad.dtype == lib.float32
+        grads.append((gx.detach().numpy(), x.grad.numpy()))
+    np.testing.assert_allclose(grads[1][0], grads[0][0], rtol=1e-6)
+    np.testing.assert_allclose(grads[1][1], grads[0][1], rtol=1e-6)
+
+
+def test_second_derivative_through_once_differentiable_raises_like_torch():
+    outcomes = []
+    for lib in (torch, ember):
+
+        class Square(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x * x
+
+            @staticmethod
+            @lib.autograd.function.once_differentiable
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return 2 * x * g
+
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = Square.apply(x * 1).sum() * x.sum()  # the gradient reaching Square requires grad
+        (g,) = lib.autograd.grad(y, x, create_graph=True)
+        with pytest.raises(RuntimeError, match="once_differentiable") as err:
+            g.sum().backward()
+        outcomes.append((g.detach().tolist(), type(err.value)))
+    assert outcomes[1] == outcomes[0]

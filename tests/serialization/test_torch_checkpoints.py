@@ -186,3 +186,15 @@ def test_loading_never_imports_torch(tmp_path):
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_pytorch_1_cuda_storage_names(torch_zip):
+    """PyTorch 1.x named a CUDA tensor's storage torch.cuda.FloatStorage; it loads on the CPU."""
+    pkl = (
+        b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch.cuda\n"
+        b"FloatStorage\nX\x01\x00\x00\x000X\x06\x00\x00\x00cuda:0K\x02tQK\x00K\x02\x85K\x01\x85"
+        b"\x89ccollections\nOrderedDict\n)RtR."
+    )
+    raw = np.array([1.5, -2.0], np.float32).tobytes()
+    out = ember.load(io.BytesIO(torch_zip(pkl, {"0": raw})), map_location="cpu")
+    assert out.tolist() == [1.5, -2.0] and out.device == ember.device("cpu")

@@ -16,5 +16,6 @@ from ember.nn.modules.pixelshuffle import *
 from ember.nn.modules.pooling import *
 from ember.nn.modules.rnn import *
 from ember.nn.modules.sparse import *
+from ember.nn.modules.sync_batchnorm import *
 from ember.nn.modules.transformer import *
 from ember.nn.modules.upsampling import *

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ember import _dtype
+from ember._device import resolve_device
 from ember._tensor import wrap
 from ember.nn import functional as F
 from ember.nn.modules.module import Module
@@ -219,6 +220,7 @@ class Hardshrink(Softshrink):
 class PReLU(Module):
     def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
         super().__init__()
+        resolve_device(device, f"nn.{type(self).__name__}")
         self.num_parameters = num_parameters
         self.init = init
         np_dt = _dtype.to_dtype(dtype).np

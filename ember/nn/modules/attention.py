@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ember._device import resolve_device
 from ember._ops.attention import multi_head_attention_forward
 from ember._random import np_generator
 from ember._tensor import wrap
@@ -40,6 +41,7 @@ class MultiheadAttention(Module):
         dtype=None,
     ):
         super().__init__()
+        resolve_device(device, f"nn.{type(self).__name__}")
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(
                 f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and "

@@ -4,12 +4,14 @@ import math
 
 import numpy as np
 
-from ember import _dtype
-from ember._tensor import wrap
+from ember._device import resolve_device
+from ember._ops.creation import empty
+from ember.autograd.grad_mode import no_grad
 from ember.nn import functional as F
 from ember.nn import init
+from ember.nn.modules.lazy import LazyModuleMixin
 from ember.nn.modules.module import Module
-from ember.nn.parameter import Parameter
+from ember.nn.parameter import Parameter, UninitializedParameter
 
 __all__ = [
     "Conv1d",
@@ -20,6 +22,12 @@ __all__ = [
     "ConvTranspose3d",
     "Unfold",
     "Fold",
+    "LazyConv1d",
+    "LazyConv2d",
+    "LazyConv3d",
+    "LazyConvTranspose1d",
+    "LazyConvTranspose2d",
+    "LazyConvTranspose3d",
 ]
 
 
@@ -47,6 +55,7 @@ class _ConvNd(Module):
         output_padding=0,
     ):
         super().__init__()
+        resolve_device(device, f"nn.{type(self).__name__}")
         n = self._dims
         if groups <= 0:
             raise ValueError("groups must be a positive integer")
@@ -79,10 +88,9 @@ class _ConvNd(Module):
             shape = (in_channels, out_channels // groups, *self.kernel_size)
         else:
             shape = (out_channels, in_channels // groups, *self.kernel_size)
-        np_dt = _dtype.to_dtype(dtype).np
-        self.weight = Parameter(wrap(np.empty(shape, np_dt)))
+        self.weight = Parameter(empty(shape, dtype=dtype))
         if bias:
-            self.bias = Parameter(wrap(np.empty(out_channels, np_dt)))
+            self.bias = Parameter(empty(out_channels, dtype=dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -183,6 +191,7 @@ class _ConvTransposeNd(_ConvNd):
             groups,
             bias,
             padding_mode,
+            device=device,
             dtype=dtype,
             output_padding=output_padding,
         )
@@ -262,3 +271,109 @@ class Fold(Module):
             f"output_size={self.output_size}, kernel_size={self.kernel_size}, "
             f"dilation={self.dilation}, padding={self.padding}, stride={self.stride}"
         )
+
+
+class _LazyConvMixin(LazyModuleMixin):
+    """Takes ``in_channels`` from the first input's channel dimension."""
+
+    def _make_lazy(self, out_channels, bias, device, dtype):
+        self.out_channels = out_channels
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        if bias:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+
+    def reset_parameters(self):
+        if not self.has_uninitialized_params() and self.in_channels != 0:
+            super().reset_parameters()
+
+    def _input_channels(self, input):
+        n = self._dims
+        if input.dim() not in (n + 1, n + 2):
+            raise RuntimeError(
+                f"Expected {n + 1}D (unbatched) or {n + 2}D (batched) input to "
+                f"{type(self).__name__}, but got input of size: {input.shape}"
+            )
+        return input.shape[1] if input.dim() == n + 2 else input.shape[0]
+
+    def initialize_parameters(self, input, *args, **kwargs):
+        if not self.has_uninitialized_params():
+            return
+        with no_grad():
+            self.in_channels = self._input_channels(input)
+            if self.in_channels % self.groups:
+                raise ValueError("in_channels must be divisible by groups")
+            if self.transposed:
+                shape = (self.in_channels, self.out_channels // self.groups)
+            else:
+                shape = (self.out_channels, self.in_channels // self.groups)
+            self.weight.materialize((*shape, *self.kernel_size))
+            if self.bias is not None:
+                self.bias.materialize((self.out_channels,))
+            self.reset_parameters()
+
+
+def _lazy_conv(conv_cls):
+    """LazyConvNd for ``conv_cls``: its arguments less ``in_channels``."""
+
+    class LazyConv(_LazyConvMixin, conv_cls):
+        cls_to_become = conv_cls
+
+        def __init__(
+            self,
+            out_channels,
+            kernel_size,
+            stride=1,
+            padding=0,
+            dilation=1,
+            groups=1,
+            bias=True,
+            padding_mode="zeros",
+            device=None,
+            dtype=None,
+        ):
+            super().__init__(
+                0, 0, kernel_size, stride, padding, dilation, groups, False, padding_mode,
+                device, dtype,
+            )  # fmt: skip
+            self._make_lazy(out_channels, bias, device, dtype)
+
+    LazyConv.__name__ = LazyConv.__qualname__ = "Lazy" + conv_cls.__name__
+    return LazyConv
+
+
+def _lazy_conv_transpose(conv_cls):
+    """LazyConvTransposeNd for ``conv_cls``: its arguments less ``in_channels``."""
+
+    class LazyConvTranspose(_LazyConvMixin, conv_cls):
+        cls_to_become = conv_cls
+
+        def __init__(
+            self,
+            out_channels,
+            kernel_size,
+            stride=1,
+            padding=0,
+            output_padding=0,
+            groups=1,
+            bias=True,
+            dilation=1,
+            padding_mode="zeros",
+            device=None,
+            dtype=None,
+        ):
+            super().__init__(
+                0, 0, kernel_size, stride, padding, output_padding, groups, False, dilation,
+                padding_mode, device, dtype,
+            )  # fmt: skip
+            self._make_lazy(out_channels, bias, device, dtype)
+
+    LazyConvTranspose.__name__ = LazyConvTranspose.__qualname__ = "Lazy" + conv_cls.__name__
+    return LazyConvTranspose
+
+
+LazyConv1d = _lazy_conv(Conv1d)
+LazyConv2d = _lazy_conv(Conv2d)
+LazyConv3d = _lazy_conv(Conv3d)
+LazyConvTranspose1d = _lazy_conv_transpose(ConvTranspose1d)
+LazyConvTranspose2d = _lazy_conv_transpose(ConvTranspose2d)
+LazyConvTranspose3d = _lazy_conv_transpose(ConvTranspose3d)

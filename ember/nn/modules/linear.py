@@ -5,16 +5,23 @@ import math
 import numpy as np
 
 from ember import _dtype
+from ember._device import resolve_device
 from ember._tensor import wrap
+from ember.autograd.grad_mode import no_grad
 from ember.nn import functional as F
 from ember.nn import init
+from ember.nn.modules.lazy import LazyModuleMixin
 from ember.nn.modules.module import Module
-from ember.nn.parameter import Parameter
+from ember.nn.parameter import Parameter, UninitializedParameter
 
 __all__ = ["Identity", "Linear", "Bilinear", "LazyLinear"]
 
 
 def _empty_param(shape, dtype):
+    if any(n < 0 for n in shape):
+        raise RuntimeError(
+            f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}"
+        )
     return Parameter(wrap(np.empty(shape, _dtype.to_dtype(dtype).np)))
 
 
@@ -33,6 +40,7 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
+        resolve_device(device, f"nn.{type(self).__name__}")
         self.in_features = in_features
         self.out_features = out_features
         self.weight = _empty_param((out_features, in_features), dtype)
@@ -58,7 +66,30 @@ class Linear(Module):
         )
 
 
-LazyLinear = Linear
+class LazyLinear(LazyModuleMixin, Linear):
+    """A Linear layer whose ``in_features`` is taken from the last dimension of its first input."""
+
+    cls_to_become = Linear
+
+    def __init__(self, out_features, bias=True, device=None, dtype=None):
+        super().__init__(0, 0, False, device, dtype)
+        self.out_features = out_features
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        if bias:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+
+    def reset_parameters(self):
+        if not self.has_uninitialized_params() and self.in_features != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input, *args, **kwargs):
+        if self.has_uninitialized_params():
+            with no_grad():
+                self.in_features = input.shape[-1]
+                self.weight.materialize((self.out_features, self.in_features))
+                if self.bias is not None:
+                    self.bias.materialize((self.out_features,))
+                self.reset_parameters()
 
 
 class Bilinear(Module):
@@ -68,6 +99,7 @@ class Bilinear(Module):
         self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None
     ):
         super().__init__()
+        resolve_device(device, f"nn.{type(self).__name__}")
         self.in1_features = in1_features
         self.in2_features = in2_features
         self.out_features = out_features

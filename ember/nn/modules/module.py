@@ -3,8 +3,9 @@
 import itertools
 from collections import OrderedDict, namedtuple
 
-from ember._tensor import Tensor
-from ember.nn.parameter import Buffer, Parameter
+from ember._device import resolve_device
+from ember._tensor import Tensor, wrap
+from ember.nn.parameter import Buffer, Parameter, is_lazy
 
 __all__ = ["Module"]
 
@@ -172,7 +173,7 @@ class Module:
             return
         if isinstance(value, Buffer):
             self._remove_from(name, d, "_parameters", "_modules")
-            self.register_buffer(name, Tensor(value._data), value.persistent)
+            self.register_buffer(name, wrap(value._data), value.persistent)
             return
         buffers = d.get("_buffers")
         if buffers is not None and name in buffers:
@@ -365,7 +366,7 @@ class Module:
                     continue
                 new = convert(p)
                 if new is not p:
-                    p._data = new._data
+                    p._data = new._placeholder if is_lazy(new) else new._data
                 if p.grad is not None:
                     g = convert(p.grad)
                     if g is not p.grad:
@@ -392,6 +393,8 @@ class Module:
                 "nn.Module.to only accepts floating point or complex dtypes, but got desired "
                 f"dtype={dtype}"
             )
+        if device is not None:
+            device = resolve_device(device, "Module.to")
 
         def convert(t):
             out = t
@@ -407,10 +410,10 @@ class Module:
         return self.to("cpu")
 
     def cuda(self, device=None):
-        return self.to("cuda" if device is None else device)
+        return self.to(resolve_device("cuda" if device is None else device, "Module.cuda"))
 
     def type(self, dst_type):
-        return self._apply(lambda t: t.to(dst_type).detach() if t.dtype is not dst_type else t)
+        return self._apply(lambda t: t.type(dst_type).detach())
 
     def _float_cast(self, dtype):
         return self._apply(
@@ -438,13 +441,17 @@ class Module:
         return self._float_cast(bfloat16)
 
     def share_memory(self):
+        """Move every parameter and buffer into shared memory (Hogwild training)."""
+        for t in (*self.parameters(), *self.buffers()):
+            t.share_memory_()
         return self
 
     def to_empty(self, *, device=None, recurse=True):
         """Give every parameter and buffer fresh uninitialised storage of the same shape."""
         from ember._ops.creation import empty_like
 
-        return self._apply(lambda t: empty_like(t) if device is None else empty_like(t).to(device))
+        resolve_device(device, "Module.to_empty")
+        return self._apply(empty_like)
 
     def compile(self, *args, **kwargs):
         """Accepted for compatibility; ember runs modules eagerly."""
@@ -516,16 +523,13 @@ class Module:
                 continue
             value = state_dict[key]
             if not isinstance(value, Tensor):
-                from ember._ops.creation import as_tensor
-
-                try:
-                    value = as_tensor(value)
-                except Exception:
-                    error_msgs.append(
-                        f'While copying the parameter named "{key}", expected torch.Tensor or '
-                        f"Tensor-like object from checkpoint but received {type(value)}"
-                    )
-                    continue
+                error_msgs.append(
+                    f'While copying the parameter named "{key}", expected torch.Tensor or '
+                    f"Tensor-like object from checkpoint but received {type(value)}"
+                )
+                continue
+            if is_lazy(param) and is_lazy(value):
+                continue
             if tuple(value.shape) != tuple(param.shape):
                 error_msgs.append(
                     f"size mismatch for {key}: copying a param with shape {value.shape} from "

@@ -5,15 +5,21 @@ import numbers
 import numpy as np
 
 from ember import _dtype
+from ember._device import resolve_device
 from ember._tensor import wrap
+from ember.autograd.grad_mode import no_grad
 from ember.nn import functional as F
+from ember.nn.modules.lazy import LazyModuleMixin
 from ember.nn.modules.module import Module
-from ember.nn.parameter import Parameter
+from ember.nn.parameter import Parameter, UninitializedBuffer, UninitializedParameter
 
 __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "BatchNorm3d",
+    "LazyBatchNorm1d",
+    "LazyBatchNorm2d",
+    "LazyBatchNorm3d",
     "LayerNorm",
     "GroupNorm",
     "InstanceNorm1d",
@@ -45,6 +51,7 @@ class _NormBase(Module):
         bias=True,
     ):
         super().__init__()
+        resolve_device(device, f"nn.{type(self).__name__}")
         self.num_features = num_features
         self.has_bias = affine and bias
         self.eps = eps
@@ -132,6 +139,53 @@ class BatchNorm3d(_BatchNorm):
     _dims = (5,)
 
 
+class _LazyBatchNorm(LazyModuleMixin):
+    """Takes ``num_features`` from the first input's channel dimension."""
+
+    def __init__(
+        self, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
+        dtype=None,
+    ):  # fmt: skip
+        super().__init__(0, eps, momentum, False, False, device, dtype)
+        self.affine = affine
+        self.has_bias = affine
+        self.track_running_stats = track_running_stats
+        if affine:
+            self.weight = UninitializedParameter(device=device, dtype=dtype)
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+        if track_running_stats:
+            self.running_mean = UninitializedBuffer(device=device, dtype=dtype)
+            self.running_var = UninitializedBuffer(device=device, dtype=dtype)
+            self.num_batches_tracked = wrap(np.zeros((), np.int64))
+
+    def reset_parameters(self):
+        if not self.has_uninitialized_params() and self.num_features != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input, *args, **kwargs):
+        if not self.has_uninitialized_params():
+            return
+        with no_grad():
+            self.num_features = input.shape[1]
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                tensor = getattr(self, name)
+                if tensor is not None:
+                    tensor.materialize((self.num_features,))
+            self.reset_parameters()
+
+
+class LazyBatchNorm1d(_LazyBatchNorm, BatchNorm1d):
+    cls_to_become = BatchNorm1d
+
+
+class LazyBatchNorm2d(_LazyBatchNorm, BatchNorm2d):
+    cls_to_become = BatchNorm2d
+
+
+class LazyBatchNorm3d(_LazyBatchNorm, BatchNorm3d):
+    cls_to_become = BatchNorm3d
+
+
 SyncBatchNorm = BatchNorm2d
 
 
@@ -151,7 +205,7 @@ class _InstanceNorm(_NormBase):
         bias=True,
     ):
         super().__init__(
-            num_features, eps, momentum, affine, track_running_stats, dtype=dtype, bias=bias
+            num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias
         )
 
     def forward(self, input):
@@ -193,6 +247,7 @@ class LayerNorm(Module):
         dtype=None,
     ):
         super().__init__()
+        resolve_device(device, f"nn.{type(self).__name__}")
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(normalized_shape)
@@ -224,6 +279,7 @@ class RMSNorm(Module):
         self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None
     ):
         super().__init__()
+        resolve_device(device, f"nn.{type(self).__name__}")
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(normalized_shape)
@@ -246,6 +302,7 @@ class RMSNorm(Module):
 class GroupNorm(Module):
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None):
         super().__init__()
+        resolve_device(device, f"nn.{type(self).__name__}")
         if num_channels % num_groups:
             raise ValueError("num_channels must be divisible by num_groups")
         self.num_groups = num_groups

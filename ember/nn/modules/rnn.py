@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from ember._device import resolve_device
 from ember._ops import rnn as rnn_ops
 from ember._ops.shape import cat, stack
 from ember._random import np_generator
@@ -40,6 +41,7 @@ class RNNBase(Module):
         dtype=None,
     ):
         super().__init__()
+        resolve_device(device, f"nn.{type(self).__name__}")
         if not isinstance(hidden_size, int) or hidden_size <= 0:
             raise ValueError(f"hidden_size must be a positive integer, got {hidden_size}")
         if num_layers <= 0:
@@ -267,6 +269,7 @@ class RNN(RNNBase):
             batch_first,
             dropout,
             bidirectional,
+            device=device,
             dtype=dtype,
         )
 
@@ -301,6 +304,7 @@ class LSTM(RNNBase):
             dropout,
             bidirectional,
             proj_size,
+            device=device,
             dtype=dtype,
         )
 
@@ -329,6 +333,7 @@ class GRU(RNNBase):
             batch_first,
             dropout,
             bidirectional,
+            device=device,
             dtype=dtype,
         )
 
@@ -389,6 +394,7 @@ class RNNCell(RNNCellBase):
         self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None
     ):
         super().__init__(input_size, hidden_size, bias, 1, dtype)
+        resolve_device(device, f"nn.{type(self).__name__}")
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):
@@ -402,6 +408,7 @@ class RNNCell(RNNCellBase):
 class LSTMCell(RNNCellBase):
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
         super().__init__(input_size, hidden_size, bias, 4, dtype)
+        resolve_device(device, f"nn.{type(self).__name__}")
 
     def forward(self, input, hx=None):
         input, (h, c), batched = self._prepare(input, hx, 2)
@@ -415,6 +422,7 @@ class LSTMCell(RNNCellBase):
 class GRUCell(RNNCellBase):
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
         super().__init__(input_size, hidden_size, bias, 3, dtype)
+        resolve_device(device, f"nn.{type(self).__name__}")
 
     def forward(self, input, hx=None):
         input, h, batched = self._prepare(input, hx)

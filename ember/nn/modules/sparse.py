@@ -1,9 +1,7 @@
 """Embedding and EmbeddingBag: lookup tables of learnable rows."""
 
-import numpy as np
-
-from ember import _dtype
-from ember._tensor import wrap
+from ember._device import resolve_device
+from ember._ops.creation import empty
 from ember.nn import functional as F
 from ember.nn import init
 from ember.nn.modules.module import Module
@@ -28,6 +26,7 @@ class Embedding(Module):
         dtype=None,
     ):
         super().__init__()
+        resolve_device(device, f"nn.{type(self).__name__}")
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         if padding_idx is not None:
@@ -42,9 +41,7 @@ class Embedding(Module):
         self.sparse = sparse
         if _weight is None:
             shape = (num_embeddings, embedding_dim)
-            self.weight = Parameter(
-                wrap(np.empty(shape, _dtype.to_dtype(dtype).np)), requires_grad=not _freeze
-            )
+            self.weight = Parameter(empty(shape, dtype=dtype), requires_grad=not _freeze)
             self.reset_parameters()
         else:
             self.weight = Parameter(_weight, requires_grad=not _freeze)
@@ -123,6 +120,7 @@ class EmbeddingBag(Module):
         dtype=None,
     ):
         super().__init__()
+        resolve_device(device, f"nn.{type(self).__name__}")
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.max_norm = max_norm
@@ -136,7 +134,7 @@ class EmbeddingBag(Module):
         self.padding_idx = padding_idx
         if _weight is None:
             shape = (num_embeddings, embedding_dim)
-            self.weight = Parameter(wrap(np.empty(shape, _dtype.to_dtype(dtype).np)))
+            self.weight = Parameter(empty(shape, dtype=dtype))
             self.reset_parameters()
         else:
             if tuple(_weight.shape) != (num_embeddings, embedding_dim):

@@ -4,6 +4,7 @@ import copy
 
 import numpy as np
 
+from ember._device import resolve_device
 from ember._tensor import wrap
 from ember.nn import functional as F
 from ember.nn.modules.attention import MultiheadAttention
@@ -32,6 +33,7 @@ def _activation(activation):
 def _generate_square_subsequent_mask(sz, device=None, dtype=None):
     from ember import _dtype
 
+    resolve_device(device, "nn.Transformer.generate_square_subsequent_mask")
     dt = _dtype.to_dtype(dtype).np
     return wrap(np.triu(np.full((sz, sz), -np.inf, dt), 1))
 
@@ -54,6 +56,7 @@ class TransformerEncoderLayer(Module):
         dtype=None,
     ):
         super().__init__()
+        resolve_device(device, f"nn.{type(self).__name__}")
         self.self_attn = MultiheadAttention(
             d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype
         )
@@ -111,6 +114,7 @@ class TransformerDecoderLayer(Module):
         dtype=None,
     ):
         super().__init__()
+        resolve_device(device, f"nn.{type(self).__name__}")
         self.self_attn = MultiheadAttention(
             d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype
         )
@@ -264,6 +268,7 @@ class Transformer(Module):
         dtype=None,
     ):
         super().__init__()
+        resolve_device(device, f"nn.{type(self).__name__}")
         args = dict(
             dim_feedforward=dim_feedforward,
             dropout=dropout,

@@ -1,6 +1,7 @@
 """MobileNetV2 (Sandler et al., 2018) with torchvision's module names."""
 
 from ember import nn
+from ember.vision.models._api import WeightsEnum, imagenet_weights, weights_builder
 from ember.vision.models._init import init_conv_bn
 
 
@@ -80,5 +81,20 @@ class MobileNetV2(nn.Module):
         return self.classifier(x)
 
 
-def mobilenet_v2(num_classes=1000, **kwargs):
-    return MobileNetV2(num_classes, **kwargs)
+class MobileNet_V2_Weights(WeightsEnum):
+    IMAGENET1K_V1 = imagenet_weights(
+        "https://download.pytorch.org/models/mobilenet_v2-b0353104.pth", num_params=3504872,
+        acc1=71.878, acc5=90.286, gflops=0.301, file_size_mb=13.555,
+        recipe="https://github.com/pytorch/vision/tree/main/references/classification#mobilenetv2",
+    )  # fmt: skip
+    IMAGENET1K_V2 = imagenet_weights(
+        "https://download.pytorch.org/models/mobilenet_v2-7ebf99e0.pth", num_params=3504872,
+        acc1=72.154, acc5=90.822, gflops=0.301, file_size_mb=13.598, resize_size=232,
+        recipe="https://github.com/pytorch/vision/issues/3995#new-recipe-with-reg-tuning",
+    )  # fmt: skip
+    DEFAULT = IMAGENET1K_V2
+
+
+@weights_builder(MobileNet_V2_Weights, MobileNet_V2_Weights.IMAGENET1K_V1)
+def mobilenet_v2(**kwargs):
+    return MobileNetV2(**kwargs)

@@ -2,6 +2,7 @@
 convolution of the bottleneck, as torchvision's "v1.5")."""
 
 from ember import nn
+from ember.vision.models._api import WeightsEnum, imagenet_weights, weights_builder
 from ember.vision.models._init import init_conv_bn
 
 
@@ -105,13 +106,49 @@ class ResNet(nn.Module):
         return self.fc(self.avgpool(x).flatten(1))
 
 
-def resnet18(num_classes=1000, **kwargs):
-    return ResNet(BasicBlock, [2, 2, 2, 2], num_classes, **kwargs)
+_URL = "https://download.pytorch.org/models/"
+_RESNET_RECIPE = "https://github.com/pytorch/vision/tree/main/references/classification#resnet"
 
 
-def resnet34(num_classes=1000, **kwargs):
-    return ResNet(BasicBlock, [3, 4, 6, 3], num_classes, **kwargs)
+class ResNet18_Weights(WeightsEnum):
+    IMAGENET1K_V1 = imagenet_weights(
+        _URL + "resnet18-f37072fd.pth", num_params=11689512, acc1=69.758, acc5=89.078,
+        gflops=1.814, file_size_mb=44.661, recipe=_RESNET_RECIPE,
+    )  # fmt: skip
+    DEFAULT = IMAGENET1K_V1
 
 
-def resnet50(num_classes=1000, **kwargs):
-    return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, **kwargs)
+class ResNet34_Weights(WeightsEnum):
+    IMAGENET1K_V1 = imagenet_weights(
+        _URL + "resnet34-b627a593.pth", num_params=21797672, acc1=73.314, acc5=91.42,
+        gflops=3.664, file_size_mb=83.275, recipe=_RESNET_RECIPE,
+    )  # fmt: skip
+    DEFAULT = IMAGENET1K_V1
+
+
+class ResNet50_Weights(WeightsEnum):
+    IMAGENET1K_V1 = imagenet_weights(
+        _URL + "resnet50-0676ba61.pth", num_params=25557032, acc1=76.13, acc5=92.862,
+        gflops=4.089, file_size_mb=97.781, recipe=_RESNET_RECIPE,
+    )  # fmt: skip
+    IMAGENET1K_V2 = imagenet_weights(
+        _URL + "resnet50-11ad3fa6.pth", num_params=25557032, acc1=80.858, acc5=95.434,
+        gflops=4.089, file_size_mb=97.79, resize_size=232,
+        recipe="https://github.com/pytorch/vision/issues/3995#issuecomment-1013906621",
+    )  # fmt: skip
+    DEFAULT = IMAGENET1K_V2
+
+
+@weights_builder(ResNet18_Weights, ResNet18_Weights.IMAGENET1K_V1)
+def resnet18(**kwargs):
+    return ResNet(BasicBlock, [2, 2, 2, 2], **kwargs)
+
+
+@weights_builder(ResNet34_Weights, ResNet34_Weights.IMAGENET1K_V1)
+def resnet34(**kwargs):
+    return ResNet(BasicBlock, [3, 4, 6, 3], **kwargs)
+
+
+@weights_builder(ResNet50_Weights, ResNet50_Weights.IMAGENET1K_V1)
+def resnet50(**kwargs):
+    return ResNet(Bottleneck, [3, 4, 6, 3], **kwargs)

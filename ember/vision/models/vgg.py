@@ -2,6 +2,7 @@
 module names."""
 
 from ember import nn
+from ember.vision.models._api import WeightsEnum, imagenet_weights, weights_builder
 from ember.vision.models._init import init_conv_bn
 
 CFGS = {
@@ -51,14 +52,38 @@ class VGG(nn.Module):
         return self.classifier(self.avgpool(self.features(x)).flatten(1))
 
 
-def _vgg(cfg, num_classes, in_channels=3, small_input=False, **kwargs):
+def _vgg(cfg, num_classes=1000, in_channels=3, small_input=False, **kwargs):
     features = make_layers(CFGS[cfg], True, in_channels, ceil_mode=small_input)
     return VGG(features, num_classes, small_input=small_input, **kwargs)
 
 
-def vgg11_bn(num_classes=1000, **kwargs):
-    return _vgg("A", num_classes, **kwargs)
+_URL = "https://download.pytorch.org/models/"
+_VGG_RECIPE = (
+    "https://github.com/pytorch/vision/tree/main/references/classification#alexnet-and-vgg"
+)
 
 
-def vgg16_bn(num_classes=1000, **kwargs):
-    return _vgg("D", num_classes, **kwargs)
+class VGG11_BN_Weights(WeightsEnum):
+    IMAGENET1K_V1 = imagenet_weights(
+        _URL + "vgg11_bn-6002323d.pth", num_params=132868840, acc1=70.37, acc5=89.81,
+        gflops=7.609, file_size_mb=506.881, recipe=_VGG_RECIPE, min_size=(32, 32),
+    )  # fmt: skip
+    DEFAULT = IMAGENET1K_V1
+
+
+class VGG16_BN_Weights(WeightsEnum):
+    IMAGENET1K_V1 = imagenet_weights(
+        _URL + "vgg16_bn-6c64b313.pth", num_params=138365992, acc1=73.36, acc5=91.516,
+        gflops=15.47, file_size_mb=527.866, recipe=_VGG_RECIPE, min_size=(32, 32),
+    )  # fmt: skip
+    DEFAULT = IMAGENET1K_V1
+
+
+@weights_builder(VGG11_BN_Weights, VGG11_BN_Weights.IMAGENET1K_V1)
+def vgg11_bn(**kwargs):
+    return _vgg("A", **kwargs)
+
+
+@weights_builder(VGG16_BN_Weights, VGG16_BN_Weights.IMAGENET1K_V1)
+def vgg16_bn(**kwargs):
+    return _vgg("D", **kwargs)

@@ -1,0 +1,11 @@
+"""Stands in for ``torchvision`` in a process started by a program under ``ember run``: installs
+ember's import hook, then replaces itself with the alias of ember (see the parent folder)."""
+
+import importlib
+import sys
+
+from ember import _torch_alias
+
+_torch_alias.install()
+sys.modules.pop("torchvision", None)
+sys.modules["torchvision"] = importlib.import_module("torchvision")

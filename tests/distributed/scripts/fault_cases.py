@@ -1,0 +1,49 @@
+"""A rank misbehaves; the job must end quickly with a message naming what went wrong.
+
+``uncaught``: rank 1 raises while rank 0 waits in all_reduce (30 min default timeout).
+``timeout``: rank 1 never calls all_reduce; rank 0's times out after the group's timeout.
+``monitored``: rank 1 never reaches monitored_barrier; rank 0's error names it.
+``caught``: rank 0 catches its timeout and ends normally; rank 1 is still away.
+``init``: rank 1 never calls init_process_group.
+"""
+
+import datetime
+import os
+import sys
+import time
+
+import ember as torch
+import ember.distributed as dist
+
+case = sys.argv[1]
+timeout = datetime.timedelta(seconds=2) if case != "uncaught" else None
+if case == "init" and os.environ.get("PMI_RANK") == "1":
+    time.sleep(60)
+dist.init_process_group("gloo", timeout=timeout)
+rank = dist.get_rank()
+if case == "uncaught":
+    if rank == 1:
+        time.sleep(0.5)
+        raise ValueError("rank 1 fails on purpose")
+    dist.all_reduce(torch.ones(3))
+elif case == "timeout":
+    if rank == 1:
+        time.sleep(60)
+    try:
+        dist.all_reduce(torch.ones(3))
+    except dist.DistBackendError as e:
+        print(f"caught: {e}", flush=True)
+        raise
+elif case == "caught":
+    if rank == 1:
+        time.sleep(60)
+    try:
+        dist.barrier()
+    except dist.DistBackendError:
+        print("rank 0 ends normally after catching the timeout", flush=True)
+        sys.exit(0)
+elif case == "monitored":
+    if rank == 1:
+        time.sleep(60)
+    dist.monitored_barrier(timeout=datetime.timedelta(seconds=2))
+print("not reached", flush=True)

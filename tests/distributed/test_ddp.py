@@ -1,0 +1,43 @@
+"""DistributedDataParallel on 2 ranks against one process on the whole batch, and against
+PyTorch's DistributedDataParallel (gloo) running the same script."""
+
+import numpy as np
+import pytest
+
+
+@pytest.mark.parametrize(
+    "args",
+    [(), ("--bucket-mb", "0.0005"), ("--no-sync",), ("--unused",), ("--zero",)],
+    ids=["one-bucket", "many-buckets", "no_sync", "find_unused_parameters", "zero-adam"],
+)
+def test_ddp_matches_single_process(mpirun, args):
+    proc = mpirun("ddp_matches_single_process.py", 2, *args, timeout=120)
+    assert proc.stdout.count("DDP weights match") == 2
+
+
+def test_ddp_unused_parameter_without_detection_raises_next_iteration(mpirun):
+    proc = mpirun(
+        "ddp_matches_single_process.py", 2, "--unused", "--no-detect", timeout=60, expect_ok=False
+    )
+    assert proc.returncode != 0
+    assert "Expected to have finished reduction in the prior iteration" in proc.stderr
+    assert "unused.weight" in proc.stderr
+
+
+@pytest.mark.parametrize("branchy", [False, True], ids=["all-used", "rank-dependent-unused"])
+def test_ddp_same_weights_as_torch_ddp(mpirun, tmp_path, branchy):
+    pytest.importorskip("torch")
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    for lib in ("torch", "ember"):
+        options = ["--lib", lib, "--out", str(tmp_path), "--port", port]
+        mpirun(
+            "ddp_same_as_torch.py", 2, *options, *(["--branchy"] if branchy else []), timeout=120
+        )
+    want, got = np.load(tmp_path / "torch.npz"), np.load(tmp_path / "ember.npz")
+    assert sorted(got.files) == sorted(want.files)
+    for key in want.files:
+        np.testing.assert_allclose(got[key], want[key], rtol=1e-5, atol=1e-5, err_msg=key)

@@ -102,8 +102,8 @@ def to_dtype(d):
         if name in _FROM_NAME:
             return _FROM_NAME[name]
         raise TypeError(f"unknown dtype name {d!r}")
-    if d is builtins.float:
-        return _default[0]
+    if d is builtins.float:  # as PyTorch: the Python type float names float64
+        return float64
     if d is builtins.int:
         return int64
     if d is builtins.bool:

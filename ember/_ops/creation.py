@@ -506,20 +506,28 @@ def _cast(t, dt, copy=False):
 
 
 @tensor_method()
-def to(self, *args, **kwargs):
-    """Convert dtype and/or device: ``to(dtype)``, ``to(device)``, ``to(other)``, kwargs."""
-    dtype = kwargs.get("dtype")
-    device = kwargs.get("device")
-    copy = kwargs.get("copy", False)
-    for a in args:
-        if isinstance(a, _dtype.dtype):
-            dtype = a
-        elif isinstance(a, Tensor):
-            dtype, device = a.dtype, a.device
-        elif isinstance(a, str | int) or a.__class__.__name__ == "device":
-            device = a
-        elif a is not None and not isinstance(a, bool):
-            dtype = _dtype.to_dtype(a)
+def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
+    """Convert dtype and/or device, as PyTorch's three forms: ``to(device=None, dtype=None,
+    non_blocking=False, copy=False)``, ``to(dtype, non_blocking=False, copy=False)`` and
+    ``to(other, non_blocking=False, copy=False)``; an unknown keyword raises TypeError."""
+    rest = list(args)
+    if rest and isinstance(rest[0], Tensor):
+        other = rest.pop(0)
+        dtype, device = other.dtype, other.device
+    else:
+        if rest and not isinstance(rest[0], bool) and not _is_dtype_like(rest[0]):
+            device = rest.pop(0)
+        if rest and not isinstance(rest[0], bool) and _is_dtype_like(rest[0]):
+            dtype = rest.pop(0)
+    flags = [non_blocking, copy]
+    if len(rest) > 2 or not all(isinstance(f, bool) for f in rest):
+        raise TypeError(
+            f"to() received an invalid combination of arguments: {_describe(args)}; expected "
+            "(device, dtype, non_blocking, copy), (dtype, non_blocking, copy) or "
+            "(tensor, non_blocking, copy)"
+        )
+    flags[: len(rest)] = rest
+    copy = flags[1]
     out = self
     if device is not None:
         out = _to_device(out, resolve_device(device, "Tensor.to"))
@@ -528,6 +536,14 @@ def to(self, *args, **kwargs):
     elif copy and out is self:
         out = self.clone()
     return out
+
+
+def _is_dtype_like(a):
+    return isinstance(a, _dtype.dtype) or (isinstance(a, type) and a in (float, int, bool))
+
+
+def _describe(args):
+    return "(" + ", ".join(type(a).__name__ for a in args) + ")"
 
 
 def _to_device(t, dev):

@@ -157,3 +157,44 @@ def test_new_full_and_new_tensor_keep_requires_grad():
     x = ember.zeros(2)
     assert x.new_full((2,), 1.0, requires_grad=True).requires_grad
     assert x.new_tensor([1.0], requires_grad=True).requires_grad
+
+
+TO_CALLS = [
+    ("dtype_positional_flags", lambda lib: ((lib.float64, False, True), {})),
+    ("device_then_dtype", lambda lib: (("cpu", lib.int32), {})),
+    ("other_tensor", lambda lib: ((lib.ones(1, dtype=lib.int64),), {})),
+    ("keywords", lambda lib: ((), {"dtype": lib.float16, "copy": True, "non_blocking": True})),
+    ("device_keyword_dtype", lambda lib: (("cpu",), {"dtype": lib.float64})),
+    ("same_dtype_no_copy", lambda lib: ((lib.float32,), {})),
+    ("same_dtype_copy", lambda lib: ((lib.float32,), {"copy": True})),
+    ("python_float", lambda lib: ((float,), {})),
+    ("python_int", lambda lib: ((int,), {})),
+]
+
+
+@pytest.mark.parametrize("name,call", TO_CALLS, ids=[c[0] for c in TO_CALLS])
+def test_tensor_to_forms_match_torch(name, call):
+    results = []
+    for lib in (torch, ember):
+        x = lib.ones(2)
+        args, kwargs = call(lib)
+        y = x.to(*args, **kwargs)
+        results.append((str(y.dtype).split(".")[-1], y is x))
+    assert results[1] == results[0]
+
+
+@pytest.mark.parametrize(
+    "args,kwargs", [((), {"bogus": 1}), ((ember.float64, "x"), {}), ((ember.float64, 1), {})]
+)
+def test_tensor_to_rejects_unknown_arguments(args, kwargs):
+    with pytest.raises(TypeError):
+        torch.ones(2).to(*[torch.float64 if a is ember.float64 else a for a in args], **kwargs)
+    with pytest.raises(TypeError):
+        ember.ones(2).to(*args, **kwargs)
+
+
+@pytest.mark.parametrize("pytype", [float, int, bool])
+def test_python_types_as_dtype_match_torch(pytype):
+    makers = [lambda lib: lib.ones(2, dtype=pytype), lambda lib: lib.zeros(2).to(pytype)]
+    for make in makers:
+        assert str(make(ember).dtype).split(".")[-1] == str(make(torch).dtype).split(".")[-1]

@@ -13,7 +13,12 @@ class Generator:
     """A source of random numbers, mirroring ``torch.Generator``."""
 
     def __init__(self, device="cpu"):
-        self.device = device
+        from ember._device import resolve_device
+
+        try:
+            self.device = resolve_device(device, "Generator")
+        except AssertionError as e:  # PyTorch's CPU build raises RuntimeError here
+            raise RuntimeError(str(e)) from None
         self._seed = 67280421310721
         self.np = np.random.default_rng(self._seed)
 
@@ -36,9 +41,23 @@ class Generator:
         return wrap(np.frombuffer(state, dtype=np.uint8).copy())
 
     def set_state(self, new_state):
+        """Restore a state from ``get_state``; anything else raises RuntimeError, as in PyTorch."""
         import ast
 
-        self.np.bit_generator.state = ast.literal_eval(bytes(new_state._data).decode())
+        from ember._tensor import Tensor
+
+        if not isinstance(new_state, Tensor) or new_state._data.dtype != np.uint8:
+            raise TypeError(
+                f"set_state: expected a torch.ByteTensor, but got {type(new_state).__name__}"
+            )
+        try:  # literal_eval reads Python literals only: nothing in the state is run
+            state = ast.literal_eval(bytes(new_state._data.reshape(-1)).decode())
+            self.np.bit_generator.state = state
+        except (ValueError, TypeError, SyntaxError, KeyError, MemoryError, RecursionError) as e:
+            raise RuntimeError(
+                f"set_state: the RNG state ({new_state.numel()} bytes) is not one that "
+                f"get_rng_state() returned: {type(e).__name__}"
+            ) from None
         return self
 
 

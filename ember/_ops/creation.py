@@ -618,7 +618,17 @@ Tensor.cpu = lambda self, memory_format=None: _to_device(self, resolve_device("c
 Tensor.cuda = lambda self, device=None, non_blocking=False, memory_format=None: _to_device(
     self, resolve_device("cuda" if device is None else device, "Tensor.cuda")
 )
-Tensor.pin_memory = lambda self: self
+
+
+def _pin_memory(self, device=None):
+    """Page-locked memory is for copies to an accelerator; like PyTorch without one, refuse."""
+    raise RuntimeError(
+        "Tensor.pin_memory: Cannot access accelerator device when none is available "
+        "(ember has no GPU backend yet)"
+    )
+
+
+Tensor.pin_memory = _pin_memory
 
 
 def _share_memory_(self):

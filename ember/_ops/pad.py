@@ -11,23 +11,15 @@ _NP_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
 class ConstantPad(ArrayFunction):
+    """Constant padding by non-negative widths (negative ones are cropped before, in `pad`)."""
+
     @staticmethod
     def forward(ctx, x, widths, value):
         ctx.key = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
-        neg = any(lo < 0 or hi < 0 for lo, hi in widths)
-        if neg:
-            crop = tuple(
-                slice(max(-lo, 0), n - max(-hi, 0)) for (lo, hi), n in zip(widths, x.shape)
-            )
-            x = x[crop]
-            widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
-        ctx.neg = neg
         return np.pad(x, widths, mode="constant", constant_values=value)
 
     @staticmethod
     def backward(ctx, g):
-        if ctx.neg:
-            raise NotImplementedError("ember's pad: gradient of negative (cropping) padding")
         return g[ctx.key], None, None
 
 
@@ -70,6 +62,18 @@ def pad(input, pad, mode="constant", value=None):
     widths = [(0, 0)] * input.dim()
     for i in range(k):
         widths[input.dim() - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    if any(lo < 0 or hi < 0 for lo, hi in widths):  # negative padding crops, as in PyTorch
+        crop = []
+        for (lo, hi), n in zip(widths, input.shape):
+            start, stop = max(-lo, 0), n - max(-hi, 0)
+            if stop < start:
+                raise RuntimeError(
+                    f"pad: the padding {tuple(pad)} crops more than the input "
+                    f"{list(input.shape)} has"
+                )
+            crop.append(slice(start, stop))
+        input = input[tuple(crop)]
+        widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
     if mode == "constant":
         return ConstantPad.apply(input, widths, 0 if value is None else value)
     if mode not in _NP_MODES:

@@ -91,7 +91,16 @@ class GetItem(ArrayFunction):
 
 
 class GetItemView(ViewFunction):
-    forward = staticmethod(GetItem.forward)
+    """x[key] for basic indexing: a view, also when every dim takes an integer (NumPy would
+    return a scalar copy there, and ``t[0].add_(1)`` would miss ``t``)."""
+
+    @staticmethod
+    def forward(ctx, x, key, *index_tensors):
+        ctx.key, ctx.shape = key, x.shape
+        ctx.save_for_backward(*index_tensors)
+        out = x[key]
+        return out if isinstance(out, np.ndarray) else x[(*key, Ellipsis)]
+
     backward = staticmethod(GetItem.backward)
 
 

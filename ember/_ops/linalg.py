@@ -5,6 +5,7 @@ import numpy as np
 from ember import _dtype
 from ember._ops._first_order import first_order_only
 from ember._ops._util import norm_dims, tensor_method
+from ember._ops.elementwise import _maybe_out
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction
 
@@ -95,10 +96,7 @@ def matmul(input, other, *, out=None):
             f"matmul: batch dimensions cannot be broadcast: {list(input.shape)} and "
             f"{list(other.shape)}"
         ) from None
-    if out is not None:
-        out._data = r._data
-        return out
-    return r
+    return _maybe_out(r, out)
 
 
 def mm(input, mat2):

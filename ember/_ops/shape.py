@@ -5,6 +5,7 @@ import builtins
 import numpy as np
 
 from ember._ops._util import norm_dim, norm_dims, shape_arg, tensor_method
+from ember._ops.elementwise import _maybe_out
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction, ViewFunction
 
@@ -377,10 +378,7 @@ def cat(tensors, dim=0, *, out=None):
                 "list."
             )
     r = Cat.apply(d, *tensors)
-    if out is not None:
-        out._data = r._data
-        return out
-    return r
+    return _maybe_out(r, out)
 
 
 concat = cat

@@ -54,6 +54,7 @@ from ember._dtype import (
 from ember._ops import elementwise as _elementwise
 from ember._ops.creation import *
 from ember._ops.elementwise import *
+from ember._ops.foreach import *
 from ember._ops.index import *
 from ember._ops.linalg import *
 from ember._ops.reduce import *

@@ -5,6 +5,7 @@ method, the top-level function and ``nn.functional`` all reach the same op.
 """
 
 import builtins
+import itertools
 
 import numpy as np
 
@@ -234,7 +235,7 @@ class Tensor:
                 self._output_nr, []
             )
         hooks.append(hook)
-        return _RemovableHandle(hooks, hook)
+        return RemovableHandle(hooks, hook)
 
     def register_post_accumulate_grad_hook(self, hook):
         """Call ``hook(self)`` after each gradient is accumulated into this leaf's ``.grad``."""
@@ -378,13 +379,30 @@ class _Storage:
         return self._base.nbytes
 
 
-class _RemovableHandle:
-    def __init__(self, hooks, hook):
-        self._hooks, self._hook = hooks, hook
+class RemovableHandle:
+    """Returned by every ``register_*hook``: ``remove()`` unregisters the hook, and so does
+    leaving a ``with`` block. ``hooks`` is a dict that holds the hook under the handle's ``id``
+    (modules, optimizers) or a list that holds ``hook`` itself (tensors, gradient
+    accumulators)."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks, hook=None):
+        self.hooks_dict = hooks
+        self.id = next(RemovableHandle._ids)
+        self._hook = hook
 
     def remove(self):
-        if self._hook in self._hooks:
-            self._hooks.remove(self._hook)
+        if isinstance(self.hooks_dict, dict):
+            self.hooks_dict.pop(self.id, None)
+        elif self._hook in self.hooks_dict:
+            self.hooks_dict.remove(self._hook)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
 
 
 def _init(t, arr, requires_grad=False):

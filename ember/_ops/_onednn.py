@@ -18,6 +18,8 @@ import sys
 
 import numpy as np
 
+from ember._ops._geometry import windows_extent
+
 _MAX_NDIMS = 12
 _Dims = ctypes.c_int64 * _MAX_NDIMS
 
@@ -216,8 +218,8 @@ class Conv2dPlan:
             _Dims(dilation[0] - 1, dilation[1] - 1),  # oneDNN counts dilation from 0
             _Dims(*padding),
             _Dims(
-                (oh - 1) * stride[0] + (kh - 1) * dilation[0] + 1 - h - padding[0],
-                (ow - 1) * stride[1] + (kw - 1) * dilation[1] + 1 - w - padding[1],
+                windows_extent(oh, kh, stride[0], dilation[0]) - h - padding[0],
+                windows_extent(ow, kw, stride[1], dilation[1]) - w - padding[1],
             ),
         )
         algo = _CONVOLUTION_DIRECT

@@ -4,6 +4,7 @@ import numpy as np
 
 from ember import _dtype
 from ember._tensor import Tensor, wrap
+from ember._tensor import _norm_dim as norm_dim
 
 
 def tensor_method(*names):
@@ -15,16 +16,6 @@ def tensor_method(*names):
         return fn
 
     return attach
-
-
-def norm_dim(dim, ndim, op="dim"):
-    n = max(ndim, 1)
-    if not -n <= dim < n:
-        raise IndexError(
-            f"{op}: Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
-            f"but got {dim})"
-        )
-    return dim % n
 
 
 def norm_dims(dim, ndim, op="dim"):

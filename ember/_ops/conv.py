@@ -12,6 +12,15 @@ float32 convolutions run on oneDNN's kernels where the library is installed (`co
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ember._ops._geometry import (
+    _pair,
+    _single,
+    conv_output_size,
+    output_padding_for,
+    resolve_padding,
+    transposed_output_size,
+    windows_extent,
+)
 from ember._ops._util import in_layout_of
 from ember._ops.conv_onednn import Conv2dOneDNN, plan_for
 from ember._tensor import wrap
@@ -19,10 +28,6 @@ from ember.autograd.function import ArrayFunction, recorded_backward
 from ember.autograd.grad_mode import is_grad_enabled
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
-
-
-def _pair(v):
-    return (v, v) if isinstance(v, int) else tuple(v)
 
 
 def _patches(x_nhwc, kh, kw, stride, dilation, oh, ow):
@@ -50,10 +55,6 @@ def check_conv_args(op, stride, padding, dilation, groups):
         )
     if groups <= 0:
         raise RuntimeError(f"{op}: non-positive groups is not supported, got groups={groups}")
-
-
-def _out_size(size, k, s, p, d):
-    return (size + 2 * p - d * (k - 1) - 1) // s + 1
 
 
 def _col2im(dcols, shape_nhwc, kh, kw, stride, dilation, oh, ow):
@@ -137,8 +138,8 @@ class Conv2d(ArrayFunction):
         n, c, h, wd = x.shape
         o, cg, kh, kw = w.shape
         ph, pw = padding
-        oh = _out_size(h, kh, stride[0], ph, dilation[0])
-        ow = _out_size(wd, kw, stride[1], pw, dilation[1])
+        oh = conv_output_size(h, kh, stride[0], ph, dilation[0])
+        ow = conv_output_size(wd, kw, stride[1], pw, dilation[1])
         x_nhwc = _to_padded_nhwc(x, ph, pw)
         og = o // groups
         out = np.empty((n * oh * ow, o), x.dtype)
@@ -213,19 +214,6 @@ def reference_conv2d(stride, padding, dilation, groups):
     return run
 
 
-def _resolve_padding(padding, kernel, dilation, op):
-    if isinstance(padding, str):
-        if padding == "valid":
-            return (0, 0), None
-        if padding == "same":
-            total = [d * (k - 1) for k, d in zip(kernel, dilation)]
-            lo = tuple(t // 2 for t in total)
-            extra = tuple(t - 2 * low for t, low in zip(total, lo))
-            return lo, extra
-        raise ValueError(f"Invalid padding string '{padding}', should be one of ['valid', 'same']")
-    return _pair(padding), None
-
-
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution of (N, C, H, W) (or unbatched (C, H, W)) input."""
     if input.dim() == 3:
@@ -254,10 +242,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise RuntimeError(
             f"Input type ({input.dtype}) and weight type ({weight.dtype}) should be the same"
         )
-    if padding == "same" and any(s != 1 for s in stride):
-        raise ValueError("padding='same' is not supported for strided convolutions")
-    pad, extra = _resolve_padding(padding, weight.shape[2:], dilation, "conv2d")
-    if extra is not None and any(extra):
+    pad, extra = resolve_padding(padding, weight.shape[2:], dilation, stride, "conv2d")
+    if any(extra):
         from ember._ops.pad import pad as pad_fn
 
         input = pad_fn(input, (0, extra[1], 0, extra[0]))
@@ -270,7 +256,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             "input size"
         )
     out_hw = tuple(
-        _out_size(size, k, s, 0, d)
+        conv_output_size(size, k, s, 0, d)
         for size, k, s, d in zip((h, w), weight.shape[2:], stride, dilation)
     )
     plan = plan_for(input._data, weight._data, bias, stride, pad, dilation, groups, out_hw)
@@ -284,21 +270,17 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         return conv1d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(
             0
         )
-    pad = padding if isinstance(padding, str) else (0, _single(padding))
+    pad = padding if isinstance(padding, str) else (0, *_single(padding))
     out = conv2d(
         input.unsqueeze(2),
         weight.unsqueeze(2),
         bias,
-        (1, _single(stride)),
+        (1, *_single(stride)),
         pad,
-        (1, _single(dilation)),
+        (1, *_single(dilation)),
         groups,
     )
     return out.squeeze(2)
-
-
-def _single(v):
-    return v if isinstance(v, int) else v[0]
 
 
 class ConvTranspose2d(ArrayFunction):
@@ -337,8 +319,8 @@ class ConvTranspose2d(ArrayFunction):
             np.ascontiguousarray(g.transpose(0, 2, 3, 1)), ((0, 0), (ph, ph), (pw, pw), (0, 0))
         )
         full_h, full_w = g_nhwc.shape[1], g_nhwc.shape[2]
-        need_rows = (h - 1) * stride[0] + dilation[0] * (kh - 1) + 1
-        need_cols = (wd - 1) * stride[1] + dilation[1] * (kw - 1) + 1
+        need_rows = windows_extent(h, kh, stride[0], dilation[0])
+        need_cols = windows_extent(wd, kw, stride[1], dilation[1])
         if full_h < need_rows or full_w < need_cols:
             g_nhwc = np.pad(
                 g_nhwc,
@@ -395,9 +377,14 @@ def conv_transpose2d(
             f"{list(weight.shape)} expects {weight.shape[0]}"
         )
     out_hw = tuple(
-        (s - 1) * st - 2 * p + d * (k - 1) + op + 1
-        for s, st, p, d, k, op in zip(
-            input.shape[2:], stride, padding, dilation, weight.shape[2:], output_padding
+        map(
+            transposed_output_size,
+            input.shape[2:],
+            weight.shape[2:],
+            stride,
+            padding,
+            dilation,
+            output_padding,
         )
     )
     return ConvTranspose2d.apply(
@@ -412,11 +399,11 @@ def conv_transpose1d(
         input.unsqueeze(2),
         weight.unsqueeze(2),
         bias,
-        (1, _single(stride)),
-        (0, _single(padding)),
-        (0, _single(output_padding)),
+        (1, *_single(stride)),
+        (0, *_single(padding)),
+        (0, *_single(output_padding)),
         groups,
-        (1, _single(dilation)),
+        (1, *_single(dilation)),
     )
     return out.squeeze(2)
 
@@ -437,8 +424,8 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     n, ckk, length = input.shape
     c = ckk // (kh * kw)
     stride, dilation, padding = _pair(stride), _pair(dilation), _pair(padding)
-    lh = _out_size(oh, kh, stride[0], padding[0], dilation[0])
-    lw = _out_size(ow, kw, stride[1], padding[1], dilation[1])
+    lh = conv_output_size(oh, kh, stride[0], padding[0], dilation[0])
+    lw = conv_output_size(ow, kw, stride[1], padding[1], dilation[1])
     if lh * lw != length:
         raise RuntimeError(
             f"Given output_size={(oh, ow)}, kernel_size={(kh, kw)}, expected size of input's "
@@ -447,8 +434,5 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
         )
     eye = wrap(np.eye(c * kh * kw, dtype=input._data.dtype).reshape(c * kh * kw, c, kh, kw))
     cols = input.reshape(n, ckk, lh, lw)
-    out_pad = (
-        oh - ((lh - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + 1),
-        ow - ((lw - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + 1),
-    )
+    out_pad = output_padding_for((oh, ow), (lh, lw), (kh, kw), stride, padding, dilation)
     return conv_transpose2d(cols, eye, None, stride, padding, out_pad, 1, dilation)

@@ -11,17 +11,10 @@ differentiable again (double backward).
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ember._ops.conv import _out_size
+from ember._ops._geometry import _triple, conv_output_size, resolve_padding, transposed_output_size
 from ember.autograd.function import ArrayFunction
 
 __all__ = ["conv3d", "conv_transpose3d"]
-
-
-def _triple(v, name="value"):
-    t = (v,) * 3 if isinstance(v, int) else tuple(v)
-    if len(t) != 3:
-        raise RuntimeError(f"conv3d: expected {name} to be a single int or 3 ints, got {v}")
-    return t
 
 
 def _window_view(xp, k, s, d, grid):
@@ -106,20 +99,6 @@ def _check(op, input, weight, bias, groups, in_channels_axis):
         )
 
 
-def _same_padding(padding, k, d, s):
-    """(symmetric padding, extra padding on the high side) for an int, tuple or string."""
-    if padding == "valid":
-        return (0, 0, 0), (0, 0, 0)
-    if padding == "same":
-        if any(v != 1 for v in s):
-            raise RuntimeError("padding='same' is not supported for strided convolutions")
-        total = [dd * (kk - 1) for kk, dd in zip(k, d)]
-        return tuple(t // 2 for t in total), tuple(t % 2 for t in total)
-    if isinstance(padding, str):
-        raise ValueError(f"Invalid padding string '{padding}', should be one of ['valid', 'same']")
-    return _triple(padding, "padding"), (0, 0, 0)
-
-
 def _grouped(cols, wmat, groups):
     """cols (M, kvol, C) times per-group weights wmat (O, kvol * C / groups) -> (M, O)."""
     m, kvol, c = cols.shape
@@ -141,8 +120,8 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if input.dim() == 4:
         return conv3d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups)[0]
     k = tuple(weight.shape[2:])
-    s, d = _triple(stride, "stride"), _triple(dilation, "dilation")
-    p, extra = _same_padding(padding, k, d, s)
+    s, d = _triple(stride, "stride", "conv3d"), _triple(dilation, "dilation", "conv3d")
+    p, extra = resolve_padding(padding, k, d, s, "conv3d")
     if any(extra):
         from ember._ops.pad import pad
 
@@ -155,7 +134,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
             f". Kernel size: ({' x '.join(map(str, k))}). Kernel size can't be greater than "
             "actual input size"
         )
-    grid = tuple(map(_out_size, input.shape[2:], k, s, p, d))
+    grid = tuple(map(conv_output_size, input.shape[2:], k, s, p, d))
     cols = _Unfold3d.apply(input, k, s, d, p, grid)
     o = weight.shape[0]
     wmat = weight.permute(0, 2, 3, 4, 1).reshape(o, -1)
@@ -175,8 +154,10 @@ def conv_transpose3d(
             input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups, dilation
         )[0]
     k = tuple(weight.shape[2:])
-    s, d = _triple(stride, "stride"), _triple(dilation, "dilation")
-    p, op = _triple(padding, "padding"), _triple(output_padding, "output_padding")
+    s = _triple(stride, "stride", "conv_transpose3d")
+    d = _triple(dilation, "dilation", "conv_transpose3d")
+    p = _triple(padding, "padding", "conv_transpose3d")
+    op = _triple(output_padding, "output_padding", "conv_transpose3d")
     if any(o >= max(ss, dd) for o, ss, dd in zip(op, s, d)):
         raise RuntimeError(
             f"conv_transpose3d: output padding must be smaller than either stride or dilation, "
@@ -184,10 +165,7 @@ def conv_transpose3d(
         )
     n, c = input.shape[:2]
     grid = tuple(input.shape[2:])
-    size = tuple(
-        (i - 1) * ss - 2 * pp + dd * (kk - 1) + o + 1
-        for i, ss, pp, dd, kk, o in zip(grid, s, p, d, k, op)
-    )
+    size = tuple(map(transposed_output_size, grid, k, s, p, d, op))
     if any(v <= 0 for v in size):
         raise RuntimeError(f"conv_transpose3d: the output size {size} is too small")
     cg, og = c // groups, weight.shape[1]

@@ -881,8 +881,11 @@ def _inplace(self, fn, *args, **kwargs):
                     base._requires_grad, base.grad_fn, base._output_nr)  # fmt: skip
                 rebase = (base, old_base, ids)
     else:
+        from ember._ops.foreach import write_into  # imports this module
         from ember.autograd.grad_mode import no_grad
 
+        if write_into(self, fn, args, kwargs):  # one pass, straight into self's memory
+            return self
         with no_grad():
             result = fn(self, *args, **kwargs)
     r = result._data

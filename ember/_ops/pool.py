@@ -1,10 +1,15 @@
 """Pooling through strided window views: max, average, adaptive, and max-unpooling."""
 
-import math
-
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from ember._ops._geometry import (
+    _pair,
+    _single,
+    conv_output_size,
+    transposed_output_size,
+    windows_extent,
+)
 from ember._ops.max_pool_tiled import MaxPool2dTiled
 from ember._tensor import wrap
 from ember.autograd.function import ArrayFunction
@@ -22,18 +27,6 @@ __all__ = [
     "max_unpool2d",
     "lp_pool2d",
 ]
-
-
-def _pair(v):
-    return (v, v) if isinstance(v, int) else tuple(v)
-
-
-def _out_len(size, k, s, p, d, ceil_mode):
-    span = size + 2 * p - d * (k - 1) - 1
-    n = (math.ceil(span / s) if ceil_mode else span // s) + 1
-    if ceil_mode and (n - 1) * s >= size + p:
-        n -= 1  # the last window must start inside the input or the left padding
-    return n
 
 
 def _windows(xp, k, s, d, oh, ow):
@@ -68,16 +61,16 @@ def _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, op):
             f"kernel_size={k}"
         )
     h, w = x.shape[2:]
-    oh = _out_len(h, k[0], s[0], p[0], d[0], ceil_mode)
-    ow = _out_len(w, k[1], s[1], p[1], d[1], ceil_mode)
+    oh = conv_output_size(h, k[0], s[0], p[0], d[0], ceil_mode)
+    ow = conv_output_size(w, k[1], s[1], p[1], d[1], ceil_mode)
     if oh <= 0 or ow <= 0:
         raise RuntimeError(
             f"{op}: Given input size ({x.shape[1]}x{h}x{w}), calculated output size "
             f"({x.shape[1]}x{oh}x{ow}). Output size is too small"
         )
     # right/bottom padding so that every window lies inside the padded array
-    extra_h = max(0, (oh - 1) * s[0] + d[0] * (k[0] - 1) + 1 - (h + 2 * p[0]))
-    extra_w = max(0, (ow - 1) * s[1] + d[1] * (k[1] - 1) + 1 - (w + 2 * p[1]))
+    extra_h = max(0, windows_extent(oh, k[0], s[0], d[0]) - (h + 2 * p[0]))
+    extra_w = max(0, windows_extent(ow, k[1], s[1], d[1]) - (w + 2 * p[1]))
     return k, s, p, d, oh, ow, ((p[0], p[0] + extra_h), (p[1], p[1] + extra_w))
 
 
@@ -168,20 +161,16 @@ def max_pool1d(
     s = kernel_size if stride in (None, []) else stride
     r = max_pool2d(
         input.unsqueeze(-2),
-        (1, _one(kernel_size)),
-        (1, _one(s)),
-        (0, _one(padding)),
-        (1, _one(dilation)),
+        (1, *_single(kernel_size)),
+        (1, *_single(s)),
+        (0, *_single(padding)),
+        (1, *_single(dilation)),
         ceil_mode,
         return_indices,
     )
     if return_indices:
         return r[0].squeeze(-2), r[1].squeeze(-2)
     return r.squeeze(-2)
-
-
-def _one(v):
-    return v if isinstance(v, int) else v[0]
 
 
 class AvgPool2d(ArrayFunction):
@@ -261,9 +250,9 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     s = kernel_size if stride in (None, []) else stride
     return avg_pool2d(
         input.unsqueeze(-2),
-        (1, _one(kernel_size)),
-        (1, _one(s)),
-        (0, _one(padding)),
+        (1, *_single(kernel_size)),
+        (1, *_single(s)),
+        (0, *_single(padding)),
         ceil_mode,
         count_include_pad,
     ).squeeze(-2)
@@ -371,20 +360,16 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 
 def adaptive_avg_pool1d(input, output_size):
     """Means over adaptive windows of the last dim."""
-    (o,) = _check_adaptive(input, _as_tuple1(output_size), "adaptive_avg_pool1d", 1)
+    (o,) = _check_adaptive(input, _single(output_size), "adaptive_avg_pool1d", 1)
     return adaptive_avg_pool2d(input.unsqueeze(-2), (1, o)).squeeze(-2)
 
 
 def adaptive_max_pool1d(input, output_size, return_indices=False):
     """Max over adaptive windows of the last dim; optionally their indices."""
-    (o,) = _check_adaptive(input, _as_tuple1(output_size), "adaptive_max_pool1d", 1)
+    (o,) = _check_adaptive(input, _single(output_size), "adaptive_max_pool1d", 1)
     out, idx = adaptive_max_pool2d(input.unsqueeze(-2), (1, o), return_indices=True)
     out, idx = out.squeeze(-2), idx.squeeze(-2)
     return (out, idx) if return_indices else out
-
-
-def _as_tuple1(v):
-    return (v,) if isinstance(v, int) or v is None else tuple(v)
 
 
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
@@ -392,7 +377,7 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     k = _pair(kernel_size)
     s = _pair(stride) if stride is not None else k
     p = _pair(padding)
-    default = tuple((n - 1) * st - 2 * pp + kk for n, st, pp, kk in zip(input.shape[-2:], s, p, k))
+    default = tuple(map(transposed_output_size, input.shape[-2:], k, s, p, (1, 1)))
     if output_size is None:
         output_size = default
     output_size = tuple(output_size)[-2:]
@@ -424,13 +409,13 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """Scatter ``input`` to the ``indices`` of a zero (N, C, L) output."""
     s = kernel_size if stride is None else stride
-    size = None if output_size is None else (1, tuple(_as_tuple1(output_size))[-1])
+    size = None if output_size is None else (1, tuple(_single(output_size))[-1])
     out = max_unpool2d(
         input.unsqueeze(-2),
         indices.unsqueeze(-2),
-        (1, _one(kernel_size)),
-        (1, _one(s)),
-        (0, _one(padding)),
+        (1, *_single(kernel_size)),
+        (1, *_single(s)),
+        (0, *_single(padding)),
         size,
     )
     return out.squeeze(-2)

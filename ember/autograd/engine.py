@@ -9,7 +9,7 @@ import weakref
 
 import numpy as np
 
-from ember._tensor import Tensor, _RemovableHandle, wrap
+from ember._tensor import RemovableHandle, Tensor, wrap
 from ember.autograd import anomaly_mode
 from ember.autograd.function import _FREED
 from ember.autograd.grad_mode import GRAD_ENABLED
@@ -165,7 +165,7 @@ def register_post_accumulate_grad_hook(tensor, hook):
         hooks = _POST_ACCUMULATE_HOOKS[key] = []
         weakref.finalize(tensor, _POST_ACCUMULATE_HOOKS.pop, key, None)
     hooks.append(hook)
-    return _RemovableHandle(hooks, hook)
+    return RemovableHandle(hooks, hook)
 
 
 def _run_node(node, grads, buffers, captures, results, retain_graph):

@@ -78,7 +78,9 @@ def _bump(*tensors):
 
 
 def _run(pg, opname, requests, async_op, finish=None, result=None, statuses=None):
-    work = Work(requests, pg, opname, finish, result, statuses)
+    """The Work of a collective just started on every rank of ``pg`` (counted, so that a
+    timeout can name the ranks that never started it); waited for unless ``async_op``."""
+    work = Work(requests, pg, opname, finish, result, statuses, pg.enter_collective())
     if async_op:
         return work
     work.wait()
@@ -392,7 +394,7 @@ def isend(tensor, dst=None, group=None, tag=0, group_dst=None):
     peer = _peer(pg, dst, group_dst, "isend", "dst")
     buf = _bytes(_contiguous(_array(tensor, "isend", "tensor")).copy())
     opname = f"send to rank {pg.global_ranks[peer]}"
-    return _run(pg, opname, [pg.comm.Isend(buf, dest=peer, tag=tag)], True)
+    return Work([pg.comm.Isend(buf, dest=peer, tag=tag)], pg, opname)
 
 
 def irecv(tensor, src=None, group=None, tag=0, group_src=None):

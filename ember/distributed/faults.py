@@ -46,10 +46,11 @@ def _abort_at_exit():
         MPI.COMM_WORLD.Abort(1)
 
 
-def wait_requests(requests, timeout, describe, statuses=None):
+def wait_requests(requests, timeout, describe, statuses=None, absent=None):
     """Wait for every MPI request, or raise DistBackendError once ``timeout`` seconds pass.
 
-    ``describe()`` gives the text naming the operation, the group and its ranks.
+    ``describe()`` gives the text naming the operation, the group and its ranks; ``absent()``,
+    if given, the text naming the ranks that did not arrive (or None when unknown).
     """
     if not requests or MPI.Request.Testall(requests, statuses):
         return
@@ -59,11 +60,13 @@ def wait_requests(requests, timeout, describe, statuses=None):
         now = time.monotonic()
         if now > deadline:
             _timed_out.append(describe)
-            raise DistBackendError(
-                f"{describe()} timed out after {timeout:g} s: not every rank of the group "
-                "arrived (a rank may have failed, exited, or be running a different "
-                "collective); see the other ranks' output"
-            )
+            detail = absent() if absent is not None else None
+            if detail is None:
+                detail = (
+                    "not every rank of the group arrived (a rank may have failed, exited, or be "
+                    "running a different collective); see the other ranks' output"
+                )
+            raise DistBackendError(f"{describe()} timed out after {timeout:g} s: {detail}")
         waited = now - start
         if waited > _YIELD_SECONDS:
             time.sleep(_SLEEP_SECONDS)

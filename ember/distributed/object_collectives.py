@@ -21,7 +21,7 @@ def _loads(buf):
 
 
 def _wait(pg, opname, request):
-    Work([request], pg, opname).wait()
+    Work([request], pg, opname, number=pg.enter_collective()).wait()
 
 
 def _root(pg, rank, group_rank, opname, argname):

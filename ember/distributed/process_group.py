@@ -9,6 +9,7 @@ import datetime
 from mpi4py import MPI
 
 from ember.distributed import faults, rendezvous
+from ember.distributed.arrivals import ArrivalRecord
 
 DEFAULT_TIMEOUT = datetime.timedelta(minutes=30)
 
@@ -44,6 +45,41 @@ class ProcessGroup:
         self.timeout_seconds = timeout.total_seconds()
         self.group_name = name
         self._tag = 0
+        try:
+            self._arrivals = ArrivalRecord(comm)
+        except MPI.Exception:  # no shared memory between these ranks: arrivals unknown
+            self._arrivals = None
+
+    def enter_collective(self):
+        """Count a collective this rank starts on the group; its number (None if uncounted)."""
+        return None if self._arrivals is None else self._arrivals.enter()
+
+    def describe_absent(self, number):
+        """Which ranks have not started collective ``number`` yet, in words (None: none known,
+        as when every rank of this machine called it but one elsewhere did not)."""
+        if self._arrivals is None or number is None:
+            return None
+        behind, unknown = self._arrivals.absent(number)
+        behind = [self.global_ranks[r] for r in behind]
+        beyond = ""
+        if unknown:
+            beyond = f"; {unknown} rank{'s' if unknown > 1 else ''} on other machines not checked"
+        if behind:
+            many = len(behind) > 1
+            who = f"rank{'s' if many else ''} {', '.join(map(str, behind))}"
+            return (
+                f"{who} did not call it (collective number {number} on the group){beyond}; "
+                f"{'they' if many else 'it'} may have failed, exited, or still be computing: "
+                f"see {'their' if many else 'its'} output"
+            )
+        return None
+
+    def free(self):
+        """Release the group's MPI resources."""
+        if self._arrivals is not None:
+            self._arrivals.free()
+            self._arrivals = None
+        _free(self.comm)
 
     def rank(self):
         return self.comm.Get_rank()
@@ -219,7 +255,7 @@ def destroy_process_group(group=None):
                 "init_process_group."
             )
         for pg in _state.groups:
-            _free(pg.comm)
+            pg.free()
         _state.default, _state.groups = None, []
         faults.remove_abort_hook()
         return
@@ -227,7 +263,7 @@ def destroy_process_group(group=None):
         return
     if group in _state.groups:
         _state.groups.remove(group)
-        _free(group.comm)
+        group.free()
 
 
 def _free(comm):

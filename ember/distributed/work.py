@@ -13,7 +13,9 @@ class Work:
     the caller's tensors.
     """
 
-    def __init__(self, requests, group, opname, finish=None, result=None, statuses=None):
+    def __init__(
+        self, requests, group, opname, finish=None, result=None, statuses=None, number=None
+    ):
         self._requests = list(requests)
         self._statuses = statuses
         self._group, self._opname = group, opname
@@ -21,6 +23,7 @@ class Work:
         self._result = result if result is not None else []
         self._done = not self._requests and finish is None
         self._exception = None
+        self._number = number  # the collective's number on the group (None: not counted)
 
     def _complete(self):
         if self._done:
@@ -37,7 +40,7 @@ class Work:
         if not self._done:
             limit = self._group.timeout_seconds if timeout is None else _seconds(timeout)
             try:
-                wait_requests(self._requests, limit, self._describe, self._statuses)
+                wait_requests(self._requests, limit, self._describe, self._statuses, self._absent)
             except Exception as e:
                 self._exception = e
                 raise
@@ -71,6 +74,9 @@ class Work:
 
     def _describe(self):
         return f"{self._opname} on {self._group.describe()}"
+
+    def _absent(self):
+        return self._group.describe_absent(self._number)
 
     def __repr__(self):
         return f"<ember.distributed.Work {self._opname} completed={self._done}>"

@@ -1,11 +1,16 @@
-"""Weight initialisers (``ember.nn.init``), drawing from ember's seeded generator."""
+"""Weight initialisers (``ember.nn.init``), drawing from ember's seeded generator.
+
+Each one writes its tensor in place under ``no_grad``. Values are drawn in float64 and cast to
+the tensor's dtype, so a seed gives the same weights whatever the dtype.
+"""
 
 import math
 import warnings
 
-import numpy as np
-
-from ember._random import np_generator
+from ember._dtype import float64
+from ember._ops.creation import empty, eye, randperm, zeros
+from ember._ops.linalg import qr
+from ember.autograd.grad_mode import no_grad
 
 __all__ = [
     "calculate_gain",
@@ -57,9 +62,11 @@ def calculate_gain(nonlinearity, param=None):
 
 
 def _fill(tensor, values):
-    np.copyto(tensor._data, values, casting="unsafe")
-    tensor._bump_version()
-    return tensor
+    """Copy ``values`` (a tensor or a number) into ``tensor``, untracked by autograd."""
+    with no_grad():
+        if isinstance(values, int | float):
+            return tensor.fill_(values)
+        return tensor.copy_(values)
 
 
 def _fan_in_and_fan_out(tensor):
@@ -67,26 +74,32 @@ def _fan_in_and_fan_out(tensor):
         raise ValueError(
             "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions"
         )
-    receptive = int(np.prod(tensor.shape[2:])) if tensor.dim() > 2 else 1
+    receptive = math.prod(tensor.shape[2:])
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
+def _normal64(shape, mean, std, generator):
+    return empty(shape, dtype=float64).normal_(mean, std, generator=generator)
+
+
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
-    return _fill(tensor, np_generator(generator).uniform(a, b, tensor.shape))
+    with no_grad():
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
-    return _fill(tensor, mean + std * np_generator(generator).standard_normal(tensor.shape))
+    with no_grad():
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """Normal samples redrawn until they fall in [a, b]."""
-    gen = np_generator(generator)
-    out = mean + std * gen.standard_normal(tensor.shape)
-    bad = (out < a) | (out > b)
-    while bad.any():
-        out[bad] = mean + std * gen.standard_normal(int(bad.sum()))
+    with no_grad():
+        out = _normal64(tensor.shape, mean, std, generator)
         bad = (out < a) | (out > b)
+        while bad.any():
+            out[bad] = _normal64(int(bad.sum()), mean, std, generator)
+            bad = (out < a) | (out > b)
     return _fill(tensor, out)
 
 
@@ -105,19 +118,19 @@ def zeros_(tensor):
 def eye_(tensor):
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    return _fill(tensor, np.eye(*tensor.shape))
+    return _fill(tensor, eye(*tensor.shape, dtype=float64))
 
 
 def dirac_(tensor, groups=1):
     dims = tensor.dim()
     if dims not in (3, 4, 5):
         raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
-    out = np.zeros(tensor.shape)
+    out = zeros(tensor.shape, dtype=float64)
     per_group = tensor.shape[0] // groups
     min_dim = min(per_group, tensor.shape[1])
+    centre = tuple(s // 2 for s in tensor.shape[2:])
     for g in range(groups):
         for d in range(min_dim):
-            centre = tuple(s // 2 for s in tensor.shape[2:])
             out[(g * per_group + d, d) + centre] = 1
     return _fill(tensor, out)
 
@@ -164,11 +177,11 @@ def orthogonal_(tensor, gain=1, generator=None):
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = np_generator(generator).standard_normal((rows, cols))
+    flat = _normal64((rows, cols), 0.0, 1.0, generator)
     if rows < cols:
         flat = flat.T
-    q, r = np.linalg.qr(flat)
-    q *= np.sign(np.diag(r))
+    q, r = qr(flat)
+    q = q * r.diagonal().sign()
     if rows < cols:
         q = q.T
     return _fill(tensor, gain * q.reshape(tensor.shape))
@@ -176,9 +189,8 @@ def orthogonal_(tensor, gain=1, generator=None):
 
 def sparse_(tensor, sparsity, std=0.01, generator=None):
     rows, cols = tensor.shape
-    gen = np_generator(generator)
-    out = std * gen.standard_normal((rows, cols))
-    zeros = int(math.ceil(sparsity * rows))
+    out = _normal64((rows, cols), 0.0, std, generator)
+    num_zeros = int(math.ceil(sparsity * rows))
     for c in range(cols):
-        out[gen.permutation(rows)[:zeros], c] = 0
+        out[randperm(rows, generator=generator)[:num_zeros], c] = 0
     return _fill(tensor, out)

@@ -2,16 +2,21 @@
 
 import sys
 
-import numpy as np
-
 from ember import _dtype
 from ember._device import resolve_device
+from ember._ops.creation import empty
 from ember._tensor import Tensor, _init
 
 __all__ = [
     "Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer",
     "UninitializedTensorMixin", "is_lazy",
 ]  # fmt: skip
+
+
+def _leaf_over(t, source):
+    """Make ``t`` a fresh leaf that shares ``source``'s values (``Tensor.data`` assignment)."""
+    _init(t, None, False)
+    Tensor.data.fset(t, source)
 
 
 class Parameter(Tensor):
@@ -22,8 +27,8 @@ class Parameter(Tensor):
 
     def __init__(self, data=None, requires_grad=True):
         if data is None:
-            data = Tensor(np.empty(0, np.float32))
-        _init(self, data._data, False)
+            data = empty(0, dtype=_dtype.float32)
+        _leaf_over(self, data)
         self._vc = data._vc
         if requires_grad:
             self.requires_grad = True
@@ -34,12 +39,12 @@ class Parameter(Tensor):
     __str__ = __repr__
 
     def __reduce_ex__(self, protocol):
-        return (Parameter, (Tensor(self._data), self._requires_grad))
+        return (Parameter, (self.detach().clone(), self._requires_grad))
 
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
-        new = Parameter(Tensor(self._data.copy()), self._requires_grad)
+        new = Parameter(self.detach().clone(), self._requires_grad)
         if self.grad is not None:
             new.grad = self.grad.__deepcopy__(memo)
         memo[id(self)] = new
@@ -53,11 +58,13 @@ class Buffer(Tensor):
         return object.__new__(cls)
 
     def __init__(self, data=None, *, persistent=True):
-        _init(self, data._data if data is not None else np.empty(0, np.float32), False)
+        _leaf_over(self, data if data is not None else empty(0, dtype=_dtype.float32))
         self.persistent = persistent
 
 
-_DATA_SLOT = Tensor._data  # the slot that holds a tensor's array, bypassing the guard below
+# The descriptor of the slot that holds a tensor's array: the guard below shadows it, and a
+# pending tensor keeps an empty array of its future dtype there.
+_DATA_SLOT = vars(Tensor)["_data"]
 
 
 def is_lazy(t):
@@ -95,15 +102,27 @@ class UninitializedTensorMixin:
     def _placeholder(self):
         return _DATA_SLOT.__get__(self)
 
+    @property
+    def data(self):
+        return Tensor.data.fget(self)
+
+    @data.setter
+    def data(self, value):
+        """Another pending tensor passes on its dtype; a real one its values."""
+        if is_lazy(value):
+            _DATA_SLOT.__set__(self, value._placeholder)
+        else:
+            Tensor.data.fset(self, value)
+
     def _make_placeholder(self, dtype):
-        _init(self, np.empty(0, _dtype.to_dtype(dtype).np), False)
+        _leaf_over(self, empty(0, dtype=_dtype.to_dtype(dtype)))
 
     def materialize(self, shape, device=None, dtype=None):
         """Give the tensor storage of ``shape`` and become a regular Parameter or Tensor."""
         resolve_device(device, f"{type(self).__name__}.materialize")
-        np_dtype = self._placeholder.dtype if dtype is None else _dtype.to_dtype(dtype).np
+        dtype = self.dtype if dtype is None else _dtype.to_dtype(dtype)
         self.__class__ = self.cls_to_become
-        self._data = np.empty(tuple(shape), np_dtype)
+        self.data = empty(tuple(shape), dtype=dtype)
 
     @property
     def shape(self):

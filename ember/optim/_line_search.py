@@ -32,12 +32,12 @@ class _Point:
 
 
 def strong_wolfe(evaluate, d, t, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9, max_ls=25):
-    d_norm = float(abs(d).max())
-    start = _Point(0, f, g.copy(), gtd)
+    d_norm = d.abs().max().item()
+    start = _Point(0, f, g.clone(), gtd)
 
     def probe(step):
         f_new, g_new = evaluate(step)
-        return _Point(step, f_new, g_new, float(g_new @ d))
+        return _Point(step, f_new, g_new, g_new.dot(d).item())
 
     def sufficient_decrease(p):
         return p.f <= f + c1 * p.t * gtd

@@ -1,9 +1,15 @@
 """Adadelta: step sizes from running averages of squared gradients and squared updates."""
 
-import numpy as np
-
-from ember._tensor import wrap
-from ember.optim.optimizer import Optimizer, grads_of, hyper, step_tensor
+from ember.optim import _foreach
+from ember.optim.optimizer import (
+    Optimizer,
+    advance_steps,
+    buffers,
+    decay_grads,
+    grads_of,
+    hyper,
+    init_state,
+)
 
 
 class Adadelta(Optimizer):
@@ -39,23 +45,27 @@ class Adadelta(Optimizer):
     def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, rho, eps = hyper(group["lr"]), group["rho"], group["eps"]
-            wd = group["weight_decay"]
-            for p, g in grads_of(group, group["maximize"]):
-                state = self.state[p]
+            params, grads = grads_of(group, group["maximize"])
+            states = [self.state[p] for p in params]
+            for p, state in zip(params, states):
                 if "square_avg" not in state:
-                    state["step"] = wrap(np.zeros((), np.float32))
-                    state["square_avg"] = wrap(np.zeros_like(p._data))
-                    state["acc_delta"] = wrap(np.zeros_like(p._data))
-                step_tensor(state)
-                if wd:
-                    g = g + wd * p._data
-                sq, acc = state["square_avg"]._data, state["acc_delta"]._data
-                sq *= rho
-                sq += (1 - rho) * g * g
-                delta = np.sqrt(acc + eps) / np.sqrt(sq + eps) * g
-                acc *= rho
-                acc += (1 - rho) * delta * delta
-                p._data -= (lr * delta).astype(p._data.dtype, copy=False)
-                p._bump_version()
+                    init_state(state, p, "square_avg", "acc_delta")
+            self._apply(group, params, grads, states)
         return loss
+
+    def _update(self, group, params, grads, states):
+        rho, eps = group["rho"], group["eps"]
+        advance_steps(states)
+        grads = decay_grads(params, grads, None, group["weight_decay"], False)
+        square_avgs, acc_deltas = buffers(states, "square_avg"), buffers(states, "acc_delta")
+        _foreach.mul_(square_avgs, rho)
+        _foreach.addcmul_(square_avgs, grads, grads, 1 - rho)
+        std = _foreach.add(square_avgs, eps)
+        _foreach.sqrt_(std)
+        deltas = _foreach.add(acc_deltas, eps)
+        _foreach.sqrt_(deltas)
+        _foreach.div_(deltas, std)
+        _foreach.mul_(deltas, grads)
+        _foreach.mul_(acc_deltas, rho)
+        _foreach.addcmul_(acc_deltas, deltas, deltas, 1 - rho)
+        _foreach.add_(params, deltas, alpha=-hyper(group["lr"]))

@@ -1,9 +1,16 @@
 """Adagrad: per-element step sizes from the accumulated squared gradients."""
 
-import numpy as np
-
-from ember._tensor import wrap
-from ember.optim.optimizer import Optimizer, grads_of, hyper, step_tensor
+from ember.optim import _foreach
+from ember.optim.optimizer import (
+    Optimizer,
+    advance_steps,
+    buffers,
+    check_flags,
+    decay_grads,
+    grads_of,
+    hyper,
+    init_state,
+)
 
 
 class Adagrad(Optimizer):
@@ -40,25 +47,26 @@ class Adagrad(Optimizer):
             differentiable=differentiable,
             fused=fused,
         )
+        check_flags(foreach, fused, differentiable)
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
-                state = self.state[p]
-                state["step"] = wrap(np.zeros((), np.float32))
-                state["sum"] = wrap(np.full_like(p._data, group["initial_accumulator_value"]))
+                init_state(self.state[p], p, "sum", fill=group["initial_accumulator_value"])
 
     def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, eps, wd = hyper(group["lr"]), group["eps"], group["weight_decay"]
-            for p, g in grads_of(group, group["maximize"]):
-                state = self.state[p]
-                step = step_tensor(state)
-                if wd:
-                    g = g + wd * p._data
-                clr = lr / (1 + (step - 1) * group["lr_decay"])
-                s = state["sum"]._data
-                s += g * g
-                p._data -= (clr * g / (np.sqrt(s) + eps)).astype(p._data.dtype, copy=False)
-                p._bump_version()
+            params, grads = grads_of(group, group["maximize"])
+            states = [self.state[p] for p in params]
+            self._apply(group, params, grads, states)
         return loss
+
+    def _update(self, group, params, grads, states):
+        lr, lr_decay = hyper(group["lr"]), group["lr_decay"]
+        steps = advance_steps(states)
+        grads = decay_grads(params, grads, lr, group["weight_decay"], False)
+        sums = buffers(states, "sum")
+        _foreach.addcmul_(sums, grads, grads)
+        std = _foreach.sqrt(sums)
+        _foreach.add_(std, group["eps"])
+        _foreach.addcdiv_(params, grads, std, [-lr / (1 + (s - 1) * lr_decay) for s in steps])

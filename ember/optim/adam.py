@@ -2,10 +2,19 @@
 
 import math
 
-import numpy as np
-
-from ember._tensor import wrap
-from ember.optim.optimizer import Optimizer, grads_of, hyper, step_tensor
+from ember.optim import _foreach
+from ember.optim.optimizer import (
+    Optimizer,
+    advance_steps,
+    buffers,
+    check_flags,
+    decay_grads,
+    grads_of,
+    hyper,
+    init_state,
+    per_step,
+    roots,
+)
 
 
 def _check(lr, eps, betas, weight_decay):
@@ -41,6 +50,7 @@ class Adam(Optimizer):
         decoupled_weight_decay=False,
     ):
         _check(lr, eps, betas, weight_decay)
+        check_flags(foreach, fused, differentiable)
         defaults = dict(
             lr=lr,
             betas=betas,
@@ -59,43 +69,33 @@ class Adam(Optimizer):
     def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr = hyper(group["lr"])
-            beta1, beta2 = (hyper(b) for b in group["betas"])
-            eps, wd = group["eps"], group["weight_decay"]
-            decoupled = group.get("decoupled_weight_decay", self.decoupled)
-            for p, g in grads_of(group, group["maximize"]):
-                state = self.state[p]
+            params, grads = grads_of(group, group["maximize"])
+            states = [self.state[p] for p in params]
+            for p, state in zip(params, states):
                 if "exp_avg" not in state:
-                    state["step"] = wrap(np.zeros((), np.float32))
-                    state["exp_avg"] = wrap(np.zeros_like(p._data))
-                    state["exp_avg_sq"] = wrap(np.zeros_like(p._data))
-                    if group["amsgrad"]:
-                        state["max_exp_avg_sq"] = wrap(np.zeros_like(p._data))
-                step = step_tensor(state)
-                x = p._data
-                if wd:
-                    if decoupled:
-                        x *= 1 - lr * wd
-                    else:
-                        g = g + wd * x
-                m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                # one scratch array serves every intermediate
-                tmp = np.subtract(g, m, dtype=m.dtype)
-                tmp *= 1 - beta1
-                m += tmp
-                np.multiply(g, g, out=tmp)
-                tmp *= 1 - beta2
-                v *= beta2
-                v += tmp
-                if group["amsgrad"]:
-                    vmax = state["max_exp_avg_sq"]._data
-                    np.maximum(vmax, v, out=vmax)
-                    v = vmax
-                np.sqrt(v, out=tmp)
-                tmp /= math.sqrt(1 - beta2**step)
-                tmp += eps
-                np.divide(m, tmp, out=tmp)
-                tmp *= lr / (1 - beta1**step)
-                x -= tmp
-                p._bump_version()
+                    names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+                    init_state(state, p, *names[: 3 if group["amsgrad"] else 2])
+            self._apply(group, params, grads, states)
         return loss
+
+    def _update(self, group, params, grads, states):
+        lr = hyper(group["lr"])
+        beta1, beta2 = (hyper(b) for b in group["betas"])
+        decoupled = group.get("decoupled_weight_decay", self.decoupled)
+        steps, eps = advance_steps(states), group["eps"]
+        grads = decay_grads(params, grads, lr, group["weight_decay"], decoupled)
+        exp_avgs, exp_avg_sqs = buffers(states, "exp_avg"), buffers(states, "exp_avg_sq")
+        _foreach.lerp_(exp_avgs, grads, 1 - beta1)
+        _foreach.mul_(exp_avg_sqs, beta2)
+        _foreach.addcmul_(exp_avg_sqs, grads, grads, 1 - beta2)
+        if group["amsgrad"]:
+            _foreach.maximum_(buffers(states, "max_exp_avg_sq"), exp_avg_sqs)
+            exp_avg_sqs = buffers(states, "max_exp_avg_sq")
+        # sqrt(v) / sqrt(bc2) + eps, scaled by sqrt(bc2): one op less per tensor
+        denom = roots(group, exp_avg_sqs, per_step(steps, lambda s: eps * _bc2_sqrt(beta2, s)))
+        step_sizes = per_step(steps, lambda s: -lr * _bc2_sqrt(beta2, s) / (1 - beta1**s))
+        _foreach.addcdiv_(params, exp_avgs, denom, step_sizes)
+
+
+def _bc2_sqrt(beta2, step):
+    return math.sqrt(1 - beta2**step)

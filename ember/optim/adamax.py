@@ -1,10 +1,16 @@
 """Adamax: Adam with the infinity norm of past gradients."""
 
-import numpy as np
-
-from ember._tensor import wrap
+from ember.optim import _foreach
 from ember.optim.adam import _check
-from ember.optim.optimizer import Optimizer, decay_grad, grads_of, hyper, step_tensor
+from ember.optim.optimizer import (
+    Optimizer,
+    advance_steps,
+    buffers,
+    decay_grads,
+    grads_of,
+    hyper,
+    init_state,
+)
 
 
 class Adamax(Optimizer):
@@ -37,20 +43,23 @@ class Adamax(Optimizer):
     def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, eps = hyper(group["lr"]), group["eps"]
-            beta1, beta2 = (hyper(b) for b in group["betas"])
-            for p, g in grads_of(group, group["maximize"]):
-                state = self.state[p]
+            params, grads = grads_of(group, group["maximize"])
+            states = [self.state[p] for p in params]
+            for p, state in zip(params, states):
                 if "exp_avg" not in state:
-                    state["step"] = wrap(np.zeros((), np.float32))
-                    state["exp_avg"] = wrap(np.zeros_like(p._data))
-                    state["exp_inf"] = wrap(np.zeros_like(p._data))
-                step = step_tensor(state)
-                g = decay_grad(p, g, lr, group["weight_decay"], False)
-                m, u = state["exp_avg"]._data, state["exp_inf"]._data
-                m += (g - m) * (1 - beta1)
-                np.maximum(u * beta2, np.abs(g) + eps, out=u)
-                clr = lr / (1 - beta1**step)
-                p._data -= (clr * m / u).astype(p._data.dtype, copy=False)
-                p._bump_version()
+                    init_state(state, p, "exp_avg", "exp_inf")
+            self._apply(group, params, grads, states)
         return loss
+
+    def _update(self, group, params, grads, states):
+        lr = hyper(group["lr"])
+        beta1, beta2 = (hyper(b) for b in group["betas"])
+        steps = advance_steps(states)
+        grads = decay_grads(params, grads, lr, group["weight_decay"], False)
+        exp_avgs, exp_infs = buffers(states, "exp_avg"), buffers(states, "exp_inf")
+        _foreach.lerp_(exp_avgs, grads, 1 - beta1)
+        _foreach.mul_(exp_infs, beta2)
+        norms = _foreach.abs(grads)
+        _foreach.add_(norms, group["eps"])
+        _foreach.maximum_(exp_infs, norms)
+        _foreach.addcdiv_(params, exp_avgs, exp_infs, [-lr / (1 - beta1**s) for s in steps])

@@ -1,9 +1,15 @@
 """ASGD: SGD with a decaying step size and a running average of the iterates (``ax``)."""
 
-import numpy as np
-
-from ember._tensor import wrap
-from ember.optim.optimizer import Optimizer, grads_of, hyper, step_tensor
+import ember
+from ember.optim import _foreach
+from ember.optim.optimizer import (
+    Optimizer,
+    advance_steps,
+    decay_grads,
+    grads_of,
+    hyper,
+    init_state,
+)
 
 
 class ASGD(Optimizer):
@@ -40,28 +46,30 @@ class ASGD(Optimizer):
     def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, lambd, wd = hyper(group["lr"]), group["lambd"], group["weight_decay"]
-            for p, g in grads_of(group, group["maximize"]):
-                state = self.state[p]
+            params, grads = grads_of(group, group["maximize"])
+            states = [self.state[p] for p in params]
+            for p, state in zip(params, states):
                 if not state:
                     # eta and mu are float32 scalars, as PyTorch keeps them
-                    state["step"] = wrap(np.zeros((), np.float32))
-                    state["eta"] = wrap(np.array(lr, np.float32))
-                    state["mu"] = wrap(np.ones((), np.float32))
-                    state["ax"] = wrap(np.zeros_like(p._data))
-                step = step_tensor(state)
-                x = p._data
-                if wd:
-                    g = g + wd * x
-                eta = float(state["eta"]._data)
-                x *= 1 - lambd * eta
-                x -= np.multiply(g, eta, dtype=x.dtype)
-                p._bump_version()
-                ax, mu = state["ax"]._data, float(state["mu"]._data)
-                if mu != 1:
-                    ax += (x - ax) * mu
-                else:
-                    ax[...] = x
-                state["eta"]._data[...] = lr / (1 + lambd * lr * step) ** group["alpha"]
-                state["mu"]._data[...] = 1 / max(1, step - group["t0"])
+                    init_state(state, p, "ax")
+                    state["eta"] = ember.tensor(hyper(group["lr"]), dtype=ember.float32)
+                    state["mu"] = ember.ones((), dtype=ember.float32)
+            self._apply(group, params, grads, states)
         return loss
+
+    def _update(self, group, params, grads, states):
+        lr, lambd, alpha = hyper(group["lr"]), group["lambd"], group["alpha"]
+        steps = advance_steps(states)
+        grads = decay_grads(params, grads, lr, group["weight_decay"], False)
+        etas = [s["eta"].item() for s in states]
+        _foreach.mul_(params, [1 - lambd * eta for eta in etas])
+        _foreach.add_(params, [g.mul(-eta) for g, eta in zip(grads, etas)])
+        for p, state in zip(params, states):
+            ax, mu = state["ax"], state["mu"].item()
+            if mu != 1:
+                ax.add_(p.sub(ax).mul_(mu))
+            else:
+                ax.copy_(p)
+        for state, step in zip(states, steps):
+            state["eta"].fill_(lr / (1 + lambd * lr * step) ** alpha)
+            state["mu"].fill_(1 / max(1, step - group["t0"]))

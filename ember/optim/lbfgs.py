@@ -1,9 +1,7 @@
 """L-BFGS: quasi-Newton steps from a short history of gradient differences."""
 
-import numpy as np
-
-from ember._tensor import wrap
-from ember.autograd.grad_mode import enable_grad
+import ember
+from ember.autograd.grad_mode import enable_grad, no_grad
 from ember.optim._line_search import strong_wolfe
 from ember.optim.optimizer import Optimizer, hyper
 
@@ -12,7 +10,7 @@ class LBFGS(Optimizer):
     """Needs ``step(closure)``; the closure recomputes the loss and the gradients.
 
     The whole state (direction, history) lives in ``state`` of the first parameter, under
-    PyTorch's keys; its arrays are ember tensors so that ``state_dict`` can be saved.
+    PyTorch's keys: flat 1-d tensors for the vectors, Python floats for the scalars.
     """
 
     def __init__(
@@ -45,32 +43,26 @@ class LBFGS(Optimizer):
         self._params = self.param_groups[0]["params"]
 
     def _flat_grad(self):
-        return np.concatenate(
-            [
-                np.zeros(p._data.size, p._data.dtype) if p.grad is None else p.grad._data.ravel()
-                for p in self._params
-            ]
+        return ember.cat(
+            [p.new_zeros(p.numel()) if p.grad is None else p.grad.reshape(-1) for p in self._params]
         )
 
     def _add(self, step, direction):
         offset = 0
         for p in self._params:
-            n = p._data.size
-            piece = direction[offset : offset + n].reshape(p._data.shape)
-            p._data += (step * piece).astype(p._data.dtype, copy=False)
-            p._bump_version()
+            n = p.numel()
+            p.add_(direction[offset : offset + n].view_as(p), alpha=step)
             offset += n
 
-    def _set(self, arrays):
-        for p, a in zip(self._params, arrays):
-            p._data[...] = a
-            p._bump_version()
+    def _set(self, tensors):
+        for p, t in zip(self._params, tensors):
+            p.copy_(t)
 
     def _direction(self, g, state, history):
         """Two-loop recursion: the quasi-Newton direction from the stored pairs."""
         y = g - state["prev_flat_grad"]
         s = state["d"] * state["t"]
-        ys = float(y @ s)
+        ys = y.dot(s).item()
         if ys > 1e-10:
             if len(state["old_dirs"]) == history:
                 for key in ("old_dirs", "old_stps", "ro"):
@@ -78,21 +70,25 @@ class LBFGS(Optimizer):
             state["old_dirs"].append(y)
             state["old_stps"].append(s)
             state["ro"].append(1.0 / ys)
-            state["H_diag"] = ys / float(y @ y)
+            state["H_diag"] = ys / y.dot(y).item()
         dirs, stps, ro = state["old_dirs"], state["old_stps"], state["ro"]
         al = [0.0] * len(dirs)
-        q = -g
+        q = g.neg()
         for i in reversed(range(len(dirs))):
-            al[i] = float(stps[i] @ q) * ro[i]
-            q = q - al[i] * dirs[i]
-        r = q * state["H_diag"]
+            al[i] = stps[i].dot(q).item() * ro[i]
+            q.add_(dirs[i], alpha=-al[i])
+        r = q.mul(state["H_diag"])
         for i in range(len(dirs)):
-            be = float(dirs[i] @ r) * ro[i]
-            r = r + (al[i] - be) * stps[i]
+            be = dirs[i].dot(r).item() * ro[i]
+            r.add_(stps[i], alpha=al[i] - be)
         state["al"] = al
         return r
 
     def step(self, closure):
+        with no_grad():
+            return self._step(closure)
+
+    def _step(self, closure):
         group = self.param_groups[0]
         lr = hyper(group["lr"])
         max_iter, max_eval = group["max_iter"], group["max_eval"]
@@ -103,18 +99,16 @@ class LBFGS(Optimizer):
             with enable_grad():
                 return closure()
 
-        saved = self.state[self._params[0]]
-        saved.setdefault("func_evals", 0)
-        saved.setdefault("n_iter", 0)
-        state = _unwrap(saved)
+        state = self.state[self._params[0]]
+        state.setdefault("func_evals", 0)
+        state.setdefault("n_iter", 0)
 
         orig_loss = evaluate()
         loss = float(orig_loss)
         evals = 1
         state["func_evals"] += 1
         g = self._flat_grad()
-        if np.abs(g).max() <= tol_grad:
-            saved.update(_wrap(state))
+        if g.abs().max().item() <= tol_grad:
             return orig_loss
 
         n_iter = 0
@@ -122,18 +116,18 @@ class LBFGS(Optimizer):
             n_iter += 1
             state["n_iter"] += 1
             if state["n_iter"] == 1:
-                d = -g
+                d = g.neg()
                 state.update(old_dirs=[], old_stps=[], ro=[], H_diag=1.0)
             else:
                 d = self._direction(g, state, group["history_size"])
-            state["prev_flat_grad"], state["prev_loss"] = g.copy(), loss
+            state["prev_flat_grad"], state["prev_loss"] = g.clone(), loss
             prev_loss = loss
             if state["n_iter"] == 1:
-                t = min(1.0, 1.0 / float(np.abs(g).sum())) * lr
+                t = min(1.0, 1.0 / g.abs().sum().item()) * lr
             else:
                 t = lr
             state["d"], state["t"] = d, t
-            gtd = float(g @ d)
+            gtd = g.dot(d).item()
             if gtd > -tol_change:
                 break
 
@@ -141,7 +135,7 @@ class LBFGS(Optimizer):
             if line_search is not None:
                 if line_search != "strong_wolfe":
                     raise RuntimeError("only 'strong_wolfe' is supported")
-                start = [p._data.copy() for p in self._params]
+                start = [p.clone() for p in self._params]
 
                 def along(step, start=start, d=d):
                     self._add(step, d)
@@ -166,39 +160,8 @@ class LBFGS(Optimizer):
 
             if n_iter == max_iter or evals >= max_eval:
                 break
-            if np.abs(g).max() <= tol_grad:
+            if g.abs().max().item() <= tol_grad:
                 break
-            if np.abs(d * t).max() <= tol_change or abs(loss - prev_loss) < tol_change:
+            if d.abs().max().item() * abs(t) <= tol_change or abs(loss - prev_loss) < tol_change:
                 break
-        saved.update(_wrap(state))
         return orig_loss
-
-
-_ARRAYS = ("d", "prev_flat_grad")
-_LISTS = ("old_dirs", "old_stps")
-
-
-def _unwrap(saved):
-    """The saved state with its tensors as NumPy arrays, for the arithmetic."""
-    state = dict(saved)
-    for key in _ARRAYS:
-        if key in state and state[key] is not None:
-            state[key] = state[key]._data
-    for key in _LISTS:
-        if key in state:
-            state[key] = [t._data for t in state[key]]
-    for key in ("ro", "al"):
-        if key in state:
-            state[key] = list(state[key])
-    return state
-
-
-def _wrap(state):
-    out = dict(state)
-    for key in _ARRAYS:
-        if key in out:
-            out[key] = wrap(out[key])
-    for key in _LISTS:
-        if key in out:
-            out[key] = [wrap(a) for a in out[key]]
-    return out

@@ -7,6 +7,7 @@ from bisect import bisect_right
 from collections import Counter
 
 from ember._tensor import Tensor
+from ember.autograd.grad_mode import no_grad
 from ember.optim.optimizer import Optimizer
 
 __all__ = [
@@ -40,8 +41,8 @@ def _set_lr(group, key, value):
     """Store a value in a group, in place when the group holds a tensor there."""
     current = group[key]
     if isinstance(current, Tensor):
-        current._data[...] = float(value)
-        current._bump_version()
+        with no_grad():
+            current.fill_(float(value))
     else:
         group[key] = value
 

@@ -1,10 +1,17 @@
 """NAdam: Adam with Nesterov momentum and a momentum-decay schedule."""
 
-import numpy as np
-
-from ember._tensor import wrap
+import ember
+from ember.optim import _foreach
 from ember.optim.adam import _check
-from ember.optim.optimizer import Optimizer, decay_grad, grads_of, hyper, step_tensor, zeros_state
+from ember.optim.optimizer import (
+    Optimizer,
+    advance_steps,
+    buffers,
+    decay_grads,
+    grads_of,
+    hyper,
+    init_state,
+)
 
 
 class NAdam(Optimizer):
@@ -41,30 +48,35 @@ class NAdam(Optimizer):
     def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, eps = hyper(group["lr"]), group["eps"]
-            beta1, beta2 = (hyper(b) for b in group["betas"])
-            psi = group["momentum_decay"]
-            for p, g in grads_of(group, group["maximize"]):
-                state = self.state[p]
+            params, grads = grads_of(group, group["maximize"])
+            states = [self.state[p] for p in params]
+            for p, state in zip(params, states):
                 if "exp_avg" not in state:
-                    zeros_state(state, p, "exp_avg", "exp_avg_sq")
-                    state["mu_product"] = wrap(np.ones((), np.float32))
-                step = step_tensor(state)
-                g = decay_grad(p, g, lr, group["weight_decay"], group["decoupled_weight_decay"])
-                bc2 = 1 - beta2**step
-                mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
-                mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
-                state["mu_product"]._data *= mu
-                mu_product = float(state["mu_product"]._data)
-                m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                m += (g - m) * (1 - beta1)
-                v *= beta2
-                v += (1 - beta2) * g * g
-                denom = np.sqrt(v / bc2) + eps
-                x = p._data
-                x -= (lr * (1 - mu) / (1 - mu_product) * g / denom).astype(x.dtype, copy=False)
-                x -= (lr * mu_next / (1 - mu_product * mu_next) * m / denom).astype(
-                    x.dtype, copy=False
-                )
-                p._bump_version()
+                    init_state(state, p, "exp_avg", "exp_avg_sq")
+                    state["mu_product"] = ember.ones((), dtype=ember.float32)
+            self._apply(group, params, grads, states)
         return loss
+
+    def _update(self, group, params, grads, states):
+        lr, psi = hyper(group["lr"]), group["momentum_decay"]
+        beta1, beta2 = (hyper(b) for b in group["betas"])
+        steps = advance_steps(states)
+        grads = decay_grads(
+            params, grads, lr, group["weight_decay"], group["decoupled_weight_decay"]
+        )
+        mus = [beta1 * (1.0 - 0.5 * 0.96 ** (s * psi)) for s in steps]
+        mu_nexts = [beta1 * (1.0 - 0.5 * 0.96 ** ((s + 1) * psi)) for s in steps]
+        mu_products = buffers(states, "mu_product")
+        _foreach.mul_(mu_products, mus)
+        products = [m.item() for m in mu_products]
+        exp_avgs, exp_avg_sqs = buffers(states, "exp_avg"), buffers(states, "exp_avg_sq")
+        _foreach.lerp_(exp_avgs, grads, 1 - beta1)
+        _foreach.mul_(exp_avg_sqs, beta2)
+        _foreach.addcmul_(exp_avg_sqs, grads, grads, 1 - beta2)
+        denom = _foreach.div(exp_avg_sqs, [1 - beta2**s for s in steps])
+        _foreach.sqrt_(denom)
+        _foreach.add_(denom, group["eps"])
+        grad_sizes = [-lr * (1 - mu) / (1 - prod) for mu, prod in zip(mus, products)]
+        _foreach.addcdiv_(params, grads, denom, grad_sizes)
+        avg_sizes = [-lr * nxt / (1 - prod * nxt) for nxt, prod in zip(mu_nexts, products)]
+        _foreach.addcdiv_(params, exp_avgs, denom, avg_sizes)

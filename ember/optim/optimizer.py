@@ -5,10 +5,11 @@ import functools
 import warnings
 from collections import defaultdict
 
-import numpy as np
-
-from ember._tensor import Tensor, wrap
+import ember
+from ember._tensor import Tensor
+from ember.autograd.grad_mode import no_grad, set_grad_enabled
 from ember.nn.modules.module import RemovableHandle
+from ember.optim import _foreach
 
 __all__ = ["Optimizer", "required"]
 
@@ -127,7 +128,7 @@ class Optimizer:
                     f"optimizer can only optimize Tensors, but one of the params is "
                     f"{type(p).__name__}"
                 )
-            if not p.is_leaf:
+            if not p.is_leaf and not self.defaults.get("differentiable"):
                 raise ValueError("can't optimize a non-leaf Tensor")
         if len({id(p) for p in params}) != len(params):
             warnings.warn(
@@ -156,11 +157,28 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad._data[...] = 0
-                    p.grad._bump_version()
+                    with no_grad():
+                        p.grad.zero_()
 
     def step(self, closure=None):
         raise NotImplementedError
+
+    def _apply(self, group, params, grads, states):
+        """Run the subclass's ``_update(group, params, grads, states)``, a rule written over
+        lists of tensors: over runs of the list (by default and with ``foreach=True``), or once
+        per parameter (``foreach=False``, ``fused=True``). Both give identical results. With
+        ``differentiable=True`` the step runs per parameter and autograd records it.
+        """
+        differentiable = bool(group.get("differentiable"))
+        foreach = group.get("foreach")
+        if foreach and differentiable:
+            raise AssertionError("_foreach ops don't support autograd")
+        if foreach is None:
+            foreach = not group.get("fused") and not differentiable
+        with set_grad_enabled(differentiable):
+            spans = _runs(params) if foreach else [(i, i + 1) for i in range(len(params))]
+            for lo, hi in spans:
+                self._update(group, params[lo:hi], grads[lo:hi], states[lo:hi])
 
     def _closure_loss(self, closure):
         if closure is None:
@@ -218,44 +236,101 @@ class Optimizer:
 def _cast_state(key, value, param):
     """A copy of a saved state value; floating tensors take the parameter's dtype."""
     if isinstance(value, Tensor):
-        arr = value._data
-        if key != "step" and arr.dtype.kind == "f":
-            arr = arr.astype(param._data.dtype)
-        return wrap(np.array(arr, copy=True))
+        value = value.detach()
+        if key != "step" and value.is_floating_point():
+            value = value.to(param.dtype)
+        return value.clone()
     return copy.deepcopy(value)
 
 
+# a run of parameters holds about this many bytes per tensor list (half of a core's
+# L2 cache), so that each parameter's state is still in cache for the rule's next op
+_RUN_BYTES = 1 << 19
+
+
+def _runs(params):
+    """(start, stop) of consecutive parameters that the multi-tensor rule updates together:
+    small ones many at a time, a large one alone."""
+    spans, start, size = [], 0, 0
+    for i, p in enumerate(params):
+        size += p.numel() * p.element_size()
+        if size >= _RUN_BYTES:
+            spans.append((start, i + 1))
+            start, size = i + 1, 0
+    if start < len(params):
+        spans.append((start, len(params)))
+    return spans
+
+
+def check_flags(foreach, fused, differentiable):
+    """PyTorch's constructor checks of the implementation switches."""
+    if fused and foreach:
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    if fused and differentiable:
+        raise RuntimeError("`fused` does not support `differentiable`")
+
+
 def grads_of(group, maximize=False):
-    """(param, grad array) for each parameter of a group that has a gradient."""
-    out = []
-    for p in group["params"]:
-        if p.grad is None:
-            continue
-        g = p.grad._data
-        out.append((p, -g if maximize else g))
+    """The parameters of a group that have a gradient, and those gradients (negated when
+    maximizing; the negation is a new tensor, ``.grad`` is never written)."""
+    params = [p for p in group["params"] if p.grad is not None]
+    grads = [p.grad for p in params]
+    if group.get("capturable") and params:
+        raise AssertionError(
+            "If capturable=True, params and state_steps must be on supported devices: "
+            f"['cuda'], but they are on {sorted({str(p.device) for p in params})}"
+        )
+    if maximize:
+        with set_grad_enabled(bool(group.get("differentiable"))):
+            grads = _foreach.neg(grads)
+    return params, grads
+
+
+def init_state(state, param, *buffers, fill=0.0):
+    """Start a parameter's state: a step counter (a 0-d float32 tensor, as PyTorch keeps it)
+    and buffers shaped like the parameter, filled with ``fill``."""
+    state["step"] = ember.zeros((), dtype=ember.float32)
+    for name in buffers:
+        state[name] = ember.full_like(param, fill, memory_format=ember.preserve_format)
+
+
+def advance_steps(states):
+    """Add one to each state's step counter; the new counts as Python floats."""
+    steps = [s["step"] for s in states]
+    with no_grad():
+        _foreach.add_(steps, 1)
+    return [s.item() for s in steps]
+
+
+def decay_grads(params, grads, lr, weight_decay, decoupled):
+    """Weight decay over lists: shrink the parameters in place (decoupled) or return new
+    gradients with the parameters added."""
+    if not weight_decay:
+        return grads
+    if decoupled:
+        _foreach.mul_(params, 1 - lr * weight_decay)
+        return grads
+    return _foreach.add(grads, params, alpha=weight_decay)
+
+
+def roots(group, tensors, eps):
+    """New tensors sqrt(tensors[i]) + eps[i], of state buffers that later steps write in
+    place. With ``differentiable=True`` the roots are taken of copies and ``eps`` is added out
+    of place, since ember's sqrt keeps its input and its result for backward."""
+    if group.get("differentiable"):
+        return _foreach.add(_foreach.sqrt(_foreach.clone(tensors)), eps)
+    out = _foreach.sqrt(tensors)
+    _foreach.add_(out, eps)
     return out
 
 
-def step_tensor(state):
-    """Increment and return the step count kept as a 0-d float32 tensor, as PyTorch."""
-    if "step" not in state:
-        state["step"] = wrap(np.zeros((), np.float32))
-    state["step"]._data += 1
-    return float(state["step"]._data)
+def per_step(steps, fn):
+    """``fn(step)`` for each step count: one number when all counts agree (the usual case:
+    the ops then convert it once), else a list of one per count."""
+    if steps and all(s == steps[0] for s in steps):
+        return fn(steps[0])
+    return [fn(s) for s in steps]
 
 
-def decay_grad(p, g, lr, weight_decay, decoupled):
-    """Apply weight decay: shrink the parameter (decoupled) or add it to the gradient."""
-    if not weight_decay:
-        return g
-    if decoupled:
-        p._data *= 1 - lr * weight_decay
-        return g
-    return g + weight_decay * p._data
-
-
-def zeros_state(state, p, *names):
-    """Start a parameter's state: step 0 and zero buffers shaped like the parameter."""
-    state["step"] = wrap(np.zeros((), np.float32))
-    for name in names:
-        state[name] = wrap(np.zeros_like(p._data))
+def buffers(states, name):
+    return [s[name] for s in states]

@@ -2,10 +2,17 @@
 
 import math
 
-import numpy as np
-
+from ember.optim import _foreach
 from ember.optim.adam import _check
-from ember.optim.optimizer import Optimizer, decay_grad, grads_of, hyper, step_tensor, zeros_state
+from ember.optim.optimizer import (
+    Optimizer,
+    advance_steps,
+    buffers,
+    decay_grads,
+    grads_of,
+    hyper,
+    init_state,
+)
 
 
 class RAdam(Optimizer):
@@ -40,33 +47,44 @@ class RAdam(Optimizer):
     def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, eps = hyper(group["lr"]), group["eps"]
-            beta1, beta2 = (hyper(b) for b in group["betas"])
-            rho_inf = 2 / (1 - beta2) - 1
-            for p, g in grads_of(group, group["maximize"]):
-                state = self.state[p]
+            params, grads = grads_of(group, group["maximize"])
+            states = [self.state[p] for p in params]
+            for p, state in zip(params, states):
                 if "exp_avg" not in state:
-                    zeros_state(state, p, "exp_avg", "exp_avg_sq")
-                step = step_tensor(state)
-                g = decay_grad(p, g, lr, group["weight_decay"], group["decoupled_weight_decay"])
-                m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-                m += (g - m) * (1 - beta1)
-                v *= beta2
-                v += (1 - beta2) * g * g
-                bc1, bc2 = 1 - beta1**step, 1 - beta2**step
-                corrected = m / bc1
-                rho_t = rho_inf - 2 * step * (beta2**step) / bc2
-                if rho_t > 5.0:
-                    rect = math.sqrt(
-                        (rho_t - 4)
-                        * (rho_t - 2)
-                        * rho_inf
-                        / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
-                    )
-                    adaptive = math.sqrt(bc2) / (np.sqrt(v) + eps)
-                    update = corrected * lr * adaptive * rect
-                else:
-                    update = corrected * lr
-                p._data -= update.astype(p._data.dtype, copy=False)
-                p._bump_version()
+                    init_state(state, p, "exp_avg", "exp_avg_sq")
+            self._apply(group, params, grads, states)
         return loss
+
+    def _update(self, group, params, grads, states):
+        lr = hyper(group["lr"])
+        beta1, beta2 = (hyper(b) for b in group["betas"])
+        steps = advance_steps(states)
+        grads = decay_grads(
+            params, grads, lr, group["weight_decay"], group["decoupled_weight_decay"]
+        )
+        exp_avgs, exp_avg_sqs = buffers(states, "exp_avg"), buffers(states, "exp_avg_sq")
+        _foreach.lerp_(exp_avgs, grads, 1 - beta1)
+        _foreach.mul_(exp_avg_sqs, beta2)
+        _foreach.addcmul_(exp_avg_sqs, grads, grads, 1 - beta2)
+        corrected = _foreach.div(exp_avgs, [1 - beta1**s for s in steps])
+        rect = [_rectification(beta2, s) for s in steps]
+        # early steps (no rectification yet) move along the bias-corrected average alone
+        plain = [i for i, r in enumerate(rect) if r is None]
+        _foreach.add_([params[i] for i in plain], [corrected[i] for i in plain], alpha=-lr)
+        adaptive = [i for i, r in enumerate(rect) if r is not None]
+        denom = _foreach.sqrt([exp_avg_sqs[i] for i in adaptive])
+        _foreach.add_(denom, group["eps"])
+        sizes = [-lr * rect[i] * math.sqrt(1 - beta2 ** steps[i]) for i in adaptive]
+        _foreach.addcdiv_(
+            [params[i] for i in adaptive], [corrected[i] for i in adaptive], denom, sizes
+        )
+
+
+def _rectification(beta2, step):
+    """The variance rectification factor at a step, or None while the variance of the
+    adaptive rate is not yet tractable (rho_t <= 5)."""
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * step * (beta2**step) / (1 - beta2**step)
+    if rho_t <= 5.0:
+        return None
+    return math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))

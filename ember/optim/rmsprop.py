@@ -1,9 +1,16 @@
 """RMSprop, optionally centered and with momentum."""
 
-import numpy as np
-
-from ember._tensor import wrap
-from ember.optim.optimizer import Optimizer, grads_of, hyper, step_tensor
+from ember.optim import _foreach
+from ember.optim.optimizer import (
+    Optimizer,
+    advance_steps,
+    buffers,
+    decay_grads,
+    grads_of,
+    hyper,
+    init_state,
+    roots,
+)
 
 
 class RMSprop(Optimizer):
@@ -46,36 +53,35 @@ class RMSprop(Optimizer):
     def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, alpha, eps = hyper(group["lr"]), group["alpha"], group["eps"]
-            wd, momentum = group["weight_decay"], group["momentum"]
-            for p, g in grads_of(group, group["maximize"]):
-                state = self.state[p]
+            params, grads = grads_of(group, group["maximize"])
+            states = [self.state[p] for p in params]
+            for p, state in zip(params, states):
                 if "square_avg" not in state:
-                    state["step"] = wrap(np.zeros((), np.float32))
-                    state["square_avg"] = wrap(np.zeros_like(p._data))
-                    if momentum > 0:
-                        state["momentum_buffer"] = wrap(np.zeros_like(p._data))
-                    if group["centered"]:
-                        state["grad_avg"] = wrap(np.zeros_like(p._data))
-                step_tensor(state)
-                x = p._data
-                if wd:
-                    g = g + wd * x
-                sq = state["square_avg"]._data
-                sq *= alpha
-                sq += (1 - alpha) * g * g
-                if group["centered"]:
-                    ga = state["grad_avg"]._data
-                    ga += (g - ga) * (1 - alpha)
-                    avg = np.sqrt(sq - ga * ga) + eps
-                else:
-                    avg = np.sqrt(sq) + eps
-                if momentum > 0:
-                    buf = state["momentum_buffer"]._data
-                    buf *= momentum
-                    buf += g / avg
-                    x -= (lr * buf).astype(x.dtype, copy=False)
-                else:
-                    x -= (lr * g / avg).astype(x.dtype, copy=False)
-                p._bump_version()
+                    names = ["square_avg"]
+                    names += ["momentum_buffer"] if group["momentum"] > 0 else []
+                    names += ["grad_avg"] if group["centered"] else []
+                    init_state(state, p, *names)
+            self._apply(group, params, grads, states)
         return loss
+
+    def _update(self, group, params, grads, states):
+        lr, alpha = hyper(group["lr"]), group["alpha"]
+        advance_steps(states)
+        grads = decay_grads(params, grads, lr, group["weight_decay"], False)
+        square_avgs = buffers(states, "square_avg")
+        _foreach.mul_(square_avgs, alpha)
+        _foreach.addcmul_(square_avgs, grads, grads, 1 - alpha)
+        if group["centered"]:
+            grad_avgs = buffers(states, "grad_avg")
+            _foreach.lerp_(grad_avgs, grads, 1 - alpha)
+            variances = _foreach.addcmul(square_avgs, grad_avgs, grad_avgs, -1)
+        else:
+            variances = square_avgs
+        avg = roots(group, variances, group["eps"])
+        if group["momentum"] > 0:
+            bufs = buffers(states, "momentum_buffer")
+            _foreach.mul_(bufs, group["momentum"])
+            _foreach.addcdiv_(bufs, grads, avg)
+            _foreach.add_(params, bufs, alpha=-lr)
+        else:
+            _foreach.addcdiv_(params, grads, avg, -lr)

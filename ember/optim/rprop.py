@@ -1,9 +1,14 @@
 """Rprop: per-element step sizes adapted by the sign of successive gradients."""
 
-import numpy as np
-
-from ember._tensor import wrap
-from ember.optim.optimizer import Optimizer, grads_of, hyper, step_tensor
+import ember
+from ember.optim.optimizer import (
+    Optimizer,
+    advance_steps,
+    buffers,
+    grads_of,
+    hyper,
+    init_state,
+)
 
 
 class Rprop(Optimizer):
@@ -37,22 +42,27 @@ class Rprop(Optimizer):
     def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            etaminus, etaplus = group["etas"]
-            lo, hi = group["step_sizes"]
-            for p, g in grads_of(group, group["maximize"]):
-                state = self.state[p]
+            params, grads = grads_of(group, group["maximize"])
+            states = [self.state[p] for p in params]
+            for p, state in zip(params, states):
                 if "prev" not in state:
-                    state["step"] = wrap(np.zeros((), np.float32))
-                    state["prev"] = wrap(np.zeros_like(p._data))
-                    state["step_size"] = wrap(np.full_like(p._data, hyper(group["lr"])))
-                step_tensor(state)
-                prev, size = state["prev"]._data, state["step_size"]._data
-                s = np.sign(g * prev)
-                factor = np.where(s > 0, etaplus, np.where(s < 0, etaminus, 1.0))
-                size *= factor.astype(size.dtype, copy=False)
-                np.clip(size, lo, hi, out=size)
-                g = np.where(s < 0, 0, g).astype(g.dtype, copy=False)
-                p._data -= (np.sign(g) * size).astype(p._data.dtype, copy=False)
-                prev[...] = g
-                p._bump_version()
+                    init_state(state, p, "prev")
+                    state["step_size"] = ember.full_like(p, hyper(group["lr"]))
+            self._apply(group, params, grads, states)
         return loss
+
+    def _update(self, group, params, grads, states):
+        etaminus, etaplus = group["etas"]
+        advance_steps(states)
+        prevs, step_sizes = buffers(states, "prev"), buffers(states, "step_size")
+        for grad, prev, step_size, param in zip(grads, prevs, step_sizes, params):
+            # the factor for each element: grow where the gradient kept its sign, shrink
+            # where it flipped (and skip that element's step), keep where either was zero
+            factor = grad.mul(prev).sign()
+            factor.masked_fill_(factor.gt(0), etaplus)
+            factor.masked_fill_(factor.lt(0), etaminus)
+            factor.masked_fill_(factor.eq(0), 1)
+            step_size.mul_(factor).clamp_(*group["step_sizes"])
+            grad = grad.masked_fill(factor.eq(etaminus), 0)
+            param.addcmul_(grad.sign(), step_size, value=-1)
+            prev.copy_(grad)

@@ -1,9 +1,14 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
 
-import numpy as np
-
-from ember._tensor import wrap
-from ember.optim.optimizer import Optimizer, grads_of, hyper, required
+from ember.optim import _foreach
+from ember.optim.optimizer import (
+    Optimizer,
+    check_flags,
+    decay_grads,
+    grads_of,
+    hyper,
+    required,
+)
 
 
 class SGD(Optimizer):
@@ -29,6 +34,7 @@ class SGD(Optimizer):
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        check_flags(foreach, fused, differentiable)
         defaults = dict(
             lr=lr,
             momentum=momentum,
@@ -45,24 +51,29 @@ class SGD(Optimizer):
     def step(self, closure=None):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            lr, momentum = hyper(group["lr"]), group["momentum"]
-            dampening, wd = group["dampening"], group["weight_decay"]
-            for p, g in grads_of(group, group["maximize"]):
-                d_p = g + wd * p._data if wd else g
-                if momentum:
-                    state = self.state[p]
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = state["momentum_buffer"] = wrap(np.array(d_p, copy=True))
-                    else:
-                        b = buf._data
-                        b *= momentum
-                        if dampening:
-                            b += (1 - dampening) * d_p
-                        else:
-                            b += d_p
-                    d_p = d_p + momentum * buf._data if group["nesterov"] else buf._data
-                step = np.multiply(d_p, lr, dtype=p._data.dtype)
-                p._data -= step
-                p._bump_version()
+            params, grads = grads_of(group, group["maximize"])
+            states = [self.state[p] for p in params] if group["momentum"] else [{}] * len(params)
+            self._apply(group, params, grads, states)
         return loss
+
+    def _update(self, group, params, grads, states):
+        momentum, dampening = group["momentum"], group["dampening"]
+        grads = decay_grads(params, grads, None, group["weight_decay"], False)
+        if momentum:
+            bufs = [s.get("momentum_buffer") for s in states]
+            kept = [i for i, b in enumerate(bufs) if b is not None]
+            if len(kept) == len(bufs):
+                _decay(bufs, grads, momentum, dampening)
+            else:  # a parameter's first step starts its buffer from the gradient
+                _decay([bufs[i] for i in kept], [grads[i] for i in kept], momentum, dampening)
+                for i, (s, g) in enumerate(zip(states, grads)):
+                    if bufs[i] is None:
+                        bufs[i] = s["momentum_buffer"] = g.clone().detach()
+            grads = _foreach.add(grads, bufs, alpha=momentum) if group["nesterov"] else bufs
+        _foreach.add_(params, grads, alpha=-hyper(group["lr"]))
+
+
+def _decay(bufs, grads, momentum, dampening):
+    """bufs[i] = momentum * bufs[i] + (1 - dampening) * grads[i]."""
+    _foreach.mul_(bufs, momentum)
+    _foreach.add_(bufs, grads, alpha=1 - dampening)

@@ -6,6 +6,7 @@ import math
 
 import ember
 from ember.nn import Module
+from ember.optim import _foreach
 from ember.optim.lr_scheduler import LRScheduler, _per_group
 
 __all__ = [
@@ -27,13 +28,17 @@ def _check_decay(decay):
 
 
 def get_ema_multi_avg_fn(decay=0.999):
-    """In-place exponential moving average over lists of tensors."""
+    """In-place exponential moving average over lists of tensors (integer tensors, such as
+    batch-norm step counts, take the rounded-down average)."""
     _check_decay(decay)
 
     def ema_update(ema_params, current_params, num_averaged):
-        for e, c in zip(ema_params, current_params):
-            e._data += (c._data - e._data) * (1 - decay)
-            e._bump_version()
+        with ember.no_grad():
+            if ema_params and ema_params[0].is_floating_point():
+                _foreach.lerp_(ema_params, current_params, 1 - decay)
+            else:
+                for e, c in zip(ema_params, current_params):
+                    e.copy_(e * decay + c * (1 - decay))
 
     return ema_update
 
@@ -42,10 +47,10 @@ def get_swa_multi_avg_fn():
     """In-place running mean over lists of tensors."""
 
     def swa_update(averaged_params, current_params, num_averaged):
-        n = float(num_averaged)
-        for a, c in zip(averaged_params, current_params):
-            a._data += ((c._data - a._data) / (n + 1)).astype(a._data.dtype, copy=False)
-            a._bump_version()
+        with ember.no_grad():
+            steps = _foreach.sub(current_params, averaged_params)
+            means = _foreach.add(averaged_params, _foreach.div(steps, float(num_averaged) + 1))
+            _foreach.copy_(averaged_params, means)
 
     return swa_update
 
@@ -102,23 +107,17 @@ class AveragedModel(Module):
         mine = [t.detach() for t in self._tensors(self.module)]
         theirs = [t.detach() for t in self._tensors(model)]
         n = int(self.n_averaged.item())
-        if n == 0:
-            for a, c in zip(mine, theirs):
-                a._data[...] = c._data
-                a._bump_version()
-        elif self.avg_fn is not None:
-            for a, c in zip(mine, theirs):
-                new = self.avg_fn(a, c, self.n_averaged)
-                a._data[...] = new._data if isinstance(new, ember.Tensor) else new
-                a._bump_version()
-        else:
-            (self.multi_avg_fn or get_swa_multi_avg_fn())(mine, theirs, self.n_averaged)
-        if not self.use_buffers:
-            for b_avg, b_model in zip(self.module.buffers(), model.buffers()):
-                b_avg._data[...] = b_model._data
-                b_avg._bump_version()
-        self.n_averaged._data += 1
-        self.n_averaged._bump_version()
+        with ember.no_grad():
+            if n == 0:
+                _foreach.copy_(mine, theirs)
+            elif self.avg_fn is not None:
+                for a, c in zip(mine, theirs):
+                    a.copy_(ember.as_tensor(self.avg_fn(a, c, self.n_averaged)))
+            else:
+                (self.multi_avg_fn or get_swa_multi_avg_fn())(mine, theirs, self.n_averaged)
+            if not self.use_buffers:
+                _foreach.copy_(list(self.module.buffers()), list(model.buffers()))
+            self.n_averaged.add_(1)
 
 
 def _is_batch_norm(module):

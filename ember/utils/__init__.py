@@ -1,5 +1,5 @@
 """ember.utils: data loading and helpers."""
 
-from ember.utils import data
+from ember.utils import data, hooks
 
-__all__ = ["data"]
+__all__ = ["data", "hooks"]

@@ -229,3 +229,15 @@ def test_second_derivative_through_once_differentiable_raises_like_torch():
             g.sum().backward()
         outcomes.append((g.detach().tolist(), type(err.value)))
     assert outcomes[1] == outcomes[0]
+
+
+def test_hook_handles_are_utils_hooks_removable_handles():
+    x = ember.ones(2, requires_grad=True)
+    handles = [
+        x.register_hook(lambda g: g),
+        x.register_post_accumulate_grad_hook(lambda t: None),
+        ember.nn.Linear(2, 2).register_forward_hook(lambda *a: None),
+    ]
+    for handle in handles:
+        assert isinstance(handle, ember.utils.hooks.RemovableHandle)
+        handle.remove()

@@ -41,3 +41,34 @@ def test_ddp_same_weights_as_torch_ddp(mpirun, tmp_path, branchy):
     assert sorted(got.files) == sorted(want.files)
     for key in want.files:
         np.testing.assert_allclose(got[key], want[key], rtol=1e-5, atol=1e-5, err_msg=key)
+
+
+def test_ddp_checkpoint_on_rank0_resumes_on_every_rank(mpirun, tmp_path):
+    proc = mpirun("ddp_checkpoint_resume.py", 2, "--out", str(tmp_path), timeout=60)
+    for via in ("module", "ddp"):
+        assert proc.stdout.count(f"resumed from the {via} checkpoint, weights match") == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "checkpoint_ddp.pt",
+        "checkpoint_module.pt",
+    ]
+
+
+def test_ddp_join_on_uneven_inputs_matches_torch(mpirun, tmp_path):
+    pytest.importorskip("torch")
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    for lib in ("torch", "ember"):
+        options = ["--lib", lib, "--out", str(tmp_path), "--port", port]
+        mpirun("ddp_join_uneven.py", 2, *options, timeout=120)
+    for rank in (0, 1):
+        want = np.load(tmp_path / f"torch_rank{rank}.npz")
+        got = np.load(tmp_path / f"ember_rank{rank}.npz")
+        assert sorted(got.files) == sorted(want.files)
+        for key in want.files:
+            np.testing.assert_allclose(got[key], want[key], rtol=1e-5, atol=1e-6, err_msg=key)
+        raised = (tmp_path / f"ember_rank{rank}.txt").read_text()
+        assert raised == (tmp_path / f"torch_rank{rank}.txt").read_text()
+        assert raised.startswith("RuntimeError: ")

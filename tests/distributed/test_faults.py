@@ -22,6 +22,15 @@ def test_collective_times_out_and_names_the_operation(mpirun):
         proc.stdout
     )
     assert "rank 0 of 2 failed with an uncaught DistBackendError" in proc.stderr
+    assert "rank 1 did not call it (collective number 1 on the group)" in proc.stdout
+
+
+def test_collective_timeout_names_the_ranks_that_did_not_arrive(mpirun):
+    proc = mpirun("fault_cases.py", 3, "absent", timeout=60, expect_ok=False)
+    assert proc.returncode != 0
+    absent = "timed out after 2 s: rank 2 did not call it (collective number 1 on the group)"
+    assert f"all_reduce on process group '0' of 3 ranks [0, 1, 2] {absent}" in proc.stderr
+    assert "rank 0 of 3 failed" in proc.stderr or "rank 1 of 3 failed" in proc.stderr
 
 
 def test_monitored_barrier_names_the_missing_rank(mpirun):

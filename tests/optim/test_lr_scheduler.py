@@ -179,3 +179,17 @@ def test_bad_arguments_raise_value_error():
         with pytest.raises(ValueError):
             build()
     assert math.isfinite(opt.param_groups[0]["lr"])
+
+
+def test_tensor_learning_rate_is_updated_in_place_like_torch():
+    def run(lib):
+        lr = lib.tensor(0.1)
+        opt = lib.optim.Adam([lib.zeros(2, requires_grad=True)], lr=lr)
+        sched = lib.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+        for _ in range(3):
+            opt.step()
+            sched.step()
+        assert opt.param_groups[0]["lr"] is lr
+        return lr.item()
+
+    assert run(ember) == run(torch)

@@ -62,3 +62,27 @@ def test_bad_arguments():
     opt = ember.optim.SGD([ember.zeros(2, requires_grad=True)], lr=0.1)
     with pytest.raises(ValueError):
         swa_utils.SWALR(opt, 0.01, anneal_strategy="step")
+
+
+@pytest.mark.parametrize("use_buffers", [False, True])
+def test_averaged_model_buffers_match_torch(use_buffers):
+    """Buffers are copied from the model, or averaged with the parameters."""
+    rng = np.random.default_rng(2)
+    models = {
+        lib: lib.nn.Sequential(lib.nn.Linear(3, 2), lib.nn.BatchNorm1d(2)) for lib in (ember, torch)
+    }
+    state = {k: v.detach().numpy() for k, v in models[torch].state_dict().items()}
+    models[ember].load_state_dict({k: ember.tensor(v) for k, v in state.items()})
+    avgs = {
+        lib: lib.optim.swa_utils.AveragedModel(m, use_buffers=use_buffers)
+        for lib, m in models.items()
+    }
+    for _ in range(3):
+        x = rng.standard_normal((5, 3), dtype=np.float32)
+        for lib, m in models.items():
+            m(lib.tensor(x))  # training mode: updates the running statistics
+            avgs[lib].update_parameters(m)
+    ours, ref = avgs[ember].state_dict(), avgs[torch].state_dict()
+    assert sorted(ours) == sorted(ref)
+    for key, value in ref.items():
+        np.testing.assert_allclose(ours[key].numpy(), value.numpy(), rtol=1e-6, err_msg=key)

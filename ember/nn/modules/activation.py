@@ -1,11 +1,9 @@
 """Activation modules: thin holders that call the functional form."""
 
-import numpy as np
-
-from ember import _dtype
-from ember._device import resolve_device
-from ember._tensor import wrap
+from ember._ops.creation import empty
 from ember.nn import functional as F
+from ember.nn import init as nn_init
+from ember.nn.modules._factory import factory_kwargs
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 
@@ -220,11 +218,13 @@ class Hardshrink(Softshrink):
 class PReLU(Module):
     def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
         super().__init__()
-        resolve_device(device, f"nn.{type(self).__name__}")
         self.num_parameters = num_parameters
         self.init = init
-        np_dt = _dtype.to_dtype(dtype).np
-        self.weight = Parameter(wrap(np.full(num_parameters, init, np_dt)))
+        self.weight = Parameter(empty(num_parameters, **factory_kwargs(self, device, dtype)))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        nn_init.constant_(self.weight, self.init)
 
     def forward(self, input):
         return F.prelu(input, self.weight)

@@ -1,11 +1,9 @@
 """MultiheadAttention with PyTorch's parameters (in_proj_weight, out_proj, ...)."""
 
-import numpy as np
-
-from ember._device import resolve_device
 from ember._ops.attention import multi_head_attention_forward
-from ember._random import np_generator
-from ember._tensor import wrap
+from ember._ops.creation import empty, zeros
+from ember.nn import init
+from ember.nn.modules._factory import factory_kwargs
 from ember.nn.modules.linear import Linear
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
@@ -17,10 +15,8 @@ class NonDynamicallyQuantizableLinear(Linear):
     """The Linear that PyTorch uses for out_proj (same maths; the name shows in repr)."""
 
 
-def _xavier_uniform(shape, dtype):
-    fan_out, fan_in = shape
-    bound = np.sqrt(6.0 / (fan_in + fan_out))
-    return Parameter(wrap(np_generator().uniform(-bound, bound, shape).astype(dtype)))
+def _xavier_uniform(shape, factory):
+    return Parameter(init.xavier_uniform_(empty(shape, **factory)))
 
 
 class MultiheadAttention(Module):
@@ -41,7 +37,7 @@ class MultiheadAttention(Module):
         dtype=None,
     ):
         super().__init__()
-        resolve_device(device, f"nn.{type(self).__name__}")
+        factory = factory_kwargs(self, device, dtype)
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(
                 f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and "
@@ -49,9 +45,6 @@ class MultiheadAttention(Module):
             )
         if embed_dim % num_heads:
             raise AssertionError("embed_dim must be divisible by num_heads")
-        from ember import _dtype
-
-        dt = _dtype.to_dtype(dtype).np
         self.embed_dim = embed_dim
         self.kdim = kdim if kdim is not None else embed_dim
         self.vdim = vdim if vdim is not None else embed_dim
@@ -61,28 +54,25 @@ class MultiheadAttention(Module):
         self.batch_first = batch_first
         self.head_dim = embed_dim // num_heads
         if self._qkv_same_embed_dim:
-            self.in_proj_weight = _xavier_uniform((3 * embed_dim, embed_dim), dt)
+            self.in_proj_weight = _xavier_uniform((3 * embed_dim, embed_dim), factory)
             self.register_parameter("q_proj_weight", None)
             self.register_parameter("k_proj_weight", None)
             self.register_parameter("v_proj_weight", None)
         else:
-            self.q_proj_weight = _xavier_uniform((embed_dim, embed_dim), dt)
-            self.k_proj_weight = _xavier_uniform((embed_dim, self.kdim), dt)
-            self.v_proj_weight = _xavier_uniform((embed_dim, self.vdim), dt)
+            self.q_proj_weight = _xavier_uniform((embed_dim, embed_dim), factory)
+            self.k_proj_weight = _xavier_uniform((embed_dim, self.kdim), factory)
+            self.v_proj_weight = _xavier_uniform((embed_dim, self.vdim), factory)
             self.register_parameter("in_proj_weight", None)
         if bias:
-            self.in_proj_bias = Parameter(wrap(np.zeros(3 * embed_dim, dt)))
+            self.in_proj_bias = Parameter(zeros(3 * embed_dim, **factory))
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = NonDynamicallyQuantizableLinear(
-            embed_dim, embed_dim, bias=bias, dtype=dtype
-        )
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, **factory)
         if bias:
-            self.out_proj.bias._data[...] = 0
+            init.zeros_(self.out_proj.bias)
         if add_bias_kv:
-            gen = np_generator()
-            self.bias_k = Parameter(wrap(gen.standard_normal((1, 1, embed_dim)).astype(dt)))
-            self.bias_v = Parameter(wrap(gen.standard_normal((1, 1, embed_dim)).astype(dt)))
+            self.bias_k = Parameter(init.normal_(empty((1, 1, embed_dim), **factory)))
+            self.bias_v = Parameter(init.normal_(empty((1, 1, embed_dim), **factory)))
         else:
             self.bias_k = self.bias_v = None
         self.add_zero_attn = add_zero_attn

@@ -2,16 +2,14 @@
 
 import math
 
-import numpy as np
-
-from ember._device import resolve_device
-from ember._ops.creation import empty
+from ember._ops._geometry import _ntuple, output_padding_for, resolve_padding
 from ember.autograd.grad_mode import no_grad
 from ember.nn import functional as F
 from ember.nn import init
+from ember.nn.modules._factory import add_weight_and_bias, factory_kwargs
 from ember.nn.modules.lazy import LazyModuleMixin
 from ember.nn.modules.module import Module
-from ember.nn.parameter import Parameter, UninitializedParameter
+from ember.nn.parameter import UninitializedParameter
 
 __all__ = [
     "Conv1d",
@@ -29,10 +27,6 @@ __all__ = [
     "LazyConvTranspose2d",
     "LazyConvTranspose3d",
 ]
-
-
-def _ntuple(v, n):
-    return tuple(v) if isinstance(v, tuple | list) else (v,) * n
 
 
 class _ConvNd(Module):
@@ -55,8 +49,8 @@ class _ConvNd(Module):
         output_padding=0,
     ):
         super().__init__()
-        resolve_device(device, f"nn.{type(self).__name__}")
-        n = self._dims
+        factory = factory_kwargs(self, device, dtype)
+        ntuple = _ntuple(self._dims)
         if groups <= 0:
             raise ValueError("groups must be a positive integer")
         if in_channels % groups:
@@ -73,32 +67,28 @@ class _ConvNd(Module):
                 raise ValueError(
                     f"Invalid padding string {padding!r}, should be one of ['valid', 'same']"
                 )
-            if padding == "same" and any(s != 1 for s in _ntuple(stride, n)):
+            if padding == "same" and any(s != 1 for s in ntuple(stride)):
                 raise ValueError("padding='same' is not supported for strided convolutions")
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.kernel_size = _ntuple(kernel_size, n)
-        self.stride = _ntuple(stride, n)
-        self.padding = padding if isinstance(padding, str) else _ntuple(padding, n)
-        self.dilation = _ntuple(dilation, n)
-        self.output_padding = _ntuple(output_padding, n)
+        self.kernel_size = ntuple(kernel_size)
+        self.stride = ntuple(stride)
+        self.padding = padding if isinstance(padding, str) else ntuple(padding)
+        self.dilation = ntuple(dilation)
+        self.output_padding = ntuple(output_padding)
         self.groups = groups
         self.padding_mode = padding_mode
         if self.transposed:
             shape = (in_channels, out_channels // groups, *self.kernel_size)
         else:
             shape = (out_channels, in_channels // groups, *self.kernel_size)
-        self.weight = Parameter(empty(shape, dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        add_weight_and_bias(self, shape, out_channels, bias, factory)
         self.reset_parameters()
 
     def reset_parameters(self):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
-            fan_in = self.weight.shape[1] * int(np.prod(self.kernel_size))
+            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
             if fan_in:
                 bound = 1 / math.sqrt(fan_in)
                 init.uniform_(self.bias, -bound, bound)
@@ -124,41 +114,32 @@ class _ConvNd(Module):
         """Explicit padding for the non-zero padding modes (the conv then pads nothing)."""
         if self.padding_mode == "zeros":
             return input, self.padding
-        if isinstance(self.padding, str):
-            total = [d * (k - 1) for k, d in zip(self.kernel_size, self.dilation)]
-            pads = (
-                [(t // 2, t - t // 2) for t in total]
-                if self.padding == "same"
-                else [(0, 0)] * len(total)
-            )
-        else:
-            pads = [(p, p) for p in self.padding]
-        flat = [v for lo_hi in reversed(pads) for v in lo_hi]
+        both, high = resolve_padding(
+            self.padding, self.kernel_size, self.dilation, self.stride, f"nn.{type(self).__name__}"
+        )
+        flat = [v for p, extra in zip(reversed(both), reversed(high)) for v in (p, p + extra)]
         return F.pad(input, flat, mode=self.padding_mode), 0
+
+    def forward(self, input):
+        x, padding = self._padded(input)
+        return self._functional(
+            x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups
+        )
 
 
 class Conv1d(_ConvNd):
     _dims = 1
-
-    def forward(self, input):
-        x, padding = self._padded(input)
-        return F.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+    _functional = staticmethod(F.conv1d)
 
 
 class Conv2d(_ConvNd):
     _dims = 2
-
-    def forward(self, input):
-        x, padding = self._padded(input)
-        return F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+    _functional = staticmethod(F.conv2d)
 
 
 class Conv3d(_ConvNd):
     _dims = 3
-
-    def forward(self, input):
-        x, padding = self._padded(input)
-        return F.conv3d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+    _functional = staticmethod(F.conv3d)
 
 
 class _ConvTransposeNd(_ConvNd):
@@ -196,47 +177,38 @@ class _ConvTransposeNd(_ConvNd):
             output_padding=output_padding,
         )
 
+    def forward(self, input, output_size=None):
+        op = self._output_padding(input, output_size)
+        return self._functional(
+            input, self.weight, self.bias, self.stride, self.padding, op, self.groups, self.dilation
+        )
+
     def _output_padding(self, input, output_size):
         if output_size is None:
             return self.output_padding
-        n = self._dims
-        size = list(output_size)[-n:]
-        return tuple(
-            s - ((i - 1) * st - 2 * p + d * (k - 1) + 1)
-            for s, i, st, p, d, k in zip(
-                size, input.shape[-n:], self.stride, self.padding, self.dilation, self.kernel_size
-            )
+        return output_padding_for(
+            output_size,
+            input.shape[-self._dims :],
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
         )
 
 
 class ConvTranspose1d(_ConvTransposeNd):
     _dims = 1
-
-    def forward(self, input, output_size=None):
-        op = self._output_padding(input, output_size)
-        return F.conv_transpose1d(
-            input, self.weight, self.bias, self.stride, self.padding, op, self.groups, self.dilation
-        )
+    _functional = staticmethod(F.conv_transpose1d)
 
 
 class ConvTranspose2d(_ConvTransposeNd):
     _dims = 2
-
-    def forward(self, input, output_size=None):
-        op = self._output_padding(input, output_size)
-        return F.conv_transpose2d(
-            input, self.weight, self.bias, self.stride, self.padding, op, self.groups, self.dilation
-        )
+    _functional = staticmethod(F.conv_transpose2d)
 
 
 class ConvTranspose3d(_ConvTransposeNd):
     _dims = 3
-
-    def forward(self, input, output_size=None):
-        op = self._output_padding(input, output_size)
-        return F.conv_transpose3d(
-            input, self.weight, self.bias, self.stride, self.padding, op, self.groups, self.dilation
-        )
+    _functional = staticmethod(F.conv_transpose3d)
 
 
 class Unfold(Module):

@@ -2,27 +2,15 @@
 
 import math
 
-import numpy as np
-
-from ember import _dtype
-from ember._device import resolve_device
-from ember._tensor import wrap
 from ember.autograd.grad_mode import no_grad
 from ember.nn import functional as F
 from ember.nn import init
+from ember.nn.modules._factory import add_weight_and_bias, factory_kwargs
 from ember.nn.modules.lazy import LazyModuleMixin
 from ember.nn.modules.module import Module
-from ember.nn.parameter import Parameter, UninitializedParameter
+from ember.nn.parameter import UninitializedParameter
 
 __all__ = ["Identity", "Linear", "Bilinear", "LazyLinear"]
-
-
-def _empty_param(shape, dtype):
-    if any(n < 0 for n in shape):
-        raise RuntimeError(
-            f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}"
-        )
-    return Parameter(wrap(np.empty(shape, _dtype.to_dtype(dtype).np)))
 
 
 class Identity(Module):
@@ -40,14 +28,10 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
-        resolve_device(device, f"nn.{type(self).__name__}")
+        factory = factory_kwargs(self, device, dtype)
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = _empty_param((out_features, in_features), dtype)
-        if bias:
-            self.bias = _empty_param((out_features,), dtype)
-        else:
-            self.register_parameter("bias", None)
+        add_weight_and_bias(self, (out_features, in_features), out_features, bias, factory)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -99,15 +83,12 @@ class Bilinear(Module):
         self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None
     ):
         super().__init__()
-        resolve_device(device, f"nn.{type(self).__name__}")
+        factory = factory_kwargs(self, device, dtype)
         self.in1_features = in1_features
         self.in2_features = in2_features
         self.out_features = out_features
-        self.weight = _empty_param((out_features, in1_features, in2_features), dtype)
-        if bias:
-            self.bias = _empty_param((out_features,), dtype)
-        else:
-            self.register_parameter("bias", None)
+        shape = (out_features, in1_features, in2_features)
+        add_weight_and_bias(self, shape, out_features, bias, factory)
         self.reset_parameters()
 
     def reset_parameters(self):

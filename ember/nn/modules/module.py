@@ -4,7 +4,7 @@ import itertools
 from collections import OrderedDict, namedtuple
 
 from ember._device import resolve_device
-from ember._tensor import Tensor, wrap
+from ember._tensor import RemovableHandle, Tensor
 from ember.nn.parameter import Buffer, Parameter, is_lazy
 
 __all__ = ["Module"]
@@ -17,25 +17,6 @@ class _IncompatibleKeysResult(_IncompatibleKeys):
         if not self.missing_keys and not self.unexpected_keys:
             return "<All keys matched successfully>"
         return super().__repr__()
-
-
-class RemovableHandle:
-    """Returned by the register_*_hook methods; ``remove()`` unregisters the hook."""
-
-    _ids = itertools.count()
-
-    def __init__(self, hooks_dict):
-        self.hooks_dict = hooks_dict
-        self.id = next(RemovableHandle._ids)
-
-    def remove(self):
-        self.hooks_dict.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 def _addindent(s, n):
@@ -173,7 +154,7 @@ class Module:
             return
         if isinstance(value, Buffer):
             self._remove_from(name, d, "_parameters", "_modules")
-            self.register_buffer(name, wrap(value._data), value.persistent)
+            self.register_buffer(name, value.data, value.persistent)
             return
         buffers = d.get("_buffers")
         if buffers is not None and name in buffers:
@@ -366,11 +347,11 @@ class Module:
                     continue
                 new = convert(p)
                 if new is not p:
-                    p._data = new._placeholder if is_lazy(new) else new._data
+                    p.data = new
                 if p.grad is not None:
                     g = convert(p.grad)
                     if g is not p.grad:
-                        p.grad._data = g._data
+                        p.grad.data = g
             for k, b in m._buffers.items():
                 if b is not None:
                     m._buffers[k] = convert(b)

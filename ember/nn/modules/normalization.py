@@ -2,13 +2,12 @@
 
 import numbers
 
-import numpy as np
-
-from ember import _dtype
-from ember._device import resolve_device
-from ember._tensor import wrap
+from ember._dtype import int64
+from ember._ops.creation import ones, zeros
 from ember.autograd.grad_mode import no_grad
 from ember.nn import functional as F
+from ember.nn import init
+from ember.nn.modules._factory import factory_kwargs
 from ember.nn.modules.lazy import LazyModuleMixin
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter, UninitializedBuffer, UninitializedParameter
@@ -31,8 +30,10 @@ __all__ = [
 ]
 
 
-def _param(value, shape, dtype):
-    return Parameter(wrap(np.full(shape, value, _dtype.to_dtype(dtype).np)))
+def _add_affine(module, shape, weight, bias, factory):
+    """Register ``weight`` (ones) and ``bias`` (zeros) of ``shape``, each None if not wanted."""
+    for name, wanted, fill in (("weight", weight, ones), ("bias", bias, zeros)):
+        module.register_parameter(name, Parameter(fill(shape, **factory)) if wanted else None)
 
 
 class _NormBase(Module):
@@ -51,26 +52,20 @@ class _NormBase(Module):
         bias=True,
     ):
         super().__init__()
-        resolve_device(device, f"nn.{type(self).__name__}")
+        factory = factory_kwargs(self, device, dtype)
         self.num_features = num_features
         self.has_bias = affine and bias
         self.eps = eps
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = _param(1.0, (num_features,), dtype)
-        else:
-            self.register_parameter("weight", None)
-        if self.has_bias:
-            self.bias = _param(0.0, (num_features,), dtype)
-        else:
-            self.register_parameter("bias", None)
+        _add_affine(self, (num_features,), affine, self.has_bias, factory)
         if track_running_stats:
-            np_dt = _dtype.to_dtype(dtype).np
-            self.register_buffer("running_mean", wrap(np.zeros(num_features, np_dt)))
-            self.register_buffer("running_var", wrap(np.ones(num_features, np_dt)))
-            self.register_buffer("num_batches_tracked", wrap(np.zeros((), np.int64)))
+            self.register_buffer("running_mean", zeros(num_features, **factory))
+            self.register_buffer("running_var", ones(num_features, **factory))
+            self.register_buffer(
+                "num_batches_tracked", zeros((), dtype=int64, device=factory["device"])
+            )
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -78,16 +73,16 @@ class _NormBase(Module):
 
     def reset_running_stats(self):
         if self.track_running_stats:
-            self.running_mean._data[...] = 0
-            self.running_var._data[...] = 1
-            self.num_batches_tracked._data[...] = 0
+            self.running_mean.zero_()
+            self.running_var.fill_(1)
+            self.num_batches_tracked.zero_()
 
     def reset_parameters(self):
         self.reset_running_stats()
         if self.affine:
-            self.weight._data[...] = 1
+            init.ones_(self.weight)
         if self.has_bias:
-            self.bias._data[...] = 0
+            init.zeros_(self.bias)
 
     def extra_repr(self):
         return (
@@ -111,9 +106,9 @@ class _BatchNorm(_NormBase):
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked._data += 1
+            self.num_batches_tracked.add_(1)
             if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked._data)
+                factor = 1.0 / float(self.num_batches_tracked)
         use_batch_stats = self.training or not self.track_running_stats
         return F.batch_norm(
             input,
@@ -156,7 +151,7 @@ class _LazyBatchNorm(LazyModuleMixin):
         if track_running_stats:
             self.running_mean = UninitializedBuffer(device=device, dtype=dtype)
             self.running_var = UninitializedBuffer(device=device, dtype=dtype)
-            self.num_batches_tracked = wrap(np.zeros((), np.int64))
+            self.num_batches_tracked = zeros((), dtype=int64)
 
     def reset_parameters(self):
         if not self.has_uninitialized_params() and self.num_features != 0:
@@ -247,22 +242,14 @@ class LayerNorm(Module):
         dtype=None,
     ):
         super().__init__()
-        resolve_device(device, f"nn.{type(self).__name__}")
+        factory = factory_kwargs(self, device, dtype)
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         self.has_bias = elementwise_affine and bias
-        if elementwise_affine:
-            self.weight = _param(1.0, self.normalized_shape, dtype)
-            if bias:
-                self.bias = _param(0.0, self.normalized_shape, dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _add_affine(self, self.normalized_shape, elementwise_affine, self.has_bias, factory)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -279,14 +266,14 @@ class RMSNorm(Module):
         self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None
     ):
         super().__init__()
-        resolve_device(device, f"nn.{type(self).__name__}")
+        factory = factory_kwargs(self, device, dtype)
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
-            self.weight = _param(1.0, self.normalized_shape, dtype)
+            self.weight = Parameter(ones(self.normalized_shape, **factory))
         else:
             self.register_parameter("weight", None)
 
@@ -302,19 +289,14 @@ class RMSNorm(Module):
 class GroupNorm(Module):
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None):
         super().__init__()
-        resolve_device(device, f"nn.{type(self).__name__}")
+        factory = factory_kwargs(self, device, dtype)
         if num_channels % num_groups:
             raise ValueError("num_channels must be divisible by num_groups")
         self.num_groups = num_groups
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = _param(1.0, (num_channels,), dtype)
-            self.bias = _param(0.0, (num_channels,), dtype)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _add_affine(self, (num_channels,), affine, affine, factory)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)

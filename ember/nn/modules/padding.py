@@ -1,5 +1,6 @@
 """Padding layers: constant, zero, reflection, replication and circular."""
 
+from ember._ops._geometry import _ntuple
 from ember.nn import functional as F
 from ember.nn.modules.module import Module
 
@@ -20,17 +21,13 @@ __all__ = [
 ]
 
 
-def _padding(p, n):
-    return (p,) * (2 * n) if isinstance(p, int) else tuple(p)
-
-
 class _Pad(Module):
     mode = "constant"
     dims = 1
 
     def __init__(self, padding, value=0.0):
         super().__init__()
-        self.padding = _padding(padding, self.dims)
+        self.padding = _ntuple(2 * self.dims)(padding)
         self.value = value
 
     def forward(self, input):

@@ -1,5 +1,6 @@
 """Pooling layers."""
 
+from ember._ops._geometry import _ntuple, _single
 from ember.nn import functional as F
 from ember.nn.modules.module import Module
 
@@ -68,10 +69,9 @@ class AvgPool1d(Module):
         self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
     ):
         super().__init__()
-        self.kernel_size = (kernel_size,) if isinstance(kernel_size, int) else kernel_size
-        s = kernel_size if stride is None else stride
-        self.stride = (s,) if isinstance(s, int) else s
-        self.padding = (padding,) if isinstance(padding, int) else padding
+        self.kernel_size = _single(kernel_size)
+        self.stride = _single(kernel_size if stride is None else stride)
+        self.padding = _single(padding)
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
 
@@ -167,12 +167,10 @@ class _MaxUnpoolNd(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
-        self.kernel_size = self._tuple(kernel_size)
-        self.stride = self._tuple(stride if stride is not None else kernel_size)
-        self.padding = self._tuple(padding)
-
-    def _tuple(self, v):
-        return (v,) * self.n if isinstance(v, int) else tuple(v)
+        ntuple = _ntuple(self.n)
+        self.kernel_size = ntuple(kernel_size)
+        self.stride = ntuple(stride if stride is not None else kernel_size)
+        self.padding = ntuple(padding)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

@@ -2,25 +2,23 @@
 
 import math
 
-import numpy as np
-
-from ember._device import resolve_device
 from ember._ops import rnn as rnn_ops
+from ember._ops.creation import empty, zeros
+from ember._ops.packed_sequence import PackedLayout
 from ember._ops.shape import cat, stack
-from ember._random import np_generator
-from ember._tensor import wrap
+from ember.nn import init
+from ember.nn.modules._factory import factory_kwargs
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
-from ember.nn.utils.rnn import PackedSequence, _reversed_index, _tables, _with_pad_row
+from ember.nn.utils.rnn import PackedSequence, _with_pad_row
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
 
-def _uniform_param(shape, bound, dtype):
-    arr = np_generator().uniform(-bound, bound, shape).astype(dtype)
-    return Parameter(wrap(arr))
+def _uniform_param(shape, bound, factory):
+    return Parameter(init.uniform_(empty(shape, **factory), -bound, bound))
 
 
 class RNNBase(Module):
@@ -41,7 +39,7 @@ class RNNBase(Module):
         dtype=None,
     ):
         super().__init__()
-        resolve_device(device, f"nn.{type(self).__name__}")
+        factory = factory_kwargs(self, device, dtype)
         if not isinstance(hidden_size, int) or hidden_size <= 0:
             raise ValueError(f"hidden_size must be a positive integer, got {hidden_size}")
         if num_layers <= 0:
@@ -62,9 +60,6 @@ class RNNBase(Module):
         self.dropout = float(dropout)
         self.bidirectional = bidirectional
         self.proj_size = proj_size
-        from ember import _dtype
-
-        np_dt = _dtype.to_dtype(dtype).np
         gate_size = _GATES[mode] * hidden_size
         bound = 1.0 / math.sqrt(hidden_size)
         self._flat_weights_names = []
@@ -77,7 +72,7 @@ class RNNBase(Module):
                     names += [f"bias_ih_l{layer}{suffix}", f"bias_hh_l{layer}{suffix}"]
                     shapes += [(gate_size,), (gate_size,)]
                 for name, shape in zip(names, shapes):
-                    setattr(self, name, _uniform_param(shape, bound, np_dt))
+                    setattr(self, name, _uniform_param(shape, bound, factory))
                     self._flat_weights_names.append(name)
 
     @property
@@ -109,13 +104,13 @@ class RNNBase(Module):
                 f"{input.shape[-1]}"
             )
 
-    def _initial_states(self, hx, B, dtype):
+    def _initial_states(self, hx, B, like):
         """(h0, c0) of shape (layers * directions, B, H); c0 is None unless LSTM."""
         n_states = self.num_layers * self.num_directions
         is_lstm = self.mode == "LSTM"
         if hx is None:
-            zeros = wrap(np.zeros((n_states, B, self.hidden_size), dtype))
-            hx = (zeros, zeros) if is_lstm else zeros
+            h0 = zeros((n_states, B, self.hidden_size), dtype=like.dtype, device=like.device)
+            hx = (h0, h0) if is_lstm else h0
         h0s = hx[0] if is_lstm else hx
         c0s = hx[1] if is_lstm else None
         expected = (n_states, B, self.hidden_size)
@@ -156,7 +151,7 @@ class RNNBase(Module):
                 hx = tuple(h.unsqueeze(1) for h in hx) if isinstance(hx, tuple) else hx.unsqueeze(1)
         elif self.batch_first:
             input = input.transpose(0, 1)
-        h0s, c0s = self._initial_states(hx, input.shape[1], input._data.dtype)
+        h0s, c0s = self._initial_states(hx, input.shape[1], input)
         layer_input = input
         h_n, c_n = [], []
         for layer in range(self.num_layers):
@@ -194,14 +189,11 @@ class RNNBase(Module):
                 f"{type(self).__name__}: packed input data must have shape (N, "
                 f"{self.input_size}), got {list(data.shape)}"
             )
-        index, lengths, t_of, b_of = _tables(batch_sizes)
-        reverse_index = _reversed_index(index, lengths, data.shape[0])
-        reverse_t_of = lengths[b_of] - 1 - t_of
-        last = lengths - 1
+        layout = PackedLayout(batch_sizes)
         if hx is not None and sorted_indices is not None:
-            order = sorted_indices._data
+            order = sorted_indices
             hx = tuple(h[:, order] for h in hx) if isinstance(hx, tuple) else hx[:, order]
-        h0s, c0s = self._initial_states(hx, index.shape[1], data._data.dtype)
+        h0s, c0s = self._initial_states(hx, layout.batch, data)
         layer_data = data
         h_n, c_n = [], []
         for layer in range(self.num_layers):
@@ -209,17 +201,17 @@ class RNNBase(Module):
             outs = []
             for direction in range(self.num_directions):
                 k = layer * self.num_directions + direction
-                x = source[reverse_index if direction else index]
+                x = source[layout.reverse_index if direction else layout.index]
                 c0 = None if c0s is None else c0s[k]
-                out, h, c = self._run(x, h0s[k], c0, layer, direction, last)
-                outs.append(out[reverse_t_of if direction else t_of, b_of])
+                out, h, c = self._run(x, h0s[k], c0, layer, direction, layout.last)
+                outs.append(out[layout.reverse_t_of if direction else layout.t_of, layout.b_of])
                 h_n.append(h)
                 c_n.append(c)
             layer_data = outs[0] if len(outs) == 1 else cat(outs, -1)
             layer_data = self._between_layers(layer_data, layer)
         hidden = self._final_states(h_n, c_n)
         if unsorted_indices is not None:
-            order = unsorted_indices._data
+            order = unsorted_indices
             hidden = tuple(h[:, order] for h in hidden) if c0s is not None else hidden[:, order]
         return PackedSequence(layer_data, batch_sizes, sorted_indices, unsorted_indices), hidden
 
@@ -279,80 +271,35 @@ class RNN(RNNBase):
 
 
 class LSTM(RNNBase):
-    """Long short-term memory; returns ``output, (h_n, c_n)``."""
+    """Long short-term memory; returns ``output, (h_n, c_n)``. Arguments as RNNBase's, without
+    ``mode``."""
 
-    def __init__(
-        self,
-        input_size,
-        hidden_size,
-        num_layers=1,
-        bias=True,
-        batch_first=False,
-        dropout=0.0,
-        bidirectional=False,
-        proj_size=0,
-        device=None,
-        dtype=None,
-    ):
-        super().__init__(
-            "LSTM",
-            input_size,
-            hidden_size,
-            num_layers,
-            bias,
-            batch_first,
-            dropout,
-            bidirectional,
-            proj_size,
-            device=device,
-            dtype=dtype,
-        )
+    def __init__(self, *args, **kwargs):
+        super().__init__("LSTM", *args, **kwargs)
 
 
 class GRU(RNNBase):
-    """Gated recurrent unit."""
+    """Gated recurrent unit. Arguments as RNNBase's, without ``mode`` and ``proj_size``."""
 
-    def __init__(
-        self,
-        input_size,
-        hidden_size,
-        num_layers=1,
-        bias=True,
-        batch_first=False,
-        dropout=0.0,
-        bidirectional=False,
-        device=None,
-        dtype=None,
-    ):
-        super().__init__(
-            "GRU",
-            input_size,
-            hidden_size,
-            num_layers,
-            bias,
-            batch_first,
-            dropout,
-            bidirectional,
-            device=device,
-            dtype=dtype,
-        )
+    def __init__(self, *args, **kwargs):
+        if "proj_size" in kwargs:
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        super().__init__("GRU", *args, **kwargs)
 
 
 class RNNCellBase(Module):
-    def __init__(self, input_size, hidden_size, bias, num_chunks, dtype=None):
+    def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
         super().__init__()
-        from ember import _dtype
-
-        np_dt = _dtype.to_dtype(dtype).np
+        factory = factory_kwargs(self, device, dtype)
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.bias = bias
         bound = 1.0 / math.sqrt(hidden_size)
-        self.weight_ih = _uniform_param((num_chunks * hidden_size, input_size), bound, np_dt)
-        self.weight_hh = _uniform_param((num_chunks * hidden_size, hidden_size), bound, np_dt)
+        self.weight_ih = _uniform_param((num_chunks * hidden_size, input_size), bound, factory)
+        self.weight_hh = _uniform_param((num_chunks * hidden_size, hidden_size), bound, factory)
         if bias:
-            self.bias_ih = _uniform_param((num_chunks * hidden_size,), bound, np_dt)
-            self.bias_hh = _uniform_param((num_chunks * hidden_size,), bound, np_dt)
+            self.bias_ih = _uniform_param((num_chunks * hidden_size,), bound, factory)
+            self.bias_hh = _uniform_param((num_chunks * hidden_size,), bound, factory)
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
@@ -374,7 +321,7 @@ class RNNCellBase(Module):
         if not batched:
             input = input.unsqueeze(0)
         if hx is None:
-            z = wrap(np.zeros((input.shape[0], self.hidden_size), input._data.dtype))
+            z = zeros((input.shape[0], self.hidden_size), dtype=input.dtype, device=input.device)
             hx = (z, z) if n_states == 2 else z
         elif not batched:
             hx = tuple(h.unsqueeze(0) for h in hx) if n_states == 2 else hx.unsqueeze(0)
@@ -393,8 +340,7 @@ class RNNCell(RNNCellBase):
     def __init__(
         self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None
     ):
-        super().__init__(input_size, hidden_size, bias, 1, dtype)
-        resolve_device(device, f"nn.{type(self).__name__}")
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):
@@ -407,8 +353,7 @@ class RNNCell(RNNCellBase):
 
 class LSTMCell(RNNCellBase):
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
-        super().__init__(input_size, hidden_size, bias, 4, dtype)
-        resolve_device(device, f"nn.{type(self).__name__}")
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
 
     def forward(self, input, hx=None):
         input, (h, c), batched = self._prepare(input, hx, 2)
@@ -421,8 +366,7 @@ class LSTMCell(RNNCellBase):
 
 class GRUCell(RNNCellBase):
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
-        super().__init__(input_size, hidden_size, bias, 3, dtype)
-        resolve_device(device, f"nn.{type(self).__name__}")
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
 
     def forward(self, input, hx=None):
         input, h, batched = self._prepare(input, hx)

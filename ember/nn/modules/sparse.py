@@ -1,13 +1,51 @@
 """Embedding and EmbeddingBag: lookup tables of learnable rows."""
 
-from ember._device import resolve_device
 from ember._ops.creation import empty
+from ember.autograd.grad_mode import no_grad
 from ember.nn import functional as F
 from ember.nn import init
+from ember.nn.modules._factory import factory_kwargs
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 
 __all__ = ["Embedding", "EmbeddingBag"]
+
+
+def _store_options(table, sizes, max_norm, norm_type, scale_grad_by_freq):
+    """Keep a lookup table's sizes and options; a negative ``padding_idx`` counts from the end
+    (``sizes`` also names it as the layer's error message does)."""
+    num_embeddings, embedding_dim, padding_idx, padding_name = sizes
+    if padding_idx is not None:
+        if not -num_embeddings <= padding_idx < num_embeddings:
+            raise AssertionError(f"{padding_name} must be within num_embeddings")
+        if padding_idx < 0:
+            padding_idx += num_embeddings
+    table.num_embeddings = num_embeddings
+    table.embedding_dim = embedding_dim
+    table.padding_idx = padding_idx
+    table.max_norm = max_norm
+    table.norm_type = norm_type
+    table.scale_grad_by_freq = scale_grad_by_freq
+
+
+def _reset_rows(weight, padding_idx):
+    """Standard normal rows, except a zero row at ``padding_idx``."""
+    init.normal_(weight)
+    if padding_idx is not None:
+        with no_grad():
+            weight[padding_idx].fill_(0)
+
+
+def _norm_options_repr(table):
+    """The max-norm and gradient-scaling options of a table's repr, where not at defaults."""
+    s = ""
+    if table.max_norm is not None:
+        s += f", max_norm={table.max_norm}"
+    if table.norm_type != 2:
+        s += f", norm_type={table.norm_type}"
+    if table.scale_grad_by_freq is not False:
+        s += ", scale_grad_by_freq=True"
+    return s
 
 
 class Embedding(Module):
@@ -26,30 +64,19 @@ class Embedding(Module):
         dtype=None,
     ):
         super().__init__()
-        resolve_device(device, f"nn.{type(self).__name__}")
-        self.num_embeddings = num_embeddings
-        self.embedding_dim = embedding_dim
-        if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise AssertionError("Padding_idx must be within num_embeddings")
-            if padding_idx < 0:
-                padding_idx += num_embeddings
-        self.padding_idx = padding_idx
-        self.max_norm = max_norm
-        self.norm_type = norm_type
-        self.scale_grad_by_freq = scale_grad_by_freq
+        factory = factory_kwargs(self, device, dtype)
+        sizes = (num_embeddings, embedding_dim, padding_idx, "Padding_idx")
+        _store_options(self, sizes, max_norm, norm_type, scale_grad_by_freq)
         self.sparse = sparse
         if _weight is None:
             shape = (num_embeddings, embedding_dim)
-            self.weight = Parameter(empty(shape, dtype=dtype), requires_grad=not _freeze)
+            self.weight = Parameter(empty(shape, **factory), requires_grad=not _freeze)
             self.reset_parameters()
         else:
             self.weight = Parameter(_weight, requires_grad=not _freeze)
 
     def reset_parameters(self):
-        init.normal_(self.weight)
-        if self.padding_idx is not None:
-            self.weight._data[self.padding_idx] = 0
+        _reset_rows(self.weight, self.padding_idx)
 
     def forward(self, input):
         return F.embedding(
@@ -66,12 +93,7 @@ class Embedding(Module):
         s = f"{self.num_embeddings}, {self.embedding_dim}"
         if self.padding_idx is not None:
             s += f", padding_idx={self.padding_idx}"
-        if self.max_norm is not None:
-            s += f", max_norm={self.max_norm}"
-        if self.norm_type != 2:
-            s += f", norm_type={self.norm_type}"
-        if self.scale_grad_by_freq is not False:
-            s += ", scale_grad_by_freq=True"
+        s += _norm_options_repr(self)
         if self.sparse is not False:
             s += ", sparse=True"
         return s
@@ -120,21 +142,12 @@ class EmbeddingBag(Module):
         dtype=None,
     ):
         super().__init__()
-        resolve_device(device, f"nn.{type(self).__name__}")
-        self.num_embeddings = num_embeddings
-        self.embedding_dim = embedding_dim
-        self.max_norm = max_norm
-        self.norm_type = norm_type
-        self.scale_grad_by_freq = scale_grad_by_freq
-        if padding_idx is not None:
-            if not -num_embeddings <= padding_idx < num_embeddings:
-                raise AssertionError("padding_idx must be within num_embeddings")
-            if padding_idx < 0:
-                padding_idx += num_embeddings
-        self.padding_idx = padding_idx
+        factory = factory_kwargs(self, device, dtype)
+        sizes = (num_embeddings, embedding_dim, padding_idx, "padding_idx")
+        _store_options(self, sizes, max_norm, norm_type, scale_grad_by_freq)
         if _weight is None:
             shape = (num_embeddings, embedding_dim)
-            self.weight = Parameter(empty(shape, dtype=dtype))
+            self.weight = Parameter(empty(shape, **factory))
             self.reset_parameters()
         else:
             if tuple(_weight.shape) != (num_embeddings, embedding_dim):
@@ -148,9 +161,7 @@ class EmbeddingBag(Module):
         self.include_last_offset = include_last_offset
 
     def reset_parameters(self):
-        init.normal_(self.weight)
-        if self.padding_idx is not None:
-            self.weight._data[self.padding_idx] = 0
+        _reset_rows(self.weight, self.padding_idx)
 
     def forward(self, input, offsets=None, per_sample_weights=None):
         return F.embedding_bag(
@@ -168,13 +179,7 @@ class EmbeddingBag(Module):
         )
 
     def extra_repr(self):
-        s = f"{self.num_embeddings}, {self.embedding_dim}"
-        if self.max_norm is not None:
-            s += f", max_norm={self.max_norm}"
-        if self.norm_type != 2:
-            s += f", norm_type={self.norm_type}"
-        if self.scale_grad_by_freq is not False:
-            s += ", scale_grad_by_freq=True"
+        s = f"{self.num_embeddings}, {self.embedding_dim}" + _norm_options_repr(self)
         s += f", mode={self.mode!r}"
         if self.padding_idx is not None:
             s += f", padding_idx={self.padding_idx}"

@@ -2,11 +2,10 @@
 
 import copy
 
-import numpy as np
-
 from ember._device import resolve_device
-from ember._tensor import wrap
+from ember._ops.creation import full
 from ember.nn import functional as F
+from ember.nn.modules._factory import factory_kwargs
 from ember.nn.modules.attention import MultiheadAttention
 from ember.nn.modules.container import ModuleList
 from ember.nn.modules.dropout import Dropout
@@ -31,11 +30,28 @@ def _activation(activation):
 
 
 def _generate_square_subsequent_mask(sz, device=None, dtype=None):
-    from ember import _dtype
+    device = resolve_device(device, "nn.Transformer.generate_square_subsequent_mask")
+    return full((sz, sz), float("-inf"), dtype=dtype, device=device).triu(1)
 
-    resolve_device(device, "nn.Transformer.generate_square_subsequent_mask")
-    dt = _dtype.to_dtype(dtype).np
-    return wrap(np.triu(np.full((sz, sz), -np.inf, dt), 1))
+
+def _add_sublayers(layer, blocks, sizes, factory):
+    """The parts of an encoder (2 blocks) or decoder (3 blocks) layer, registered in PyTorch's
+    order: self-attention (and attention over the memory), the feed-forward linears, then one
+    LayerNorm and one Dropout per block."""
+    d_model, nhead, dim_feedforward, dropout, eps, batch_first, bias = sizes
+    names = ("self_attn", "multihead_attn")[: blocks - 1]
+    for name in names:
+        attention = MultiheadAttention(
+            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **factory
+        )
+        setattr(layer, name, attention)
+    layer.linear1 = Linear(d_model, dim_feedforward, bias=bias, **factory)
+    layer.dropout = Dropout(dropout)
+    layer.linear2 = Linear(dim_feedforward, d_model, bias=bias, **factory)
+    for i in range(1, blocks + 1):
+        setattr(layer, f"norm{i}", LayerNorm(d_model, eps=eps, bias=bias, **factory))
+    for i in range(1, blocks + 1):
+        setattr(layer, f"dropout{i}", Dropout(dropout))
 
 
 class TransformerEncoderLayer(Module):
@@ -56,18 +72,10 @@ class TransformerEncoderLayer(Module):
         dtype=None,
     ):
         super().__init__()
-        resolve_device(device, f"nn.{type(self).__name__}")
-        self.self_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype
-        )
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        factory = factory_kwargs(self, device, dtype)
+        sizes = (d_model, nhead, dim_feedforward, dropout, layer_norm_eps, batch_first, bias)
+        _add_sublayers(self, 2, sizes, factory)
         self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
         self.activation = _activation(activation)
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
@@ -114,23 +122,10 @@ class TransformerDecoderLayer(Module):
         dtype=None,
     ):
         super().__init__()
-        resolve_device(device, f"nn.{type(self).__name__}")
-        self.self_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype
-        )
-        self.multihead_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, dtype=dtype
-        )
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, dtype=dtype)
+        factory = factory_kwargs(self, device, dtype)
+        sizes = (d_model, nhead, dim_feedforward, dropout, layer_norm_eps, batch_first, bias)
+        _add_sublayers(self, 3, sizes, factory)
         self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.dropout3 = Dropout(dropout)
         self.activation = _activation(activation)
 
     def forward(
@@ -268,7 +263,7 @@ class Transformer(Module):
         dtype=None,
     ):
         super().__init__()
-        resolve_device(device, f"nn.{type(self).__name__}")
+        factory = factory_kwargs(self, device, dtype)
         args = dict(
             dim_feedforward=dim_feedforward,
             dropout=dropout,
@@ -277,19 +272,19 @@ class Transformer(Module):
             batch_first=batch_first,
             norm_first=norm_first,
             bias=bias,
-            dtype=dtype,
+            **factory,
         )
         if custom_encoder is not None:
             self.encoder = custom_encoder
         else:
             layer = TransformerEncoderLayer(d_model, nhead, **args)
-            norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+            norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory)
             self.encoder = TransformerEncoder(layer, num_encoder_layers, norm)
         if custom_decoder is not None:
             self.decoder = custom_decoder
         else:
             layer = TransformerDecoderLayer(d_model, nhead, **args)
-            norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype)
+            norm = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory)
             self.decoder = TransformerDecoder(layer, num_decoder_layers, norm)
         self.d_model = d_model
         self.nhead = nhead

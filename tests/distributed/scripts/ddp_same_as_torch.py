@@ -71,4 +71,5 @@ for step in range(10):
 if rank == 0:
     state = {k: v.detach().numpy() for k, v in ddp.state_dict().items()}
     np.savez(os.path.join(args.out, f"{args.lib}.npz"), **state)
+dist.barrier()  # PyTorch's gloo can abort when a peer leaves while the other still works
 dist.destroy_process_group()

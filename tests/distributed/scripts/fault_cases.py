@@ -2,6 +2,7 @@
 
 ``uncaught``: rank 1 raises while rank 0 waits in all_reduce (30 min default timeout).
 ``timeout``: rank 1 never calls all_reduce; rank 0's times out after the group's timeout.
+``absent``: on 3 ranks, rank 2 never calls all_reduce; the others' errors name it.
 ``monitored``: rank 1 never reaches monitored_barrier; rank 0's error names it.
 ``caught``: rank 0 catches its timeout and ends normally; rank 1 is still away.
 ``init``: rank 1 never calls init_process_group.
@@ -34,6 +35,11 @@ elif case == "timeout":
     except dist.DistBackendError as e:
         print(f"caught: {e}", flush=True)
         raise
+elif case == "absent":  # run on 3 ranks: ranks 0 and 1 wait for rank 2
+    if rank == 2:
+        time.sleep(60)
+    dist.all_reduce(torch.ones(3))
+    dist.barrier()
 elif case == "caught":
     if rank == 1:
         time.sleep(60)

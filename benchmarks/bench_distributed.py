@@ -165,8 +165,9 @@ def ddp_worker(args):
     if rank == 0:
         step = statistics.median(times)
         tail = statistics.median(t / s for t, s in zip(tails, times)) if tails else None
-        print("RESULT " + json.dumps({"step": step, "tail": tail}))
+        print("RESULT " + json.dumps({"step": step, "tail": tail}), flush=True)
     if distributed:
+        dist.barrier()  # PyTorch's gloo can abort in destroy_process_group while peers still run
         dist.destroy_process_group()
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from mpi4py import MPI
 
 from ember._tensor import Tensor
+from ember.distributed.debug_checks import check_same_call
 from ember.distributed.process_group import resolve
 from ember.distributed.reduce_op import ReduceOp, plan_reduction
 from ember.distributed.work import Work
@@ -92,6 +93,7 @@ def barrier(group=None, async_op=False, device_ids=None):
     pg = resolve(group)
     if pg is None:
         return None
+    check_same_call(pg, "barrier")
     return _run(pg, "barrier", [pg.comm.Ibarrier()], async_op)
 
 
@@ -102,6 +104,7 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
         return None
     arr = _array(tensor, "broadcast", "tensor")
     root = _root(pg, src, group_src, "broadcast", "src")
+    check_same_call(pg, "broadcast", [tensor], src=root)
     buf = _contiguous(arr)
 
     def finish():
@@ -126,6 +129,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     pg = resolve(group)
     if pg is None:
         return None
+    check_same_call(pg, "all_reduce", [tensor], op=op)
     arr, plan, work = _reduction(tensor, op, "all_reduce")
     req = pg.comm.Iallreduce(MPI.IN_PLACE, work, plan.mpi_op)
 
@@ -142,6 +146,7 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
     if pg is None:
         return None
     root = _root(pg, dst, group_dst, "reduce", "dst")
+    check_same_call(pg, "reduce", [tensor], op=op, dst=root)
     arr, plan, work = _reduction(tensor, op, "reduce")
     if pg.rank() == root:
         req = pg.comm.Ireduce(MPI.IN_PLACE, work, plan.mpi_op, root=root)
@@ -163,6 +168,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
         return None
     arr = _array(tensor, "all_gather", "tensor")
     outs = _tensor_list(tensor_list, pg.size(), "all_gather", "tensor_list", like=arr)
+    check_same_call(pg, "all_gather", [tensor])
     recv = np.empty(pg.size() * arr.nbytes, np.uint8)
     req = pg.comm.Iallgather(_bytes(_contiguous(arr)), recv)
 
@@ -187,6 +193,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
             f"size, with the same dtype (world_size {pg.size()}, input {tuple(inp.shape)} "
             f"{inp.dtype}, output {tuple(out.shape)} {out.dtype})"
         )
+    check_same_call(pg, opname, [input_tensor, output_tensor])
     recv = _contiguous(out)
     req = pg.comm.Iallgather(_bytes(_contiguous(inp)), _bytes(recv))
 
@@ -199,6 +206,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
 
 
 def _reduce_scatter(pg, opname, out, output_tensor, send_arrays, op, async_op):
+    check_same_call(pg, opname, [output_tensor], op=op)
     plan = plan_reduction(op, out.dtype, opname)
     send = plan.to_work(np.concatenate([a.reshape(-1) for a in send_arrays]))
     recv = plan.output_buffer(out)
@@ -244,6 +252,7 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op=False, group
         return None
     root = _root(pg, dst, group_dst, "gather", "dst")
     arr = _array(tensor, "gather", "tensor")
+    check_same_call(pg, "gather", [tensor], dst=root)
     send = _bytes(_contiguous(arr))
     if pg.rank() != root:
         if gather_list:
@@ -269,6 +278,7 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op=False, gro
         return None
     root = _root(pg, src, group_src, "scatter", "src")
     arr = _array(tensor, "scatter", "tensor")
+    check_same_call(pg, "scatter", [tensor], src=root)
     send = None
     if pg.rank() == root:
         ins = _tensor_list(scatter_list, pg.size(), "scatter", "scatter_list", like=arr)

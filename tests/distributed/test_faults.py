@@ -55,3 +55,24 @@ def test_rank_missing_from_init_process_group_times_out(mpirun):
     assert proc.returncode != 0
     assert "init_process_group on the 2 processes started by mpiexec" in proc.stderr
     assert "timed out after 2 s" in proc.stderr
+
+
+def test_killed_rank_ends_every_rank(mpirun):
+    start = time.monotonic()
+    proc = mpirun("fault_cases.py", 2, "killed", timeout=60, expect_ok=False)
+    assert time.monotonic() - start < 30
+    assert proc.returncode != 0
+    assert "not reached" not in proc.stdout
+
+
+def test_mismatched_collectives_raise_on_every_rank_in_debug_mode(mpirun):
+    detail = {"TORCH_DISTRIBUTED_DEBUG": "DETAIL"}
+    proc = mpirun("fault_cases.py", 2, "mismatch_shape", env=detail, expect_ok=False)
+    assert proc.returncode != 0
+    expected = "rank 0: all_reduce, [3] float32, op=RedOpType.SUM; rank 1: all_reduce, [4] float32"
+    assert proc.stderr.count(expected) == 2  # the same error on both ranks
+    proc = mpirun("fault_cases.py", 2, "mismatch_op", env=detail, expect_ok=False)
+    assert proc.returncode != 0
+    assert proc.stderr.count("rank 0: all_reduce, [3] float32") == 2
+    assert "rank 1: broadcast, [3] float32, src=0" in proc.stderr
+    assert "not reached" not in proc.stdout

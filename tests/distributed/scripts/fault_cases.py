@@ -6,10 +6,14 @@
 ``monitored``: rank 1 never reaches monitored_barrier; rank 0's error names it.
 ``caught``: rank 0 catches its timeout and ends normally; rank 1 is still away.
 ``init``: rank 1 never calls init_process_group.
+``mismatch_shape`` / ``mismatch_op``: the ranks call all_reduce with different shapes, or
+different collectives; run with TORCH_DISTRIBUTED_DEBUG=DETAIL, every rank raises.
+``killed``: rank 1 is killed by SIGKILL while rank 0 waits in all_reduce.
 """
 
 import datetime
 import os
+import signal
 import sys
 import time
 
@@ -52,4 +56,15 @@ elif case == "monitored":
     if rank == 1:
         time.sleep(60)
     dist.monitored_barrier(timeout=datetime.timedelta(seconds=2))
+elif case == "mismatch_shape":
+    dist.all_reduce(torch.ones(3 + rank))
+elif case == "mismatch_op":
+    if rank == 0:
+        dist.all_reduce(torch.ones(3))
+    else:
+        dist.broadcast(torch.ones(3), src=0)
+elif case == "killed":
+    if rank == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    dist.all_reduce(torch.ones(3))
 print("not reached", flush=True)

@@ -8,7 +8,15 @@ __all__ = [
     "set_float32_matmul_precision", "get_float32_matmul_precision",
 ]  # fmt: skip
 
-_state = {"threads": os.cpu_count() or 1, "deterministic": False, "matmul": "highest"}
+
+def _threads_at_start():
+    """OMP_NUM_THREADS when it is a positive integer (PyTorch takes its thread count from it),
+    else the number of cores."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else os.cpu_count() or 1
+
+
+_state = {"threads": _threads_at_start(), "deterministic": False, "matmul": "highest"}
 
 
 def set_num_threads(n):

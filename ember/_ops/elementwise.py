@@ -554,12 +554,23 @@ def _zero_grad(x, y, g):
     return g * 0
 
 
+def sign_array(x, out=None):
+    """-1, 0 or 1; NaN gives 0, as in PyTorch (NumPy's sign keeps NaN)."""
+    r = np.sign(x, out=out)
+    if r.dtype.kind != "f":
+        return r
+    if not isinstance(r, np.ndarray):  # NumPy gives a scalar for 0-d input without out=
+        return r.dtype.type(0) if np.isnan(r) else r
+    np.copyto(r, 0, where=np.isnan(r))
+    return r
+
+
 for _name, _np in (("floor", np.floor), ("ceil", np.ceil), ("trunc", np.trunc),
-                   ("sign", np.sign)):  # fmt: skip
+                   ("sign", sign_array)):  # fmt: skip
     _unary(_name, _np, _zero_grad, float_only=False, save=False)
 Tensor.fix = Tensor.trunc
 _unary("frac", lambda x: x - np.trunc(x), lambda x, y, g: g, save=False)
-_unary("sgn", np.sign, _zero_grad, float_only=False, save=False)
+_unary("sgn", sign_array, _zero_grad, float_only=False, save=False)
 
 
 def round(input, *, decimals=0, out=None):

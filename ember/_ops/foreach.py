@@ -378,7 +378,7 @@ def abs_(self):
 
 @_export
 def sign_(self):
-    _unary_(np.sign, Tensor.sign_, self)
+    _unary_(elementwise.sign_array, Tensor.sign_, self)
     return self
 
 
@@ -432,7 +432,7 @@ def abs(self):
 
 @_export
 def sign(self):
-    return _unary(np.sign, Tensor.sign, self)
+    return _unary(elementwise.sign_array, Tensor.sign, self)
 
 
 def _binary(op, ufunc, method, tensors, other, alpha=1, float_only=False):
@@ -613,7 +613,7 @@ _DIRECT = {
     elementwise.sqrt: _direct_unary(np.sqrt),
     elementwise.neg: _direct_unary(np.negative),
     elementwise.abs: _direct_unary(np.absolute),
-    elementwise.sign: _direct_unary(np.sign),
+    elementwise.sign: _direct_unary(elementwise.sign_array),
 }
 
 

@@ -77,3 +77,18 @@ def test_hub_gives_a_clear_offline_error(tmp_path):
     ember.hub.set_dir(str(tmp_path))
     with pytest.raises(RuntimeError, match="not in the local cache"):
         ember.hub.load_state_dict_from_url("https://example.com/weights/model.pth")
+
+
+def test_thread_count_follows_omp_num_threads_like_torch():
+    import subprocess
+    import sys
+
+    code = "import {0}; print({0}.get_num_threads())"
+    env_one = {**__import__("os").environ, "OMP_NUM_THREADS": "1"}
+    counts = [
+        subprocess.run(
+            [sys.executable, "-c", code.format(lib)], capture_output=True, text=True, env=env_one
+        ).stdout.strip()
+        for lib in ("torch", "ember")
+    ]
+    assert counts[1] == counts[0] == "1"

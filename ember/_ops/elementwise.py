@@ -115,10 +115,55 @@ class Div(ArrayFunction):
         return ga, gb, None
 
 
+def _cube(x):
+    out = np.square(x)
+    out *= x
+    return out
+
+
+def _inverse_square(x):
+    out = np.square(x)
+    return np.reciprocal(out, out=out)
+
+
+def _inverse_sqrt(x):
+    out = np.sqrt(x)
+    return np.reciprocal(out, out=out)
+
+
+# Exponents PyTorch computes with multiplications, square roots and reciprocals instead of the
+# general power function (np.power has no such shortcut: x ** 3 was 40x slower than x * x * x).
+_FAST_POWERS = {2: np.square, 3: _cube, 0.5: np.sqrt, -0.5: _inverse_sqrt, -1: np.reciprocal,
+                -2: _inverse_square}  # fmt: skip
+
+
+def _small_integer_power(x, n):
+    """x ** n for an integer 4 <= n <= 8, by repeated squaring (within a few ulps of pow)."""
+    result, square = None, x
+    while n:
+        if n & 1:
+            result = square.copy() if result is None else np.multiply(result, square, out=result)
+        n >>= 1
+        if n:
+            square = np.square(square)
+    return result
+
+
+def _power(a, b, dtype):
+    base = _operand_arr(a, dtype)
+    if type(b) in (int, float) and isinstance(base, np.ndarray) and base.dtype.kind == "f":
+        fast = _FAST_POWERS.get(b)
+        if fast is not None:
+            return fast(base)
+        if float(b).is_integer() and 4 <= b <= 8:
+            return _small_integer_power(base, int(b))
+    return np.power(base, _operand_arr(b, dtype))
+
+
 class Pow(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b, dtype):
-        out = _cast(np.power(_operand_arr(a, dtype), _operand_arr(b, dtype)), dtype)
+        out = _cast(_power(a, b, dtype), dtype)
         ctx.save_for_backward(a, b, out)
         return out
 

@@ -105,3 +105,17 @@ def test_module_share_memory_shares_parameters_and_buffers_like_torch():
         assert model.share_memory() is model
         shared.append([t.is_shared() for t in (*model.parameters(), *model.buffers())])
     assert shared[1] == shared[0] and all(shared[0])
+
+
+def test_spawned_child_refuses_a_payload_others_can_write(tmp_path):
+    from ember.multiprocessing import _child
+
+    payload = tmp_path / "payload.pkl"
+    payload.write_bytes(b"not read")
+    tmp_path.chmod(0o700)
+    payload.chmod(0o666)
+    with open(payload, "rb") as f, pytest.raises(PermissionError, match="not private"):
+        _child._check_private(str(payload), f)
+    tmp_path.chmod(0o777)
+    with pytest.raises(PermissionError, match="not private"):
+        _child._check_private(str(tmp_path))

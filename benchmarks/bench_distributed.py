@@ -91,28 +91,12 @@ def all_reduce_worker():
 # -- the DDP training script (PyTorch API; `torch` is ember under `ember run`) --------------
 
 
-def _cnn(torch):
-    nn = torch.nn
-    return nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(3136, 128),
-        nn.ReLU(),
-        nn.Linear(128, 10),
-    )
-
-
 def _model_and_input(torch, name):
     sys.path.insert(0, os.path.dirname(HERE))
-    from workloads import _resnet18_cifar
+    from workloads import _resnet18_cifar, cnn_model
 
     if name == "cnn":
-        return _cnn(torch), (1, 28, 28)
+        return cnn_model(torch), (1, 28, 28)
     return _resnet18_cifar(torch), (3, 32, 32)
 
 

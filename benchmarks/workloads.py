@@ -39,10 +39,10 @@ def mlp(lib):
     return _train_step(lib, model, opt, x, y)
 
 
-def cnn(lib):
+def cnn_model(lib):
+    """2 conv + 2 linear layers for 28x28 single-channel images."""
     nn = lib.nn
-    lib.manual_seed(0)
-    model = nn.Sequential(
+    return nn.Sequential(
         nn.Conv2d(1, 32, 3, padding=1),
         nn.ReLU(),
         nn.MaxPool2d(2),
@@ -54,6 +54,11 @@ def cnn(lib):
         nn.ReLU(),
         nn.Linear(128, 10),
     )
+
+
+def cnn(lib):
+    lib.manual_seed(0)
+    model = cnn_model(lib)
     opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = lib.tensor(_data((64, 1, 28, 28)))
     y = lib.tensor(_data((64,), kind="int"))

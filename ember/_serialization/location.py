@@ -9,7 +9,7 @@ for the default. (PyTorch passes an untyped storage; ember passes a uint8 tensor
 
 import numpy as np
 
-from ember._device import cupy_or_none, device
+from ember._device import device
 from ember._serialization.errors import CheckpointError
 from ember._tensor import Tensor, wrap
 
@@ -58,11 +58,7 @@ def _device(location, what):
 def _to(storage, target, location):
     if target.type == "cpu":
         return storage
-    cp = cupy_or_none() if target.type == "cuda" else None
-    if cp is None:
-        raise RuntimeError(
-            f"ember.load: the checkpoint holds tensors on '{location}', which is not available "
-            f"here ({target}); pass map_location='cpu' to load them on the CPU"
-        )
-    with cp.cuda.Device(target.index or 0):
-        return cp.asarray(storage)
+    raise RuntimeError(  # ember computes on the CPU only (see ember._device.resolve_device)
+        f"ember.load: the checkpoint holds tensors on '{location}', which is not available "
+        f"here ({target}); pass map_location='cpu' to load them on the CPU"
+    )

@@ -10,10 +10,6 @@ from ember._serialization.errors import CheckpointError
 __all__ = ["view", "check_shape", "c_strides", "to_host"]
 
 
-def _is_numpy(a):
-    return isinstance(a, np.ndarray)
-
-
 def c_strides(shape, itemsize):
     strides, step = [], itemsize
     for n in reversed(shape):
@@ -24,11 +20,7 @@ def c_strides(shape, itemsize):
 
 def to_host(a):
     """A C-contiguous NumPy copy of ``a`` (no copy when it already is one)."""
-    if _is_numpy(a):
-        return a if a.flags.c_contiguous else a.copy(order="C")
-    import cupy
-
-    return cupy.asnumpy(a.copy(order="C"))
+    return a if a.flags.c_contiguous else a.copy(order="C")
 
 
 MAX_DIMS = 64  # NumPy's limit, and PyTorch's too
@@ -69,8 +61,4 @@ def view(storage, np_dtype, shape, strides, offset, what, name="a tensor"):
             f"{what}: {name} of shape {list(shape)!s:.200}, strides {list(strides)!s:.200} "
             f"(bytes) at byte offset {offset} reaches outside its storage of {nbytes} bytes"
         )
-    if _is_numpy(storage):
-        return np.ndarray(shape, np_dtype, buffer=storage, offset=offset, strides=strides)
-    import cupy
-
-    return cupy.ndarray(shape, np_dtype, memptr=storage.data + offset, strides=strides)
+    return np.ndarray(shape, np_dtype, buffer=storage, offset=offset, strides=strides)

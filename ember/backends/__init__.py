@@ -1,5 +1,12 @@
-"""ember.backends: the flags scripts set (cudnn.benchmark, ...); kept so those lines run."""
+"""ember.backends: the array backends behind the ops, and the flags scripts set.
 
-from ember.backends import cuda, cudnn, mps, openmp
+`registry` is the seam between ops and array libraries; `numpy` and `onednn` hold the
+kernels (importing them registers them). `cuda`, `cudnn`, `mps` and `openmp` are PyTorch's
+flag modules (cudnn.benchmark, ...), kept so those lines run.
+"""
 
-__all__ = ["cuda", "cudnn", "mps", "openmp"]
+from ember.backends import cuda, cudnn, mps, openmp, registry
+from ember.backends import numpy as numpy_kernels
+from ember.backends import onednn as onednn_kernels
+
+__all__ = ["cuda", "cudnn", "mps", "openmp", "registry"]

@@ -1,0 +1,4 @@
+"""NumPy kernels: the CPU implementation of every kernel, and the fallback when another declines.
+
+Each module registers its kernels with `ember.backends.registry.register(name, "numpy")`.
+"""

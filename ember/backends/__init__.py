@@ -6,7 +6,6 @@ flag modules (cudnn.benchmark, ...), kept so those lines run.
 """
 
 from ember.backends import cuda, cudnn, mps, openmp, registry
-from ember.backends import numpy as numpy_kernels
-from ember.backends import onednn as onednn_kernels
+from ember.backends import numpy, onednn  # noqa: F401  (importing them registers their kernels)
 
 __all__ = ["cuda", "cudnn", "mps", "openmp", "registry"]

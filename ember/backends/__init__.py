@@ -5,7 +5,6 @@ kernels (importing them registers them). `cuda`, `cudnn`, `mps` and `openmp` are
 flag modules (cudnn.benchmark, ...), kept so those lines run.
 """
 
-from ember.backends import cuda, cudnn, mps, openmp, registry
-from ember.backends import numpy, onednn  # noqa: F401  (importing them registers their kernels)
+from ember.backends import cuda, cudnn, mps, numpy, onednn, openmp, registry
 
-__all__ = ["cuda", "cudnn", "mps", "openmp", "registry"]
+__all__ = ["cuda", "cudnn", "mps", "numpy", "onednn", "openmp", "registry"]

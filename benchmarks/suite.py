@@ -1,10 +1,18 @@
-"""ember against PyTorch on the same workloads, interleaved, in one run.
+"""ember against PyTorch on the same workloads, each library in a process of its own.
 
-    python benchmarks/suite.py [--steps 20] [--only mlp,cnn] [--json results.json]
+    python benchmarks/suite.py [--steps 15] [--rounds 3] [--only mlp,cnn] [--json results.json]
+    python benchmarks/suite.py --one-process ...   # the older, labelled variant
 
-Each workload is built in both libraries; after warm-up, steps alternate between them and
-each step is timed. Peak memory is measured in a fresh process per (workload, library) as the
-growth of the maximum resident set size over the steps.
+For each workload and round, a fresh process per library imports only that library with its
+own defaults (nothing is set for PyTorch that a PyTorch user would not set), builds the
+workload, runs 3 warm-up steps and times ``--steps`` steps; the rounds alternate which
+library goes first. A figure is the median over rounds of each process's median step, with
+the range of those medians as its spread. Peak memory is the growth of the process's peak
+resident set (VmHWM) over building the workload and running it, the largest over rounds.
+
+``--one-process`` runs both libraries in one process with alternating steps and OpenMP
+threads set to sleep (``OMP_WAIT_POLICY=PASSIVE``) for both: it slows PyTorch below what its
+users see, and is kept only to compare with earlier tables.
 """
 
 import argparse
@@ -17,28 +25,69 @@ import subprocess
 import sys
 import time
 
-# Both libraries' OpenMP threads sleep between parallel regions (see bench_nn.py): PyTorch
-# loads libgomp first, and ember's oneDNN then shares it with whatever policy it started with.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 
 from workloads import WORKLOADS  # noqa: E402
 
+LIBRARIES = ("ember", "torch")
 
-def _libs():
+
+def _status_mb(key):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def child(lib_name, name, steps, warmup=3):
+    """Runs in the fresh process: time one workload in one library, print a JSON line."""
+    lib = __import__(lib_name)
+    base = _status_mb("VmRSS")
+    fn = WORKLOADS[name](lib)
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    print(json.dumps({"times": times, "peak_mb": _status_mb("VmHWM") - base}))
+
+
+def run_in_process(lib_name, name, steps):
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--child", lib_name, name, str(steps)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"{lib_name} {name} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def time_per_process(name, steps, rounds):
+    """{lib: {"medians": [one per round], "peak_mb": max}}, rounds alternating who goes first."""
+    result = {lib: {"medians": [], "peak_mb": 0.0} for lib in LIBRARIES}
+    for r in range(rounds):
+        for lib in LIBRARIES if r % 2 == 0 else LIBRARIES[::-1]:
+            got = run_in_process(lib, name, steps)
+            result[lib]["medians"].append(statistics.median(got["times"]))
+            result[lib]["peak_mb"] = max(result[lib]["peak_mb"], got["peak_mb"])
+    return result
+
+
+def time_one_process(name, steps, warmup=3):
+    """Both libraries in this process, steps alternating (the --one-process variant)."""
     import torch
 
     import ember
 
-    return {"torch": torch, "ember": ember}
-
-
-def time_workload(name, steps, warmup=3):
-    libs = _libs()
-    fns = {k: WORKLOADS[name](lib) for k, lib in libs.items()}
-    # Both libraries live in one process; keep the garbage collector from re-scanning the
-    # other library's millions of long-lived objects on every collection.
+    fns = {"ember": WORKLOADS[name](ember), "torch": WORKLOADS[name](torch)}
+    # Keep the garbage collector from re-scanning the other library's long-lived objects.
     gc.collect()
     gc.freeze()
     for fn in fns.values():
@@ -50,32 +99,7 @@ def time_workload(name, steps, warmup=3):
             t0 = time.perf_counter()
             fn()
             times[k].append(time.perf_counter() - t0)
-    return times
-
-
-def peak_memory_mb(name, lib, steps=5):
-    """Peak resident memory of building the workload and running it, above the memory the
-    process holds after importing the library (MB), in a fresh process. VmHWM is used, not
-    ru_maxrss, which a child inherits from its parent across exec."""
-    code = (
-        "import os, sys\n"
-        "sys.path.insert(0, sys.argv[1])\n"
-        f"import {lib} as lib\n"
-        "from workloads import WORKLOADS\n"
-        "def status(key):\n"
-        "    for line in open('/proc/self/status'):\n"
-        "        if line.startswith(key):\n"
-        "            return int(line.split()[1]) / 1024\n"
-        "base = status('VmRSS')\n"
-        f"fn = WORKLOADS[{name!r}](lib)\n"
-        f"for _ in range({steps}): fn()\n"
-        "print(status('VmHWM') - base)\n"
-    )
-    here = os.path.dirname(os.path.abspath(__file__))
-    out = subprocess.run(
-        [sys.executable, "-c", code, here], capture_output=True, text=True, check=True
-    )
-    return float(out.stdout.split()[0])
+    return {k: {"medians": [statistics.median(v)], "spread_of": v} for k, v in times.items()}
 
 
 def machine():
@@ -104,42 +128,61 @@ def machine():
     }
 
 
-def summarise(times):
-    med = statistics.median(times)
-    q = statistics.quantiles(times, n=4) if len(times) >= 4 else [min(times), med, max(times)]
-    return {"median_ms": med * 1e3, "iqr_ms": (q[2] - q[0]) * 1e3}
+def summarise(entry):
+    medians = entry["medians"]
+    spread = entry.get("spread_of", medians)
+    out = {
+        "median_ms": statistics.median(medians) * 1e3,
+        "min_ms": min(spread) * 1e3,
+        "max_ms": max(spread) * 1e3,
+    }
+    if "peak_mb" in entry:
+        out["peak_mb"] = entry["peak_mb"]
+    return out
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--steps", type=int, default=15)
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--only", default="")
     p.add_argument("--json", default="")
-    p.add_argument("--no-memory", action="store_true")
+    p.add_argument("--one-process", action="store_true")
+    p.add_argument("--child", nargs=3, metavar=("LIBRARY", "WORKLOAD", "STEPS"), help="internal")
     args = p.parse_args(argv)
+    if args.child:
+        lib_name, name, steps = args.child
+        child(lib_name, name, int(steps))
+        return
+    if args.one_process:
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"  # read by libgomp when the libraries load
     names = [n for n in WORKLOADS if not args.only or n in args.only.split(",")]
     rows = []
-    print(
-        f"{'workload':<22}{'torch ms':>10}{'ember ms':>10}{'ratio':>8}"
-        f"{'torch MB':>10}{'ember MB':>10}"
-    )
+    mode = "one process, OMP_WAIT_POLICY=PASSIVE" if args.one_process else "a process per library"
+    print(f"# {mode}; median (min-max) ms")
+    columns = ("torch ms", 24), ("ember ms", 24), ("ratio", 7), ("torch MB", 9), ("ember MB", 9)
+    print(f"{'workload':<22}" + "".join(f"{c:>{w}}" for c, w in columns))
     for name in names:
-        times = time_workload(name, args.steps)
+        if args.one_process:
+            times = time_one_process(name, args.steps)
+        else:
+            times = time_per_process(name, args.steps, args.rounds)
         row = {"workload": name, **{k: summarise(v) for k, v in times.items()}}
         row["ratio"] = row["ember"]["median_ms"] / row["torch"]["median_ms"]
-        if not args.no_memory:
-            row["torch"]["peak_mb"] = peak_memory_mb(name, "torch")
-            row["ember"]["peak_mb"] = peak_memory_mb(name, "ember")
         rows.append(row)
         t, e = row["torch"], row["ember"]
+
+        def cell(d):
+            return f"{d['median_ms']:.2f} ({d['min_ms']:.2f}-{d['max_ms']:.2f})"
+
         print(
-            f"{name:<22}{t['median_ms']:>10.2f}{e['median_ms']:>10.2f}{row['ratio']:>8.2f}"
-            f"{t.get('peak_mb', float('nan')):>10.1f}{e.get('peak_mb', float('nan')):>10.1f}",
+            f"{name:<22}{cell(t):>24}{cell(e):>24}{row['ratio']:>7.2f}"
+            f"{t.get('peak_mb', float('nan')):>9.1f}{e.get('peak_mb', float('nan')):>9.1f}",
             flush=True,
         )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": machine(), "results": rows}, f, indent=2)
+            json.dump({"machine": machine(), "mode": mode, "results": rows}, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ def cnn(lib):
     return _train_step(lib, model, opt, x, y)
 
 
-def transformer(lib):
+def _encoder(lib, activation):
     nn = lib.nn
 
     class Encoder(nn.Module):
@@ -74,7 +74,7 @@ def transformer(lib):
             self.embed = nn.Embedding(1000, 128)
             self.pos = nn.Parameter(lib.zeros(1, 64, 128))
             layer = nn.TransformerEncoderLayer(
-                128, 4, 512, dropout=0.0, activation="gelu", batch_first=True, norm_first=True
+                128, 4, 512, dropout=0.0, activation=activation, batch_first=True, norm_first=True
             )
             self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
             self.head = nn.Linear(128, 10)
@@ -89,6 +89,73 @@ def transformer(lib):
     x = lib.tensor(_data((32, 64), kind="int", high=1000))
     y = lib.tensor(_data((32,), kind="int"))
     return _train_step(lib, model, opt, x, y)
+
+
+def transformer(lib):
+    """2 pre-norm encoder layers, d128, exact GELU."""
+    return _encoder(lib, "gelu")
+
+
+def transformer_gelu_tanh(lib):
+    """The same with GELU's tanh approximation (GPT-2, minGPT, timm's ViTs)."""
+    return _encoder(lib, lambda x: lib.nn.functional.gelu(x, approximate="tanh"))
+
+
+def gpt(lib):
+    """A GPT-2-style decoder at a small size: 4 layers, d128, 4 heads, context 64, vocab 512.
+
+    Causal attention through ``scaled_dot_product_attention``, GELU-tanh MLPs, tied input and
+    output embeddings, AdamW, as in the small language models users train on a CPU.
+    """
+    nn, F = lib.nn, lib.nn.functional
+    d, heads, context, vocab = 128, 4, 64, 512
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+            self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+            self.fc, self.out = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+
+        def forward(self, x):
+            b, t, _ = x.shape
+            q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
+            q, k, v = (z.view(b, t, heads, d // heads).transpose(1, 2) for z in (q, k, v))
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + self.proj(y.transpose(1, 2).contiguous().view(b, t, d))
+            return x + self.out(F.gelu(self.fc(self.ln2(x)), approximate="tanh"))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tokens = nn.Embedding(vocab, d)
+            self.positions = nn.Embedding(context, d)
+            self.blocks = nn.ModuleList(Block() for _ in range(4))
+            self.ln = nn.LayerNorm(d)
+            self.head = nn.Linear(d, vocab, bias=False)
+            self.head.weight = self.tokens.weight
+
+        def forward(self, idx):
+            x = self.tokens(idx) + self.positions(lib.arange(idx.shape[1]))
+            for block in self.blocks:
+                x = block(x)
+            return self.head(self.ln(x))
+
+    lib.manual_seed(0)
+    model = GPT()
+    opt = lib.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.1)
+    idx = lib.tensor(_data((16, context), kind="int", high=vocab))
+    targets = lib.tensor(_data((16, context), seed=1, kind="int", high=vocab))
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        logits = model(idx)
+        loss = F.cross_entropy(logits.view(-1, vocab), targets.view(-1))
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
 
 
 def lstm(lib):
@@ -180,6 +247,8 @@ WORKLOADS = {
     "mlp": mlp,
     "cnn": cnn,
     "transformer": transformer,
+    "transformer_gelu_tanh": transformer_gelu_tanh,
+    "gpt": gpt,
     "lstm": lstm,
     "resnet18": resnet18,
     "mlp_latency_b1": mlp_latency,

@@ -17,10 +17,15 @@ MICRO = ("bench_core", "bench_nn", "bench_optim", "bench_dataloader", "bench_ser
 
 def add_parser(sub):
     p = sub.add_parser("bench", help="time ember against PyTorch (needs a source checkout)")
-    p.add_argument("--steps", type=int, default=20, help="timed steps per workload")
+    p.add_argument("--steps", type=int, default=15, help="timed steps per process")
+    p.add_argument("--rounds", type=int, default=3, help="fresh processes per library")
     p.add_argument("--only", default="", help="comma-separated workloads, e.g. mlp,resnet18")
     p.add_argument("--json", default="", help="also write the results to this JSON file")
-    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs")
+    p.add_argument(
+        "--one-process",
+        action="store_true",
+        help="both libraries in one process (the older variant; slows PyTorch)",
+    )
     p.add_argument("--micro", action="store_true", help="then run the micro-benchmarks too")
     p.set_defaults(run=run)
 
@@ -46,13 +51,13 @@ def run(args):
             file=sys.stderr,
         )
         return 2
-    cmd = [sys.executable, suite, "--steps", str(args.steps)]
+    cmd = [sys.executable, suite, "--steps", str(args.steps), "--rounds", str(args.rounds)]
     if args.only:
         cmd += ["--only", args.only]
     if args.json:
         cmd += ["--json", args.json]
-    if args.no_memory:
-        cmd.append("--no-memory")
+    if args.one_process:
+        cmd.append("--one-process")
     status = subprocess.call(cmd)
     if args.micro:
         for name in MICRO:

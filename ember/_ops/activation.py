@@ -178,7 +178,7 @@ class Gelu(ArrayFunction):
         ctx.save_for_backward(x)
         if approximate == "tanh":
             k = math.sqrt(2 / math.pi)
-            inner = k * (x + 0.044715 * x**3)
+            inner = k * (x + 0.044715 * (x * x * x))  # NumPy's x**3 runs the general power
             return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
         return (0.5 * x * (1 + erf(x * (1 / math.sqrt(2))))).astype(x.dtype, copy=False)
 

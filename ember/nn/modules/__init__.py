@@ -1,5 +1,7 @@
 """All nn layers, one file per family."""
 
+# PyTorch's module paths for what lives in other files here (``nn.modules.batchnorm._BatchNorm``).
+from ember.nn.modules import batchnorm, instancenorm, utils  # noqa: E402
 from ember.nn.modules.activation import *
 from ember.nn.modules.attention import *
 from ember.nn.modules.container import *
@@ -19,3 +21,6 @@ from ember.nn.modules.sparse import *
 from ember.nn.modules.sync_batchnorm import *
 from ember.nn.modules.transformer import *
 from ember.nn.modules.upsampling import *
+
+# The layers; the submodules stay reachable as ``nn.modules.<name>`` but are not exported.
+__all__ = [n for n, v in globals().items() if not n.startswith("_") and type(v) is not type(utils)]

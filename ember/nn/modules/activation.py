@@ -286,3 +286,7 @@ class Softmin(Softmax):
 class Softmax2d(Module):
     def forward(self, input):
         return F.softmax(input, -3)
+
+
+# PyTorch's path for it: ``nn.modules.activation.MultiheadAttention``.
+from ember.nn.modules.attention import MultiheadAttention  # noqa: E402, F401

@@ -4,15 +4,11 @@ from ember._ops.attention import multi_head_attention_forward
 from ember._ops.creation import empty, zeros
 from ember.nn import init
 from ember.nn.modules._factory import factory_kwargs
-from ember.nn.modules.linear import Linear
+from ember.nn.modules.linear import NonDynamicallyQuantizableLinear
 from ember.nn.modules.module import Module
 from ember.nn.parameter import Parameter
 
 __all__ = ["MultiheadAttention", "NonDynamicallyQuantizableLinear"]
-
-
-class NonDynamicallyQuantizableLinear(Linear):
-    """The Linear that PyTorch uses for out_proj (same maths; the name shows in repr)."""
 
 
 def _xavier_uniform(shape, factory):

@@ -112,7 +112,7 @@ def _lazy_submodules():
     """nn, optim, utils and the rest import ember themselves, so they load last."""
     import importlib
 
-    for name in ("nn", "optim", "utils", "cli"):
+    for name in ("nn", "optim", "utils", "cli", "func"):
         try:
             globals()[name] = importlib.import_module(f"ember.{name}")
         except ImportError as e:

@@ -1,5 +1,5 @@
 """ember.utils: data loading and helpers."""
 
-from ember.utils import data, hooks
+from ember.utils import checkpoint, data, hooks
 
-__all__ = ["data", "hooks"]
+__all__ = ["checkpoint", "data", "hooks"]

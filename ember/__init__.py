@@ -131,7 +131,8 @@ def __getattr__(name):
         from ember.nn import functional
 
         return getattr(functional, name)
-    if name in ("distributed", "multiprocessing"):  # imported on first use: MPI starts then
+    # imported on first use: MPI starts then; fx (~20 ms) and onnx export are rarely needed
+    if name in ("distributed", "multiprocessing", "fx", "onnx"):
         import importlib
 
         return importlib.import_module(f"ember.{name}")

@@ -1,0 +1,5 @@
+"""Graph passes: analyses and rewrites over fx graphs."""
+
+from ember.fx.passes import shape_prop
+
+__all__ = ["shape_prop"]

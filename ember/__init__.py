@@ -59,6 +59,17 @@ from ember._ops.index import *
 from ember._ops.linalg import *
 from ember._ops.reduce import *
 from ember._ops.shape import *
+from ember._ops.special import (
+    digamma,
+    i0,
+    igamma,
+    igammac,
+    lgamma,
+    mvlgamma,
+    polygamma,
+    sinc,
+    xlogy,  # PyTorch's NaN and zero-gradient rules at x == 0, unlike elementwise's
+)
 from ember._printing import set_printoptions
 from ember._random import (
     Generator,
@@ -122,6 +133,7 @@ def _lazy_submodules():
 
 _lazy_submodules()
 
+from ember import special
 from ember.serialization import load, load_safetensors, save, save_safetensors
 
 
@@ -131,8 +143,8 @@ def __getattr__(name):
         from ember.nn import functional
 
         return getattr(functional, name)
-    # imported on first use: MPI starts then; fx (~20 ms) and onnx export are rarely needed
-    if name in ("distributed", "multiprocessing", "fx", "onnx"):
+    # imported on first use: MPI starts then; the others cost import time most programs skip
+    if name in ("distributed", "multiprocessing", "fx", "onnx", "distributions"):
         import importlib
 
         return importlib.import_module(f"ember.{name}")

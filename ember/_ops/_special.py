@@ -17,3 +17,9 @@ def lgamma(x):
 
 def digamma(x):
     return _sp.digamma(x).astype(x.dtype, copy=False)
+
+
+def call(name, *arrays, dtype):
+    """SciPy's special function ``name`` applied to ``arrays``, as ``dtype`` (None: as is)."""
+    result = getattr(_sp, name)(*arrays)
+    return result if dtype is None else result.astype(dtype, copy=False)

@@ -25,7 +25,7 @@ from ember import (
     hub,
     linalg,
 )
-from ember._device import device
+from ember._device import device, get_default_device, set_default_device
 from ember._dtype import (
     bfloat16,
     bool,
@@ -34,6 +34,10 @@ from ember._dtype import (
     dtype,
     finfo,
     float,
+    float8_e4m3fn,
+    float8_e4m3fnuz,
+    float8_e5m2,
+    float8_e5m2fnuz,
     float16,
     float32,
     float64,
@@ -47,11 +51,16 @@ from ember._dtype import (
     int64,
     long,
     promote_types,
+    qint8,
+    qint32,
+    quint8,
     set_default_dtype,
     short,
     uint8,
 )
+from ember._ops import _methods  # noqa: F401  (binds every Tensor method and operator)
 from ember._ops import elementwise as _elementwise
+from ember._ops.counting import *
 from ember._ops.creation import *
 from ember._ops.elementwise import *
 from ember._ops.foreach import *
@@ -70,7 +79,16 @@ from ember._ops.special import (
     sinc,
     xlogy,  # PyTorch's NaN and zero-gradient rules at x == 0, unlike elementwise's
 )
+from ember._ops.trapezoid import *
 from ember._printing import set_printoptions
+from ember._qscheme import (
+    per_channel_affine,
+    per_channel_affine_float_qparams,
+    per_channel_symmetric,
+    per_tensor_affine,
+    per_tensor_symmetric,
+    qscheme,
+)
 from ember._random import (
     Generator,
     default_generator,
@@ -123,7 +141,8 @@ def _lazy_submodules():
     """nn, optim, utils and the rest import ember themselves, so they load last."""
     import importlib
 
-    for name in ("nn", "optim", "utils", "cli", "func"):
+    for name in ("nn", "optim", "utils", "cli", "jit", "compiler", "_dynamo", "library",
+                 "overrides", "version", "func"):  # fmt: skip
         try:
             globals()[name] = importlib.import_module(f"ember.{name}")
         except ImportError as e:
@@ -134,7 +153,14 @@ def _lazy_submodules():
 _lazy_submodules()
 
 from ember import special
+from ember.library import ops
 from ember.serialization import load, load_safetensors, save, save_safetensors
+
+
+def _assert(condition, message):
+    """``torch._assert``: a check that symbolic tracing can record (here, a plain one)."""
+    if not condition:
+        raise AssertionError(message)
 
 
 def __getattr__(name):
@@ -144,7 +170,8 @@ def __getattr__(name):
 
         return getattr(functional, name)
     # imported on first use: MPI starts then; the others cost import time most programs skip
-    if name in ("distributed", "multiprocessing", "fx", "onnx", "distributions"):
+    if name in ("distributed", "multiprocessing", "fx", "onnx", "distributions", "ao",
+                "quantization", "testing"):  # fmt: skip
         import importlib
 
         return importlib.import_module(f"ember.{name}")

@@ -79,3 +79,13 @@ def resolve_device(dev, op_name):
             "(ember.cuda.is_available() is False; choose device='cpu')"
         )
     raise NotImplementedError(f"{op_name}: ember has no '{dev.type}' device; use device='cpu'")
+
+
+def get_default_device():
+    """The device factories put tensors on when not given one: the CPU, ember's only device."""
+    return CPU
+
+
+def set_default_device(dev):
+    """Accepts the CPU (or None); another device raises as a factory asked for it would."""
+    resolve_device(dev, "set_default_device")

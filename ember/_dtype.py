@@ -14,10 +14,11 @@ import numpy as np
 __all__ = [
     "dtype", "float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
     "uint8", "bool", "half", "float", "double", "short", "int", "long", "complex64",
-    "get_default_dtype", "set_default_dtype", "finfo", "iinfo", "promote_types",
+    "qint8", "quint8", "qint32", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz",
+    "float8_e5m2fnuz", "get_default_dtype", "set_default_dtype", "finfo", "iinfo", "promote_types",
 ]  # fmt: skip
 
-_BOOL, _INT, _FLOAT, _COMPLEX = 0, 1, 2, 3
+_BOOL, _INT, _FLOAT, _COMPLEX, _QUANTIZED = 0, 1, 2, 3, 4
 
 
 class dtype:
@@ -41,7 +42,11 @@ class dtype:
 
     @property
     def is_signed(self):
-        return self.name not in ("uint8", "bool")
+        return self.name not in ("uint8", "bool", "quint8")
+
+    @property
+    def is_quantized(self):
+        return self.category == _QUANTIZED
 
     def to_real(self):
         return self
@@ -70,8 +75,18 @@ int64 = long = dtype("int64", np.int64, _INT)
 uint8 = dtype("uint8", np.uint8, _INT)
 bool = dtype("bool", np.bool_, _BOOL)
 complex64 = dtype("complex64", np.complex64, _COMPLEX)
+# 8-bit floats, for storing weights and casting (PyTorch has almost no arithmetic on them).
+float8_e4m3fn = dtype("float8_e4m3fn", ml_dtypes.float8_e4m3fn, _FLOAT)
+float8_e5m2 = dtype("float8_e5m2", ml_dtypes.float8_e5m2, _FLOAT)
+float8_e4m3fnuz = dtype("float8_e4m3fnuz", ml_dtypes.float8_e4m3fnuz, _FLOAT)
+float8_e5m2fnuz = dtype("float8_e5m2fnuz", ml_dtypes.float8_e5m2fnuz, _FLOAT)
+# Quantized element types: integers read through a scale and zero point (see ember.ao).
+qint8 = dtype("qint8", np.int8, _QUANTIZED)
+quint8 = dtype("quint8", np.uint8, _QUANTIZED)
+qint32 = dtype("qint32", np.int32, _QUANTIZED)
 
-ALL = (float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, bool, complex64)
+ALL = (float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, bool, complex64,
+       float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz)  # fmt: skip
 _FROM_NP = {d.np: d for d in ALL}
 _FROM_NP[np.dtype(np.complex128)] = complex64
 _FROM_NAME = {d.name: d for d in ALL}
@@ -183,14 +198,16 @@ class finfo:
         type = to_dtype(type)
         if not type.is_floating_point:
             raise TypeError(f"finfo expects a floating point dtype, got {type}")
-        info = ml_dtypes.finfo(type.np) if type is bfloat16 else np.finfo(type.np)
+        ml = type is bfloat16 or type.name.startswith("float8")
+        info = ml_dtypes.finfo(type.np) if ml else np.finfo(type.np)
         self.dtype = type.name
         self.bits = type.itemsize * 8
         self.eps = builtins.float(info.eps)
         self.max = builtins.float(info.max)
         self.min = builtins.float(info.min)
         self.tiny = self.smallest_normal = builtins.float(info.tiny)
-        self.resolution = builtins.float(info.resolution)
+        # 10 ** -(decimal digits of precision), as PyTorch computes it for every float dtype
+        self.resolution = 10.0 ** -builtins.int(-np.log10(self.eps))
 
     def __repr__(self):
         return (

@@ -24,9 +24,9 @@ def set_num_threads(n):
     if int(n) < 1:
         raise RuntimeError(f"set_num_threads expects a positive integer, got {n}")
     _state["threads"] = int(n)
-    from ember._ops import _onednn
+    from ember.backends.onednn import library as onednn
 
-    _onednn.set_num_threads(n)
+    onednn.set_num_threads(n)
     try:
         from threadpoolctl import threadpool_limits
 

@@ -1,16 +1,20 @@
 """Tensor: one array, its dtype and device, and its place in the autograd graph.
 
-Math lives in ``ember._ops``; each op family attaches its Tensor methods there, so that a
-method, the top-level function and ``nn.functional`` all reach the same op.
+Math lives in ``ember._ops``; ``ember/_ops/_methods.py`` binds the methods and operators
+that reach it (and ``backward``), so that a method, the top-level function and
+``nn.functional`` all reach the same op.
 """
 
 import builtins
+import copy
 import itertools
+import weakref
 
 import numpy as np
 
 from ember import _dtype
 from ember._device import CPU, device, resolve_device
+from ember._printing import tensor_repr
 
 __all__ = ["Tensor", "Size", "wrap"]
 
@@ -209,8 +213,6 @@ class Tensor:
             return
         if self._retains_grad:
             return
-        import weakref
-
         ref = weakref.ref(self)
 
         def store(g):
@@ -236,17 +238,6 @@ class Tensor:
             )
         hooks.append(hook)
         return RemovableHandle(hooks, hook)
-
-    def register_post_accumulate_grad_hook(self, hook):
-        """Call ``hook(self)`` after each gradient is accumulated into this leaf's ``.grad``."""
-        from ember.autograd.engine import register_post_accumulate_grad_hook
-
-        return register_post_accumulate_grad_hook(self, hook)
-
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        from ember.autograd import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     # -- conversions ------------------------------------------------------------------------
     def item(self):
@@ -340,16 +331,12 @@ class Tensor:
         if self.grad is not None:
             new.grad = self.grad.__deepcopy__(memo)
         if hasattr(self, "__dict__"):
-            import copy
-
             for k, v in self.__dict__.items():
                 setattr(new, k, copy.deepcopy(v, memo))
         memo[id(self)] = new
         return new
 
     def __repr__(self, *, tensor_contents=None):
-        from ember._printing import tensor_repr
-
         return tensor_repr(self)
 
     __str__ = __repr__

@@ -14,12 +14,15 @@ imported (``import torch.X`` or ``from torch.Y import X``), so a library's ``try
 except ImportError`` fallback still works.
 """
 
+import atexit
 import dis
 import importlib
 import importlib.abc
 import importlib.util
 import os
+import shutil
 import sys
+import tempfile
 import types
 
 _ROOTS = {"torch": "ember", "torchvision": "ember.vision"}
@@ -155,7 +158,11 @@ class TorchAliasFinder(importlib.abc.MetaPathFinder):
 
 
 def install():
-    """Route later imports of torch and torchvision to ember."""
+    """Route later imports of torch and torchvision to ember, and make ``importlib.metadata``
+    report them installed at ember's torch-compatible versions."""
+    from ember import _torch_distribution
+
+    _torch_distribution.install()
     if not any(isinstance(f, TorchAliasFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, TorchAliasFinder())
 
@@ -163,9 +170,18 @@ def install():
 def install_for_child_processes():
     """Make Python processes started from this one resolve torch to ember too: multiprocessing's
     spawn and forkserver children (they receive this ``sys.path``) and any other Python child
-    (it inherits ``PYTHONPATH``); see ``ember/cli/alias_bootstrap``."""
-    if BOOTSTRAP_DIR not in sys.path:
-        sys.path.insert(0, BOOTSTRAP_DIR)
+    (it inherits ``PYTHONPATH``); see ``ember/cli/alias_bootstrap``. A temporary folder on the
+    same paths holds torch's and torchvision's installed-package metadata, which children read
+    before they import torch; it is removed when this process exits."""
+    from ember import _torch_distribution
+
+    metadata_dir = tempfile.mkdtemp(prefix="ember-run-metadata-")
+    atexit.register(shutil.rmtree, metadata_dir, ignore_errors=True)
+    _torch_distribution.write_metadata_folders(metadata_dir)
     inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    if BOOTSTRAP_DIR not in inherited:
-        os.environ["PYTHONPATH"] = os.pathsep.join([BOOTSTRAP_DIR, *inherited])
+    for folder in (metadata_dir, BOOTSTRAP_DIR):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        if folder not in inherited:
+            inherited.insert(0, folder)
+    os.environ["PYTHONPATH"] = os.pathsep.join(inherited)

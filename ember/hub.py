@@ -1,11 +1,30 @@
 """ember.hub: load_state_dict_from_url from a local cache, never from the network."""
 
 import os
+import re
 from urllib.parse import urlparse
 
 __all__ = ["get_dir", "set_dir", "load_state_dict_from_url", "download_url_to_file"]
 
-_dir = [os.path.join(os.environ.get("TORCH_HOME", os.path.expanduser("~/.cache/torch")), "hub")]
+# PyTorch's names for the settings and files of its hub, which libraries read.
+ENV_GITHUB_TOKEN = "GITHUB_TOKEN"
+ENV_TORCH_HOME = "TORCH_HOME"
+ENV_XDG_CACHE_HOME = "XDG_CACHE_HOME"
+DEFAULT_CACHE_DIR = "~/.cache"
+VAR_DEPENDENCY = "dependencies"
+MODULE_HUBCONF = "hubconf.py"
+READ_DATA_CHUNK = 128 * 1024
+# The hash prefix in a checkpoint's file name, "resnet18-f37072fd.pth".
+HASH_REGEX = re.compile(r"-([a-f0-9]*)\.")
+
+
+def _torch_home():
+    """$TORCH_HOME, else $XDG_CACHE_HOME/torch, else ~/.cache/torch, as in PyTorch."""
+    cache = os.getenv(ENV_XDG_CACHE_HOME, DEFAULT_CACHE_DIR)
+    return os.path.expanduser(os.getenv(ENV_TORCH_HOME, os.path.join(cache, "torch")))
+
+
+_dir = [os.path.join(_torch_home(), "hub")]
 
 
 def get_dir():

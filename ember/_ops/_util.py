@@ -1,21 +1,10 @@
-"""Small helpers shared by the op families: dims, dtype casts, attaching Tensor methods."""
+"""Small functions shared by the op families: dims, dtype casts, argument forms, layouts."""
 
 import numpy as np
 
 from ember import _dtype
-from ember._tensor import Tensor, wrap
+from ember._tensor import Tensor, _array_from, wrap
 from ember._tensor import _norm_dim as norm_dim
-
-
-def tensor_method(*names):
-    """Attach the decorated function to Tensor under each of ``names`` (default: its own)."""
-
-    def attach(fn):
-        for name in names or (fn.__name__,):
-            setattr(Tensor, name, fn)
-        return fn
-
-    return attach
 
 
 def norm_dims(dim, ndim, op="dim"):
@@ -38,8 +27,6 @@ def as_tensor_arg(x, like=None):
         return wrap(x)
     if like is not None:
         return wrap(np.asarray(x, dtype=like._data.dtype))
-    from ember._tensor import _array_from
-
     return wrap(_array_from(x))
 
 

@@ -4,10 +4,14 @@ import math
 
 import numpy as np
 
-from ember._ops._util import norm_dim, tensor_method
-from ember._ops.elementwise import _np_sigmoid
+from ember._ops._special import erf
+from ember._ops._util import norm_dim
+from ember._ops.comparison import where
+from ember._ops.unary import sigmoid_array
+from ember._random import np_generator
 from ember._tensor import wrap
 from ember.autograd.function import ArrayFunction
+from ember.autograd.inplace import inplace
 
 __all__ = [
     "relu",
@@ -47,9 +51,7 @@ __all__ = [
 
 def _inplace(fn):
     def apply_inplace(input, *args, **kwargs):
-        from ember._ops.elementwise import _inplace as write
-
-        return write(input, fn, *args, **kwargs)
+        return inplace(input, fn, *args, **kwargs)
 
     return apply_inplace
 
@@ -140,14 +142,8 @@ leaky_relu_ = _inplace(lambda input, s=0.01: LeakyRelu.apply(input, s))
 
 def elu(input, alpha=1.0, inplace=False):
     neg = alpha * (input.clamp(max=0).exp() - 1)
-    out = _where(input > 0, input, neg)
+    out = where(input > 0, input, neg)
     return _inplace(lambda t: elu(t, alpha))(input) if inplace else out
-
-
-def _where(c, a, b):
-    from ember._ops.elementwise import where
-
-    return where(c, a, b)
 
 
 elu_ = _inplace(lambda input, alpha=1.0: elu(input, alpha))
@@ -163,7 +159,7 @@ def selu(input, inplace=False):
 
 def celu(input, alpha=1.0, inplace=False):
     neg = alpha * ((input.clamp(max=0) / alpha).exp() - 1)
-    out = _where(input > 0, input, neg)
+    out = where(input > 0, input, neg)
     return _inplace(lambda t: celu(t, alpha))(input) if inplace else out
 
 
@@ -172,8 +168,6 @@ class Gelu(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, approximate):
-        from ember._ops._special import erf
-
         ctx.approximate = approximate
         ctx.save_for_backward(x)
         if approximate == "tanh":
@@ -204,7 +198,7 @@ def gelu(input, approximate="none"):
 class Silu(ArrayFunction):
     @staticmethod
     def forward(ctx, x):
-        s = _np_sigmoid(x)
+        s = sigmoid_array(x)
         ctx.save_for_backward(x)
         return x * s
 
@@ -222,7 +216,7 @@ def silu(input, inplace=False):
 def softplus(input, beta=1.0, threshold=20.0):
     scaled = input * beta
     soft = (scaled.clamp(max=threshold).exp()).log1p() / beta
-    return _where(scaled > threshold, input, soft)
+    return where(scaled > threshold, input, soft)
 
 
 def mish(input, inplace=False):
@@ -272,11 +266,11 @@ def tanhshrink(input):
 
 
 def softshrink(input, lambd=0.5):
-    return _where(input > lambd, input - lambd, _where(input < -lambd, input + lambd, input * 0))
+    return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, input * 0))
 
 
 def hardshrink(input, lambd=0.5):
-    return _where(input.abs() > lambd, input, input * 0)
+    return where(input.abs() > lambd, input, input * 0)
 
 
 def prelu(input, weight):
@@ -284,15 +278,13 @@ def prelu(input, weight):
         shape = [1] * input.dim()
         shape[1] = weight.numel()
         weight = weight.reshape(shape)
-    return _where(input > 0, input, input * weight)
+    return where(input > 0, input, input * weight)
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     if training:
-        from ember._random import np_generator
-
         slope = np_generator().uniform(lower, upper, input.shape).astype(input._data.dtype)
-        return _where(input >= 0, input, input * wrap(slope))
+        return where(input >= 0, input, input * wrap(slope))
     return leaky_relu(input, (lower + upper) / 2, inplace)
 
 
@@ -380,7 +372,3 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     return softmax(-_cast_for(input, dtype), dim)
-
-
-for _fn in (relu, softmax, log_softmax, relu_):
-    tensor_method(_fn.__name__)(_fn)

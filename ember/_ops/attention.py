@@ -4,7 +4,13 @@ import math
 
 import numpy as np
 
+from ember._dtype import from_np
+from ember._ops.activation import softmax
+from ember._ops.nn_misc import dropout, linear
+from ember._ops.pad import pad
+from ember._ops.shape import cat
 from ember._tensor import wrap
+from ember.backends import sdp
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
@@ -17,8 +23,7 @@ def scaled_dot_product_attention(
     A boolean ``attn_mask`` marks the positions that take part (True = attend); a float one
     is added to the scores.
     """
-    from ember.nn import functional as F
-
+    sdp.check_math_allowed()
     L, S = query.shape[-2], key.shape[-2]
     if query.shape[-1] != key.shape[-1]:
         raise RuntimeError(
@@ -39,9 +44,9 @@ def scaled_dot_product_attention(
             scores = scores.masked_fill(~attn_mask, float("-inf"))
         else:
             scores = scores + attn_mask
-    weights = F.softmax(scores, dim=-1)
+    weights = softmax(scores, dim=-1)
     if dropout_p > 0.0:
-        weights = F.dropout(weights, dropout_p, True)
+        weights = dropout(weights, dropout_p, True)
     return weights @ value
 
 
@@ -82,8 +87,6 @@ def _merge_masks(attn_mask, key_padding_mask, n_batch, n_heads, L, S, dtype):
 
 
 def _dtype_of(np_dtype):
-    from ember._dtype import from_np
-
     return from_np(np.dtype(np_dtype))
 
 
@@ -115,9 +118,6 @@ def multi_head_attention_forward(
     is_causal=False,
 ):
     """Multi-head attention on (L, N, E) inputs, as ``torch.nn.functional``'s."""
-    from ember._ops.shape import cat
-    from ember.nn import functional as F
-
     batched = query.dim() == 3
     if not batched:
         query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
@@ -133,23 +133,23 @@ def multi_head_attention_forward(
         raise AssertionError(f"embed_dim {E} not divisible by num_heads {num_heads}")
     if not use_separate_proj_weight:
         if query is key and key is value:
-            q, k, v = F.linear(query, in_proj_weight, in_proj_bias).chunk(3, -1)
+            q, k, v = linear(query, in_proj_weight, in_proj_bias).chunk(3, -1)
         else:
             wq, wk, wv = in_proj_weight.chunk(3)
             bq, bk, bv = in_proj_bias.chunk(3) if in_proj_bias is not None else (None,) * 3
-            q, k, v = F.linear(query, wq, bq), F.linear(key, wk, bk), F.linear(value, wv, bv)
+            q, k, v = linear(query, wq, bq), linear(key, wk, bk), linear(value, wv, bv)
     else:
         bq, bk, bv = in_proj_bias.chunk(3) if in_proj_bias is not None else (None,) * 3
-        q = F.linear(query, q_proj_weight, bq)
-        k = F.linear(key, k_proj_weight, bk)
-        v = F.linear(value, v_proj_weight, bv)
+        q = linear(query, q_proj_weight, bq)
+        k = linear(key, k_proj_weight, bk)
+        v = linear(value, v_proj_weight, bv)
     if bias_k is not None:
         k = cat([k, bias_k.reshape(1, 1, E).expand(1, N, E)])
         v = cat([v, bias_v.reshape(1, 1, E).expand(1, N, E)])
         if attn_mask is not None:
-            attn_mask = F.pad(attn_mask, (0, 1))
+            attn_mask = pad(attn_mask, (0, 1))
         if key_padding_mask is not None:
-            key_padding_mask = F.pad(key_padding_mask, (0, 1))
+            key_padding_mask = pad(key_padding_mask, (0, 1))
     S = k.shape[0]
     # (L, N, E) -> (N, heads, L, head_dim)
     q = q.reshape(L, N * num_heads, head_dim).transpose(0, 1)
@@ -160,9 +160,9 @@ def multi_head_attention_forward(
         k, v = cat([k, z], 1), cat([v, z], 1)
         S += 1
         if attn_mask is not None:
-            attn_mask = F.pad(attn_mask, (0, 1))
+            attn_mask = pad(attn_mask, (0, 1))
         if key_padding_mask is not None:
-            key_padding_mask = F.pad(key_padding_mask, (0, 1))
+            key_padding_mask = pad(key_padding_mask, (0, 1))
     q = q.reshape(N, num_heads, L, head_dim)
     k = k.reshape(N, num_heads, S, head_dim)
     v = v.reshape(N, num_heads, S, head_dim)
@@ -172,12 +172,12 @@ def multi_head_attention_forward(
     scores = (q * (1.0 / math.sqrt(head_dim))) @ k.transpose(-2, -1)
     if mask is not None:
         scores = scores + mask
-    weights = F.softmax(scores, dim=-1)
+    weights = softmax(scores, dim=-1)
     if dropout_p > 0.0 and training:
-        weights = F.dropout(weights, dropout_p, True)
+        weights = dropout(weights, dropout_p, True)
     out = weights @ v  # (N, heads, L, head_dim)
     out = out.permute(2, 0, 1, 3).reshape(L, N, E)
-    out = F.linear(out, out_proj_weight, out_proj_bias)
+    out = linear(out, out_proj_weight, out_proj_bias)
     if not batched:
         out = out.squeeze(1)
     if not need_weights:

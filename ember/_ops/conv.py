@@ -1,45 +1,155 @@
-"""Convolutions as matrix products over the batch (im2col in NHWC layout).
+"""Convolutions in 1, 2 and 3 dimensions and their transposes, as one triangle of ops.
 
-Patches are read through a strided view of the channels-last input, so the copy that forms
-the column matrix moves contiguous runs of channels; the product then goes to BLAS. For large
-inputs the column matrix is formed a few images at a time into one reused buffer, so each block
-is still in cache when BLAS reads it. The backward pass is the same two matrix products plus a
-col2im accumulation over the kernel offsets. A backward pass that is itself recorded
-(``create_graph=True``) differentiates `reference_conv2d` instead, so double backward works.
-float32 convolutions run on oneDNN's kernels where the library is installed (`conv_onednn`).
+Three linear ops are each other's derivatives: `Convolution` (y = conv(x, w) + b),
+`ConvTranspose` (conv's adjoint in its input: the input gradient, and conv_transpose) and
+`ConvWeightGrad` (conv's adjoint in its weight). The backward of each is made of the other
+two (and of itself), so every derivative order runs on the same kernels: ``conv2d``,
+``conv2d_grad_input`` and ``conv2d_grad_weight`` (``conv3d...`` in 3-D) from the kernel
+registry, oneDNN's for float32 where it is installed and NumPy's otherwise. 1-D convolutions
+are 2-D ones over a height of one.
+
+Results are contiguous unless a 2-D input was channels-last, as in PyTorch.
 """
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from ember._ops._geometry import (
+    _ntuple,
     _pair,
     _single,
     conv_output_size,
     output_padding_for,
     resolve_padding,
     transposed_output_size,
-    windows_extent,
 )
-from ember._ops._util import in_layout_of
-from ember._ops.conv_onednn import Conv2dOneDNN, plan_for
+from ember._ops._util import is_channels_last
+from ember._ops.pad import pad as pad_fn
 from ember._tensor import wrap
-from ember.autograd.function import ArrayFunction, recorded_backward
-from ember.autograd.grad_mode import is_grad_enabled
+from ember.autograd.function import ArrayFunction
+from ember.backends.registry import call
 
-__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
+__all__ = [
+    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "unfold", "fold",
+]  # fmt: skip
+
+_KERNELS = {
+    rank: (f"conv{rank}d", f"conv{rank}d_grad_input", f"conv{rank}d_grad_weight") for rank in (2, 3)
+}
 
 
-def _patches(x_nhwc, kh, kw, stride, dilation, oh, ow):
-    """View (N, OH, OW, kh, kw, C) of the windows of a padded NHWC array."""
-    n, _, _, c = x_nhwc.shape
-    sn, sh, sw, sc = x_nhwc.strides
-    return as_strided(
-        x_nhwc,
-        (n, oh, ow, kh, kw, c),
-        (sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc),
-        writeable=False,
-    )
+def _in_layout(out, channels_last):
+    """A kernel's channels-last result, contiguous unless the caller's layout is channels-last."""
+    return out if channels_last else np.ascontiguousarray(out)
+
+
+def _channels_last(t):
+    """``t`` (N, C, *spatial) viewing channels-last memory, copied once if it does not yet:
+    both gradient kernels of a convolution read the output gradient in that layout, so they
+    share one copy instead of making one each."""
+    order = (0, *range(2, t.dim()), 1)
+    if t._data.transpose(order).flags.c_contiguous:
+        return t
+    return t.permute(order).contiguous().permute(0, t.dim() - 1, *range(1, t.dim() - 1))
+
+
+def _cropped(t, size):
+    """``t`` cut to spatial ``size``: a convolution of a transposed convolution's output can be
+    longer than the transposed input where the output padding reaches a further window."""
+    if tuple(t.shape[2:]) == tuple(size):
+        return t
+    return t[(slice(None), slice(None), *(slice(0, n) for n in size))]
+
+
+def _weight_and_bias_grads(x, grad, geometry, kernel_size, need_w, need_b):
+    """The weight and bias gradients of conv(x, .) + b for output gradient ``grad``, those
+    not needed None; the weight gradient's kernel also sums the bias gradient."""
+    if need_w:
+        found = ConvWeightGrad.apply(x, grad, geometry, kernel_size, need_b)
+        return found if need_b else (found, None)
+    return None, (grad.sum((0, *range(2, grad.dim()))) if need_b else None)
+
+
+class Convolution(ArrayFunction):
+    """conv(x, w) + b, with ``geometry`` = (stride, padding, dilation, groups) per axis, in the
+    channels-last layout when ``channels_last``."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, geometry, channels_last):
+        out = call(_KERNELS[x.ndim - 2][0], x, w, b, *geometry)
+        ctx.save_for_backward(x, w)
+        ctx.geometry = geometry
+        return _in_layout(out, channels_last)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        if need_x and need_w:
+            grad = _channels_last(grad)
+        gx = None
+        if need_x:
+            layout = is_channels_last(x._data)
+            gx = ConvTranspose.apply(grad, w, None, ctx.geometry, tuple(x.shape[2:]), layout)
+        kernel_size = tuple(w.shape[2:])
+        gw, gb = _weight_and_bias_grads(x, grad, ctx.geometry, kernel_size, need_w, need_b)
+        return gx, gw, gb, None, None
+
+
+class ConvTranspose(ArrayFunction):
+    """conv's adjoint in its input, plus a bias: conv_transpose(g, w) + b, of spatial size
+    ``out_size``, in the channels-last layout when ``channels_last``."""
+
+    @staticmethod
+    def forward(ctx, g, w, b, geometry, out_size, channels_last):
+        g = g.astype(w.dtype, copy=False)
+        out = call(_KERNELS[g.ndim - 2][1], g, w, out_size, *geometry)
+        if b is not None:
+            out += b.reshape(-1, *(1,) * len(out_size))
+        ctx.save_for_backward(g, w)
+        ctx.geometry = geometry
+        return _in_layout(out, channels_last)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g, w = ctx.saved_tensors
+        need_g, need_w, need_b = ctx.needs_input_grad[:3]
+        gg = None
+        if need_g:
+            gg = Convolution.apply(grad, w, None, ctx.geometry, is_channels_last(g._data))
+            gg = _cropped(gg, g.shape[2:])
+        gw = gb = None
+        if need_w:
+            gw = ConvWeightGrad.apply(grad, g, ctx.geometry, tuple(w.shape[2:]), False)
+        if need_b:
+            gb = grad.sum((0, *range(2, grad.dim())))
+        return gg, gw, gb, None, None, None
+
+
+class ConvWeightGrad(ArrayFunction):
+    """conv's adjoint in its weight: the weight gradient of conv(x, .) for output gradient g,
+    and with ``with_bias`` also the bias gradient (g summed over all but the channels)."""
+
+    @staticmethod
+    def forward(ctx, x, g, geometry, kernel_size, with_bias):
+        g = g.astype(x.dtype, copy=False)
+        dw, db = call(_KERNELS[x.ndim - 2][2], x, g, kernel_size, *geometry, with_bias)
+        ctx.save_for_backward(x, g)
+        ctx.geometry = geometry
+        return (dw, db) if with_bias else dw
+
+    @staticmethod
+    def backward(ctx, grad_w, grad_b=None):
+        x, g = ctx.saved_tensors
+        need_x, need_g = ctx.needs_input_grad[:2]
+        gx = gg = None
+        if need_x:
+            layout = is_channels_last(x._data)
+            gx = ConvTranspose.apply(g, grad_w, None, ctx.geometry, tuple(x.shape[2:]), layout)
+        if need_g:  # conv(x, grad_w) + grad_b: the bias gradient is linear in g too
+            layout = is_channels_last(g._data)
+            gg = _cropped(Convolution.apply(x, grad_w, grad_b, ctx.geometry, layout), g.shape[2:])
+        return gx, gg, None, None, None
 
 
 def check_conv_args(op, stride, padding, dilation, groups):
@@ -49,7 +159,7 @@ def check_conv_args(op, stride, padding, dilation, groups):
         raise RuntimeError(f"{op}: non-positive stride is not supported, got stride={list(stride)}")
     if any(d <= 0 for d in dilation):
         raise RuntimeError(f"{op}: dilation should be greater than zero, but got {list(dilation)}")
-    if not isinstance(padding, str) and any(p < 0 for p in _pair(padding)):
+    if not isinstance(padding, str) and any(p < 0 for p in _ntuple(len(stride))(padding)):
         raise RuntimeError(
             f"{op}: negative padding is not supported, got padding={list(_pair(padding))}"
         )
@@ -57,215 +167,123 @@ def check_conv_args(op, stride, padding, dilation, groups):
         raise RuntimeError(f"{op}: non-positive groups is not supported, got groups={groups}")
 
 
-def _col2im(dcols, shape_nhwc, kh, kw, stride, dilation, oh, ow):
-    """Sum columns (N, OH, OW, kh, kw, C) back into a padded NHWC array."""
-    out = np.zeros(shape_nhwc, dcols.dtype)
-    _col2im_into(out, dcols, kh, kw, stride, dilation, oh, ow)
-    return out
-
-
-def _col2im_into(out, dcols, kh, kw, stride, dilation, oh, ow):
-    """Add columns (N, OH, OW, kh, kw, C) into the padded NHWC array `out` in place."""
-    for i in range(kh):
-        for j in range(kw):
-            hs, ws = i * dilation[0], j * dilation[1]
-            dst = out[:, hs : hs + stride[0] * oh : stride[0], ws : ws + stride[1] * ow : stride[1]]
-            np.add(dst, dcols[:, :, :, i, j], out=dst)
-
-
-_CHUNK_ELEMS = 1 << 22  # column-matrix elements per chunk: 16 MB of float32 stays in cache
-_CHUNK_ROWS = 512  # fewer rows than this per chunk and BLAS slows down: use one chunk
-
-
-def _to_padded_nhwc(x, ph, pw):
-    """NCHW -> a new zero-padded NHWC array, written in one pass."""
-    n, c, h, w = x.shape
-    out = np.empty((n, h + 2 * ph, w + 2 * pw, c), x.dtype)
-    if ph:
-        out[:, :ph] = 0
-        out[:, ph + h :] = 0
-    if pw:
-        out[:, ph : ph + h, :pw] = 0
-        out[:, ph : ph + h, pw + w :] = 0
-    out[:, ph : ph + h, pw : pw + w] = x.transpose(0, 2, 3, 1)
-    return out
-
-
-class _Columns:
-    """im2col of a padded NHWC input, a few images at a time.
-
-    Working in batch chunks keeps each column block in cache between its copy and the matrix
-    product that consumes it, and reuses one buffer instead of allocating the whole column
-    matrix (whose fresh pages cost as much as the copy itself).
-    """
-
-    def __init__(self, x_nhwc, kh, kw, stride, dilation, oh, ow):
-        n, c = x_nhwc.shape[0], x_nhwc.shape[3]
-        self.k = kh * kw * c
-        self.rows = oh * ow
-        self.step = max(1, _CHUNK_ELEMS // (self.rows * self.k))
-        if self.step * self.rows < _CHUNK_ROWS:
-            self.step = n
-        self.ranges = [(s, min(s + self.step, n)) for s in range(0, n, self.step)]
-        self.direct = kh == kw == 1 and stride == (1, 1) and x_nhwc.flags.c_contiguous
-        self.x = x_nhwc
-        self.geom = (kh, kw, stride, dilation, oh, ow)
-        self.buf = None
-        self.filled = None
-
-    def __call__(self, lo, hi):
-        """Columns for images lo:hi, shape ((hi - lo) * OH * OW, kh * kw * C).
-
-        The block last formed is kept, so a backward pass over a single chunk reuses the
-        forward pass's copy.
-        """
-        if self.direct:
-            return self.x[lo:hi].reshape(-1, self.k)
-        if self.buf is None:
-            self.buf = np.empty(min(self.step, self.x.shape[0]) * self.rows * self.k, self.x.dtype)
-        cols = self.buf[: (hi - lo) * self.rows * self.k].reshape(-1, self.k)
-        if self.filled != (lo, hi):
-            kh, kw, stride, dilation, oh, ow = self.geom
-            src = _patches(self.x[lo:hi], kh, kw, stride, dilation, oh, ow)
-            cols.reshape(src.shape)[...] = src
-            self.filled = (lo, hi)
-        return cols
-
-
-class Conv2d(ArrayFunction):
-    @staticmethod
-    def forward(ctx, x, w, b, stride, padding, dilation, groups):
-        n, c, h, wd = x.shape
-        o, cg, kh, kw = w.shape
-        ph, pw = padding
-        oh = conv_output_size(h, kh, stride[0], ph, dilation[0])
-        ow = conv_output_size(wd, kw, stride[1], pw, dilation[1])
-        x_nhwc = _to_padded_nhwc(x, ph, pw)
-        og = o // groups
-        out = np.empty((n * oh * ow, o), x.dtype)
-        cols_all = []
-        for g in range(groups):
-            xg = x_nhwc[..., g * cg : (g + 1) * cg] if groups > 1 else x_nhwc
-            cols = _Columns(xg, kh, kw, stride, dilation, oh, ow)
-            cols_all.append(cols)
-            wmat_t = w[g * og : (g + 1) * og].transpose(2, 3, 1, 0).reshape(-1, og)
-            for lo, hi in cols.ranges:
-                rows = slice(lo * oh * ow, hi * oh * ow)
-                if groups == 1:
-                    np.matmul(cols(lo, hi), wmat_t, out=out[rows])
-                else:
-                    out[rows, g * og : (g + 1) * og] = cols(lo, hi) @ wmat_t
-        if b is not None:
-            out += b
-        ctx.save_for_backward(x, w, b)  # version check, and the recorded backward
-        ctx.saved = (cols_all, x_nhwc.shape, w, (n, c, h, wd), oh, ow)
-        ctx.args = (stride, padding, dilation, groups)
-        return in_layout_of(out.reshape(n, oh, ow, o).transpose(0, 3, 1, 2), x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        stride, (ph, pw), dilation, groups = ctx.args
-        if is_grad_enabled():
-            return recorded_backward(ctx, reference_conv2d(*ctx.args), (grad,))
-        x = ctx.saved_tensors[0]._data  # raises if an input was modified in place since forward
-        cols_all, padded_shape, w, in_shape, oh, ow = ctx.saved
-        n, c, h, wd = in_shape
-        o, cg, kh, kw = w.shape
-        og = o // groups
-        g2 = np.ascontiguousarray(grad._data.transpose(0, 2, 3, 1)).reshape(n * oh * ow, o)
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        dw = np.empty_like(w) if need_w else None
-        dx_pad = np.zeros(padded_shape, w.dtype) if need_x else None
-        for g in range(groups):
-            gg = g2[:, g * og : (g + 1) * og]
-            wmat = w[g * og : (g + 1) * og].transpose(0, 2, 3, 1).reshape(og, -1)
-            cols = cols_all[g]
-            dwmat = np.zeros((og, cols.k), w.dtype) if need_w else None
-            dst = dx_pad[..., g * cg : (g + 1) * cg] if need_x else None
-            for lo, hi in reversed(cols.ranges):  # the last block formed is still in place
-                gc = gg[lo * oh * ow : hi * oh * ow]
-                if need_w:
-                    dwmat += gc.T @ cols(lo, hi)
-                if need_x:
-                    dcols = (gc @ wmat).reshape(hi - lo, oh, ow, kh, kw, cg)
-                    _col2im_into(dst[lo:hi], dcols, kh, kw, stride, dilation, oh, ow)
-            if need_w:
-                dw[g * og : (g + 1) * og] = dwmat.reshape(og, kh, kw, cg).transpose(0, 3, 1, 2)
-        dx = None
-        if need_x:
-            dx = in_layout_of(dx_pad[:, ph : ph + h, pw : pw + wd].transpose(0, 3, 1, 2), x)
-        db = g2.sum(axis=0) if need_b else None
-        wr = lambda a: None if a is None else wrap(a)  # noqa: E731
-        return wr(dx), wr(dw), wr(db), None, None, None, None
-
-
-def reference_conv2d(stride, padding, dilation, groups):
-    """conv2d written with differentiable ember ops (through conv3d's unfold), for backward
-    passes that are themselves differentiated."""
-
-    def run(x, w, b):
-        from ember._ops.conv3d import conv3d
-
-        out = conv3d(
-            x.unsqueeze(2), w.unsqueeze(2), b, (1, *stride), (0, *padding), (1, *dilation), groups
+def _check_operands(op, rank, input, weight, bias, groups, transposed):
+    """PyTorch's errors for the ranks, dtypes and channel counts of a convolution's operands."""
+    if input.dim() not in (rank + 1, rank + 2):
+        raise RuntimeError(
+            f"Expected {rank + 1}D (unbatched) or {rank + 2}D (batched) input to {op}, but got "
+            f"input of size: {list(input.shape)}"
         )
-        return (out.squeeze(2),)
+    if weight.dim() != rank + 2:
+        raise RuntimeError(
+            f"{op}: expected a {rank + 2}-D weight, but got weight of size {list(weight.shape)}"
+        )
+    if input.dtype != weight.dtype:
+        raise RuntimeError(
+            f"{op}: Input type ({input.dtype}) and weight type ({weight.dtype}) should be the same"
+        )
+    if weight.shape[0] % groups:
+        raise RuntimeError(
+            f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+            f"but got weight of size [{list(weight.shape)}] instead"
+        )
+    channels = input.shape[-rank - 1]
+    expected = weight.shape[0] if transposed else weight.shape[1] * groups
+    if channels != expected:
+        raise RuntimeError(
+            f"Given {'transposed=1, ' if transposed else f'groups={groups}, '}weight of size "
+            f"{list(weight.shape)}, expected input{list(input.shape)} to have {expected} "
+            f"channels, but got {channels} channels instead"
+        )
+    if bias is not None:
+        out_channels = weight.shape[1] * groups if transposed else weight.shape[0]
+        if bias.dim() != 1 or bias.shape[0] != out_channels:
+            raise RuntimeError(
+                f"Given weight of size {list(weight.shape)}, expected bias to be 1-dimensional "
+                f"with {out_channels} elements, but got bias of size {list(bias.shape)} instead"
+            )
+        if bias.dtype != input.dtype:
+            raise RuntimeError(
+                f"{op}: Input type ({input.dtype}) and bias type ({bias.dtype}) should be the same"
+            )
 
-    return run
+
+def _convolution(op, rank, input, weight, bias, stride, padding, dilation, groups):
+    """The checks and "same" padding shared by conv2d and conv3d, then `Convolution`."""
+    _check_operands(op, rank, input, weight, bias, groups, transposed=False)
+    if input.dim() == rank + 1:
+        out = _convolution(
+            op, rank, input.unsqueeze(0), weight, bias, stride, padding, dilation, groups
+        )
+        return out.squeeze(0)
+    parse = _ntuple(rank)
+    stride, dilation = parse(stride, "stride", op), parse(dilation, "dilation", op)
+    check_conv_args(op, stride, padding, dilation, groups)
+    channels_last = is_channels_last(input._data)
+    kernel = tuple(weight.shape[2:])
+    pad, extra = resolve_padding(padding, kernel, dilation, stride, op)
+    if any(extra):
+        input = pad_fn(input, tuple(v for e in reversed(extra) for v in (0, e)))
+    padded = [size + 2 * p for size, p in zip(input.shape[2:], pad)]
+    if any(size < d * (k - 1) + 1 for size, k, d in zip(padded, kernel, dilation)):
+        raise RuntimeError(
+            f"{op}: Calculated padded input size per channel: ({' x '.join(map(str, padded))})."
+            f" Kernel size: ({' x '.join(map(str, kernel))}). Kernel size can't be greater than "
+            "actual input size"
+        )
+    return Convolution.apply(input, weight, bias, (stride, pad, dilation, groups), channels_last)
+
+
+def _conv_transpose(
+    op, rank, input, weight, bias, stride, padding, output_padding, groups, dilation
+):
+    """The checks shared by conv_transpose2d and conv_transpose3d, then `ConvTranspose`."""
+    _check_operands(op, rank, input, weight, bias, groups, transposed=True)
+    if input.dim() == rank + 1:
+        out = _conv_transpose(
+            op, rank, input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups,
+            dilation,
+        )  # fmt: skip
+        return out.squeeze(0)
+    parse = _ntuple(rank)
+    stride, padding = parse(stride, "stride", op), parse(padding, "padding", op)
+    output_padding = parse(output_padding, "output_padding", op)
+    dilation = parse(dilation, "dilation", op)
+    check_conv_args(op, stride, padding, dilation, groups)
+    if any(o >= max(s, d) for o, s, d in zip(output_padding, stride, dilation)):
+        raise RuntimeError(
+            f"{op}: output padding must be smaller than either stride or dilation, but got "
+            f"output_padding={list(output_padding)}, stride={list(stride)}, "
+            f"dilation={list(dilation)}"
+        )
+    size = tuple(
+        map(
+            transposed_output_size,
+            input.shape[2:], weight.shape[2:], stride, padding, dilation, output_padding,
+        )
+    )  # fmt: skip
+    if any(v <= 0 for v in size):
+        raise RuntimeError(
+            f"{op}: Given input size per channel: ({' x '.join(map(str, input.shape[2:]))}). "
+            f"Calculated output size per channel: ({' x '.join(map(str, size))}). Output size "
+            "is too small"
+        )
+    geometry = (stride, padding, dilation, groups)
+    return ConvTranspose.apply(input, weight, bias, geometry, size, is_channels_last(input._data))
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution of (N, C, H, W) (or unbatched (C, H, W)) input."""
-    if input.dim() == 3:
-        return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(
-            0
-        )
-    if input.dim() != 4:
-        raise RuntimeError(
-            f"Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: "
-            f"{list(input.shape)}"
-        )
-    stride, dilation = _pair(stride), _pair(dilation)
-    check_conv_args("conv2d", stride, padding, dilation, groups)
-    if weight.dim() != 4:
-        raise RuntimeError(
-            f"conv2d: expected a 4-D weight (out_channels, in_channels / groups, kH, kW), got "
-            f"weight of size {list(weight.shape)}"
-        )
-    if input.shape[1] != weight.shape[1] * groups:
-        raise RuntimeError(
-            f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
-            f"{list(input.shape)} to have {weight.shape[1] * groups} channels, but got "
-            f"{input.shape[1]} channels instead"
-        )
-    if input.dtype != weight.dtype:
-        raise RuntimeError(
-            f"Input type ({input.dtype}) and weight type ({weight.dtype}) should be the same"
-        )
-    pad, extra = resolve_padding(padding, weight.shape[2:], dilation, stride, "conv2d")
-    if any(extra):
-        from ember._ops.pad import pad as pad_fn
+    return _convolution("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
-        input = pad_fn(input, (0, extra[1], 0, extra[0]))
-    h = input.shape[2] + 2 * pad[0]
-    w = input.shape[3] + 2 * pad[1]
-    if h < dilation[0] * (weight.shape[2] - 1) + 1 or w < dilation[1] * (weight.shape[3] - 1) + 1:
-        raise RuntimeError(
-            f"Calculated padded input size per channel: ({h} x {w}). Kernel size: "
-            f"({weight.shape[2]} x {weight.shape[3]}). Kernel size can't be greater than actual "
-            "input size"
-        )
-    out_hw = tuple(
-        conv_output_size(size, k, s, 0, d)
-        for size, k, s, d in zip((h, w), weight.shape[2:], stride, dilation)
-    )
-    plan = plan_for(input._data, weight._data, bias, stride, pad, dilation, groups, out_hw)
-    if plan is not None:
-        return Conv2dOneDNN.apply(input, weight, bias, plan, (stride, pad, dilation, groups))
-    return Conv2d.apply(input, weight, bias, stride, pad, dilation, groups)
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D convolution of (N, C, D, H, W) (or unbatched (C, D, H, W)) input."""
+    return _convolution("conv3d", 3, input, weight, bias, stride, padding, dilation, groups)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution of (N, C, L) (or unbatched (C, L)) input, as a 2-D one of height 1."""
     if input.dim() == 2:
         return conv1d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(
             0
@@ -283,120 +301,32 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return out.squeeze(2)
 
 
-class ConvTranspose2d(ArrayFunction):
-    """The transpose (gradient with respect to the input) of a 2-D convolution."""
-
-    @staticmethod
-    def forward(ctx, x, w, b, stride, padding, output_padding, dilation, out_hw):
-        n, c, h, wd = x.shape
-        _, o, kh, kw = w.shape
-        ph, pw = padding
-        full_h = out_hw[0] + 2 * ph
-        full_w = out_hw[1] + 2 * pw
-        xm = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(n * h * wd, c)
-        wmat = w.transpose(0, 2, 3, 1).reshape(c, kh * kw * o)
-        cols = (xm @ wmat).reshape(n, h, wd, kh, kw, o)
-        full = _col2im(cols, (n, full_h, full_w, o), kh, kw, stride, dilation, h, wd)
-        out = full[:, ph : ph + out_hw[0], pw : pw + out_hw[1]].transpose(0, 3, 1, 2)
-        out = in_layout_of(out, x)
-        if b is not None:
-            out += b.reshape(1, -1, 1, 1)
-        ctx.save_for_backward(x, w)
-        ctx.args = (stride, padding, dilation)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        xt, wt = ctx.saved_tensors
-        if is_grad_enabled():
-            return _conv_transpose2d_grads(ctx, xt, wt, grad)
-        stride, padding, dilation = ctx.args
-        x, w, g = xt._data, wt._data, grad._data
-        n, c, h, wd = x.shape
-        _, o, kh, kw = w.shape
-        ph, pw = padding
-        g_nhwc = np.pad(
-            np.ascontiguousarray(g.transpose(0, 2, 3, 1)), ((0, 0), (ph, ph), (pw, pw), (0, 0))
-        )
-        full_h, full_w = g_nhwc.shape[1], g_nhwc.shape[2]
-        need_rows = windows_extent(h, kh, stride[0], dilation[0])
-        need_cols = windows_extent(wd, kw, stride[1], dilation[1])
-        if full_h < need_rows or full_w < need_cols:
-            g_nhwc = np.pad(
-                g_nhwc,
-                ((0, 0), (0, max(0, need_rows - full_h)), (0, max(0, need_cols - full_w)), (0, 0)),
-            )
-        cols = _patches(g_nhwc, kh, kw, stride, dilation, h, wd).reshape(n * h * wd, -1)
-        wmat = w.transpose(0, 2, 3, 1).reshape(c, kh * kw * o)
-        dx = in_layout_of((cols @ wmat.T).reshape(n, h, wd, c).transpose(0, 3, 1, 2), x)
-        xm = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).reshape(n * h * wd, c)
-        dw = np.ascontiguousarray((xm.T @ cols).reshape(c, kh, kw, o).transpose(0, 3, 1, 2))
-        db = g.sum(axis=(0, 2, 3)) if ctx.needs_input_grad[2] else None
-        wr = lambda a: None if a is None else wrap(a)  # noqa: E731
-        return wr(dx), wr(dw), wr(db), None, None, None, None, None
-
-
-def _conv_transpose2d_grads(ctx, x, w, grad):
-    """Input, weight and bias gradients of conv_transpose2d as differentiable conv2d calls.
-
-    The input gradient is the convolution of ``grad`` with the same weight; the weight
-    gradient correlates ``grad`` with the input, batch and channel axes swapped (stride and
-    dilation trade places). Both results are cut to size, as output padding can make the
-    convolution one step longer.
-    """
-    stride, padding, dilation = ctx.args
-    h, wd = x.shape[2:]
-    kh, kw = w.shape[2:]
-    need_x, need_w, need_b = ctx.needs_input_grad[:3]
-    dx = dw = db = None
-    if need_x:
-        dx = conv2d(grad, w, None, stride, padding, dilation)[:, :, :h, :wd]
-    if need_w:
-        dw = conv2d(grad.transpose(0, 1), x.transpose(0, 1), None, dilation, padding, stride)
-        dw = dw[:, :, :kh, :kw].transpose(0, 1)
-    if need_b:
-        db = grad.sum((0, 2, 3))
-    return dx, dw, db, None, None, None, None, None
-
-
 def conv_transpose2d(
     input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
 ):
-    if groups != 1:
-        raise NotImplementedError("ember's conv_transpose2d supports groups=1 only")
-    if input.dim() == 3:
-        return conv_transpose2d(
-            input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups, dilation
-        ).squeeze(0)
-    stride, padding = _pair(stride), _pair(padding)
-    output_padding, dilation = _pair(output_padding), _pair(dilation)
-    check_conv_args("conv_transpose2d", stride, padding, dilation, groups)
-    if input.shape[1] != weight.shape[0]:
-        raise RuntimeError(
-            f"conv_transpose2d: input has {input.shape[1]} channels but weight "
-            f"{list(weight.shape)} expects {weight.shape[0]}"
-        )
-    out_hw = tuple(
-        map(
-            transposed_output_size,
-            input.shape[2:],
-            weight.shape[2:],
-            stride,
-            padding,
-            dilation,
-            output_padding,
-        )
-    )
-    return ConvTranspose2d.apply(
-        input, weight, bias, stride, padding, output_padding, dilation, out_hw
-    )
+    """The transpose of a 2-D convolution; weight (C_in, C_out / groups, kH, kW)."""
+    return _conv_transpose(
+        "conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups,
+        dilation,
+    )  # fmt: skip
+
+
+def conv_transpose3d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+):
+    """The transpose of a 3-D convolution; weight (C_in, C_out / groups, kD, kH, kW)."""
+    return _conv_transpose(
+        "conv_transpose3d", 3, input, weight, bias, stride, padding, output_padding, groups,
+        dilation,
+    )  # fmt: skip
 
 
 def conv_transpose1d(
     input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
 ):
+    """The transpose of a 1-D convolution, as a 2-D one of height 1."""
     out = conv_transpose2d(
-        input.unsqueeze(2),
+        input.unsqueeze(-2),
         weight.unsqueeze(2),
         bias,
         (1, *_single(stride)),
@@ -405,7 +335,7 @@ def conv_transpose1d(
         groups,
         (1, *_single(dilation)),
     )
-    return out.squeeze(2)
+    return out.squeeze(-2)
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):

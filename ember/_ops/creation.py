@@ -7,10 +7,14 @@ import numpy as np
 from ember import _dtype
 from ember._device import resolve_device
 from ember._legacy_tensor_types import LegacyTensorType
-from ember._ops._util import shape_arg, tensor_method
+from ember._ops._promotion import maybe_out
+from ember._ops._util import shape_arg
+from ember._ops.comparison import where
 from ember._random import np_generator
 from ember._tensor import Tensor, _array_from, wrap
 from ember.autograd.function import ArrayFunction
+from ember.autograd.grad_mode import GRAD_ENABLED
+from ember.autograd.inplace import inplace
 
 __all__ = [
     "tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "empty", "full", "arange",
@@ -27,9 +31,7 @@ def _finish(arr, requires_grad=False, device=None, out=None):
     resolve_device(device, "creating a tensor")
     t = wrap(arr)
     if out is not None:
-        from ember._ops.elementwise import _maybe_out
-
-        return _maybe_out(t, out)
+        return maybe_out(t, out)
     if requires_grad:
         t.requires_grad = True
     return t
@@ -368,8 +370,6 @@ def numel(input):
 
 def _fill_in_place(self, arr):
     """Overwrite ``self``'s values (no gradient flows through a fill)."""
-    from ember.autograd.grad_mode import GRAD_ENABLED
-
     if GRAD_ENABLED[0] and self.grad_fn is None and self._requires_grad:
         raise RuntimeError(
             "a leaf Variable that requires grad is being used in an in-place operation."
@@ -385,44 +385,34 @@ def _fill_in_place(self, arr):
 def _fill_value(self, value):
     """Fill with a number or a 0-d tensor; under autograd a recorded op, as in PyTorch: the
     old values get a zero gradient and a tensor ``value`` the sum of the gradient."""
-    from ember.autograd.grad_mode import GRAD_ENABLED
-
     value_grad = isinstance(value, Tensor) and value._requires_grad
     if GRAD_ENABLED[0] and (self._requires_grad or value_grad):
-        from ember._ops.elementwise import _inplace, where
-
         keep = wrap(np.zeros((), bool))
-        return _inplace(self, lambda t: where(keep, t, value))
+        return inplace(self, lambda t: where(keep, t, value))
     return _fill_in_place(self, value.item() if isinstance(value, Tensor) else value)
 
 
-@tensor_method()
 def zero_(self):
     return _fill_value(self, 0.0 if self.is_floating_point() else 0)
 
 
-@tensor_method()
 def fill_(self, value):
     return _fill_value(self, value)
 
 
-@tensor_method()
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
     return _fill_in_place(self, np_generator(generator).uniform(a, b, self._data.shape))
 
 
-@tensor_method()
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
     return _fill_in_place(self, mean + std * np_generator(generator).standard_normal(self.shape))
 
 
-@tensor_method()
 def bernoulli_(self, p=0.5, *, generator=None):
     prob = p._data if isinstance(p, Tensor) else p
     return _fill_in_place(self, np_generator(generator).random(self._data.shape) < prob)
 
 
-@tensor_method()
 def random_(self, from_=0, to=None, *, generator=None):
     if to is None:
         to = 2 ** (8 * self._data.itemsize - 1) if self._data.dtype.kind == "i" else 2**24
@@ -430,33 +420,26 @@ def random_(self, from_=0, to=None, *, generator=None):
     return _fill_in_place(self, np_generator(generator).integers(from_, to, self._data.shape))
 
 
-@tensor_method()
 def exponential_(self, lambd=1.0, *, generator=None):
     return _fill_in_place(self, np_generator(generator).exponential(1 / lambd, self._data.shape))
 
 
-@tensor_method()
 def geometric_(self, p, *, generator=None):
     return _fill_in_place(self, np_generator(generator).geometric(p, self._data.shape))
 
 
-@tensor_method()
 def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
     return _fill_in_place(self, np_generator(generator).lognormal(mean, std, self._data.shape))
 
 
-@tensor_method()
 def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
     return _fill_in_place(
         self, median + sigma * np_generator(generator).standard_cauchy(self._data.shape)
     )
 
 
-@tensor_method()
 def copy_(self, src, non_blocking=False):
     """Copy ``src`` (broadcast) into ``self``; differentiable with respect to ``src``."""
-    from ember._ops.elementwise import _inplace
-
     if not isinstance(src, Tensor):
         src = wrap(np.asarray(src))
     try:
@@ -466,7 +449,7 @@ def copy_(self, src, non_blocking=False):
             f"The size of tensor a ({list(self.shape)}) must match the size of tensor b "
             f"({list(src.shape)}) at non-singleton dimension (copy_)"
         ) from None
-    return _inplace(self, _CopyFrom.apply, src)
+    return inplace(self, _CopyFrom.apply, src)
 
 
 class _CopyFrom(ArrayFunction):
@@ -477,10 +460,6 @@ class _CopyFrom(ArrayFunction):
     @staticmethod
     def backward(ctx, g):
         return None, g
-
-
-for _fn in (bernoulli, multinomial):
-    tensor_method(_fn.__name__)(_fn)
 
 
 # -- dtype and device conversions ------------------------------------------------------------
@@ -505,7 +484,6 @@ def _cast(t, dt, copy=False):
     return Cast.apply(t, dt.np)
 
 
-@tensor_method()
 def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
     """Convert dtype and/or device, as PyTorch's three forms: ``to(device=None, dtype=None,
     non_blocking=False, copy=False)``, ``to(dtype, non_blocking=False, copy=False)`` and
@@ -552,27 +530,23 @@ def _to_device(t, dev):
     return t
 
 
-def _converter(name, dt):
+# Tensor.float(), Tensor.long() and the rest: the method name and the dtype it casts to.
+DTYPE_CONVERSIONS = {
+    "float": _dtype.float32, "double": _dtype.float64, "half": _dtype.float16,
+    "bfloat16": _dtype.bfloat16, "long": _dtype.int64, "int": _dtype.int32,
+    "short": _dtype.int16, "char": _dtype.int8, "byte": _dtype.uint8, "bool": _dtype.bool,
+}  # fmt: skip
+
+
+def dtype_conversion(name, dt):
+    """The method ``Tensor.<name>()``: a cast to ``dt``."""
+
     def conv(self, memory_format=None):
         return _cast(self, dt)
 
     conv.__name__ = name
-    setattr(Tensor, name, conv)
+    return conv
 
-
-for _name, _dt_obj in (
-    ("float", _dtype.float32),
-    ("double", _dtype.float64),
-    ("half", _dtype.float16),
-    ("bfloat16", _dtype.bfloat16),
-    ("long", _dtype.int64),
-    ("int", _dtype.int32),
-    ("short", _dtype.int16),
-    ("char", _dtype.int8),
-    ("byte", _dtype.uint8),
-    ("bool", _dtype.bool),
-):
-    _converter(_name, _dt_obj)
 
 _TYPE_NAMES = {
     "float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
@@ -582,7 +556,6 @@ _TYPE_NAMES = {
 _FROM_TYPE_NAME = {v: k for k, v in _TYPE_NAMES.items()}
 
 
-@tensor_method("type")
 def tensor_type(self, dtype=None, non_blocking=False, **kwargs):
     """Without arguments the type name (``'torch.FloatTensor'``); with a dtype, a cast."""
     if dtype is None:
@@ -598,18 +571,19 @@ def tensor_type(self, dtype=None, non_blocking=False, **kwargs):
     return _cast(self, _dtype.to_dtype(dtype))
 
 
-@tensor_method()
 def type_as(self, other):
     return _cast(self, other.dtype)
 
 
-Tensor.cpu = lambda self, memory_format=None: _to_device(self, resolve_device("cpu", "Tensor.cpu"))
-Tensor.cuda = lambda self, device=None, non_blocking=False, memory_format=None: _to_device(
-    self, resolve_device("cuda" if device is None else device, "Tensor.cuda")
-)
+def cpu(self, memory_format=None):
+    return _to_device(self, resolve_device("cpu", "Tensor.cpu"))
 
 
-def _pin_memory(self, device=None):
+def cuda(self, device=None, non_blocking=False, memory_format=None):
+    return _to_device(self, resolve_device("cuda" if device is None else device, "Tensor.cuda"))
+
+
+def pin_memory(self, device=None):
     """Page-locked memory is for copies to an accelerator; like PyTorch without one, refuse."""
     raise RuntimeError(
         "Tensor.pin_memory: Cannot access accelerator device when none is available "
@@ -617,25 +591,21 @@ def _pin_memory(self, device=None):
     )
 
 
-Tensor.pin_memory = _pin_memory
-
-
-def _share_memory_(self):
+def share_memory_(self):
     """Move this tensor's data into shared memory (see ember/multiprocessing/shared_memory.py)."""
     from ember.multiprocessing.shared_memory import share_memory_
 
     return share_memory_(self)
 
 
-def _is_shared(self):
+def is_shared(self):
     from ember.multiprocessing.shared_memory import is_shared
 
     return is_shared(self)
 
 
-Tensor.share_memory_ = _share_memory_
-Tensor.is_pinned = lambda self: False
-Tensor.is_shared = _is_shared
+def is_pinned(self):
+    return False
 
 
 def _new(fn):
@@ -644,27 +614,26 @@ def _new(fn):
         return fn(*args, size=size, dtype=dtype or self.dtype, device=device,
                   requires_grad=requires_grad)  # fmt: skip
 
+    method.__name__ = method.__qualname__ = "new_" + fn.__name__
     return method
 
 
-Tensor.new_zeros = _new(zeros)
-Tensor.new_ones = _new(ones)
-Tensor.new_empty = _new(empty)
+new_zeros = _new(zeros)
+new_ones = _new(ones)
+new_empty = _new(empty)
 
 
-def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False,
-              layout=None, pin_memory=False):  # fmt: skip
+def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False,
+             layout=None, pin_memory=False):  # fmt: skip
     return full(size, fill_value, dtype=dtype or self.dtype, device=device,
                 requires_grad=requires_grad)  # fmt: skip
 
 
-def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None,
-                pin_memory=False):  # fmt: skip
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None,
+               pin_memory=False):  # fmt: skip
     return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
 
-Tensor.new_full = _new_full
-Tensor.new_tensor = _new_tensor
-Tensor.new = lambda self, *args: (
-    Tensor(*args, dtype=self.dtype) if args else empty(0, dtype=self.dtype)
-)
+def new(self, *args):
+    """``Tensor.new(*sizes)`` or ``Tensor.new(data)``: a tensor of ``self``'s dtype."""
+    return Tensor(*args, dtype=self.dtype) if args else empty(0, dtype=self.dtype)

@@ -14,10 +14,11 @@ import operator
 
 import numpy as np
 
-from ember._ops import elementwise
-from ember._ops.elementwise import has_internal_overlap
+from ember._ops import arithmetic, unary
+from ember._ops.linalg import vector_norm
 from ember._tensor import Tensor, wrap
 from ember.autograd.grad_mode import GRAD_ENABLED
+from ember.autograd.inplace import has_internal_overlap, register_direct_writes
 
 __all__ = []
 
@@ -378,7 +379,7 @@ def abs_(self):
 
 @_export
 def sign_(self):
-    _unary_(elementwise.sign_array, Tensor.sign_, self)
+    _unary_(unary.sign_array, Tensor.sign_, self)
     return self
 
 
@@ -432,7 +433,7 @@ def abs(self):
 
 @_export
 def sign(self):
-    return _unary(elementwise.sign_array, Tensor.sign, self)
+    return _unary(unary.sign_array, Tensor.sign, self)
 
 
 def _binary(op, ufunc, method, tensors, other, alpha=1, float_only=False):
@@ -536,8 +537,6 @@ def lerp(self, tensors1, weight):
 @_export
 def norm(self, ord=2, dtype=None):
     """The vector norm of each tensor, as 0-d tensors."""
-    from ember.linalg import vector_norm
-
     grad = GRAD_ENABLED[0]
     out = []
     for t in self:
@@ -554,7 +553,7 @@ def norm(self, ord=2, dtype=None):
 
 
 class _NotDirect(Exception):
-    """Raised in place of the per-tensor op: ``write_into`` leaves this write to it."""
+    """Raised in place of the per-tensor op: the direct write leaves this write to it."""
 
 
 def _not_direct(*args, **kwargs):
@@ -601,32 +600,34 @@ def _direct_lerp(t, args, kwargs):
 
 
 _DIRECT = {
-    elementwise.add: _direct_binary("add_", np.add, scalar=operator.add),
-    elementwise.sub: _direct_binary("sub_", np.subtract, scalar=operator.sub),
-    elementwise.mul: _direct_binary("mul_", np.multiply, scalar=operator.mul),
-    elementwise.div: _direct_binary("div_", np.divide, True, operator.truediv),
-    elementwise.maximum: _direct_binary("maximum_", _maximum_into),
-    elementwise.minimum: _direct_binary("minimum_", _minimum_into),
-    elementwise.addcmul: _direct_ternary("addcmul_", np.multiply),
-    elementwise.addcdiv: _direct_ternary("addcdiv_", np.divide),
-    elementwise.lerp: _direct_lerp,
-    elementwise.sqrt: _direct_unary(np.sqrt),
-    elementwise.neg: _direct_unary(np.negative),
-    elementwise.abs: _direct_unary(np.absolute),
-    elementwise.sign: _direct_unary(elementwise.sign_array),
+    arithmetic.add: _direct_binary("add_", np.add, scalar=operator.add),
+    arithmetic.sub: _direct_binary("sub_", np.subtract, scalar=operator.sub),
+    arithmetic.mul: _direct_binary("mul_", np.multiply, scalar=operator.mul),
+    arithmetic.div: _direct_binary("div_", np.divide, True, operator.truediv),
+    arithmetic.maximum: _direct_binary("maximum_", _maximum_into),
+    arithmetic.minimum: _direct_binary("minimum_", _minimum_into),
+    arithmetic.addcmul: _direct_ternary("addcmul_", np.multiply),
+    arithmetic.addcdiv: _direct_ternary("addcdiv_", np.divide),
+    arithmetic.lerp: _direct_lerp,
+    unary.sqrt: _direct_unary(np.sqrt),
+    unary.neg: _direct_unary(np.negative),
+    unary.abs: _direct_unary(np.absolute),
+    unary.sign: _direct_unary(unary.sign_array),
 }
 
 
-def write_into(t, fn, args, kwargs):
-    """``t = fn(t, *args, **kwargs)`` computed straight into ``t``'s array, its version bumped,
-    when ``fn`` is an op above with operands of ``t``'s dtype (or Python numbers) and nothing is
-    recorded; False, with ``t`` untouched, where the op must build its result the long way.
-    ``_inplace`` (the single-tensor in-place ops) calls this first."""
-    write = _DIRECT.get(fn)
-    if write is None:
-        return False
-    try:
-        write(t, args, kwargs)
-    except _NotDirect:
-        return False
-    return True
+def _attempt(write):
+    """``write`` as the single-tensor in-place ops call it: True when it wrote ``t``, False
+    (``t`` untouched) where the op must build its result the long way."""
+
+    def attempt(t, args, kwargs):
+        try:
+            write(t, args, kwargs)
+        except _NotDirect:
+            return False
+        return True
+
+    return attempt
+
+
+register_direct_writes({fn: _attempt(write) for fn, write in _DIRECT.items()})

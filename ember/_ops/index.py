@@ -5,10 +5,10 @@ from collections import namedtuple
 import numpy as np
 
 from ember import _dtype
-from ember._ops._util import norm_dim, tensor_method
-from ember._ops.elementwise import check_no_internal_overlap, has_internal_overlap
+from ember._ops._util import norm_dim
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction, ViewFunction
+from ember.autograd.inplace import check_no_internal_overlap, has_internal_overlap, inplace
 
 __all__ = [
     "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
@@ -127,7 +127,7 @@ def embed(g, shape, key):
     return Embed.apply(g, shape, key, advanced)
 
 
-def _getitem(self, key):
+def getitem(self, key):
     raw_key = key
     key, advanced = _convert_key(key, self._data.shape)
     _check_bounds(key, self._data.shape)
@@ -139,9 +139,6 @@ def _getitem(self, key):
 def _index_tensors(key):
     """The tensors among the parts of an indexing key."""
     return [k for k in (key if isinstance(key, tuple) else (key,)) if isinstance(k, Tensor)]
-
-
-Tensor.__getitem__ = _getitem
 
 
 class SetItem(ArrayFunction):
@@ -163,21 +160,19 @@ class SetItem(ArrayFunction):
         return gx, gv, None, *(None,) * len(guards)
 
 
-def _setitem(self, key, value):
+def setitem(self, key, value):
     guards = _index_tensors(key)
     key, _ = _convert_key(key, self._data.shape)
     _check_bounds(key, self._data.shape)
     if isinstance(value, np.ndarray):
         value = wrap(value)
-    from ember._ops.elementwise import _inplace
-
     if isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
         value = value.to(self.dtype)
     value_grad = isinstance(value, Tensor) and value._requires_grad
     if has_internal_overlap(self._data) and not (self._requires_grad or value_grad):
         return _setitem_shared_memory(self, key, value)
     try:
-        _inplace(self, lambda t, v: SetItem.apply(t, v, key, *guards), value)
+        inplace(self, lambda t, v: SetItem.apply(t, v, key, *guards), value)
     except ValueError as e:
         raise RuntimeError(f"__setitem__: {e}") from None
 
@@ -188,9 +183,6 @@ def _setitem_shared_memory(self, key, value):
     check_no_internal_overlap(wrap(self._data[key]))
     self._data[key] = value._data if isinstance(value, Tensor) else value
     self._vc[0] += 1
-
-
-Tensor.__setitem__ = _setitem
 
 
 def _index_shape_check(op, input, dim, index):
@@ -720,47 +712,3 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
 
 def bucketize(input, boundaries, *, out_int32=False, right=False):
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
-
-
-for _fn in (
-    gather,
-    scatter,
-    scatter_add,
-    scatter_reduce,
-    index_select,
-    index_add,
-    index_fill,
-    index_copy,
-    masked_fill,
-    masked_select,
-    masked_scatter,
-    take_along_dim,
-    take,
-    nonzero,
-    argwhere,
-    sort,
-    argsort,
-    msort,
-    topk,
-    unique,
-    unique_consecutive,
-    kthvalue,
-):
-    tensor_method(_fn.__name__)(_fn)
-
-
-def _inplace_method(name, fn):
-    def method(self, *args, **kwargs):
-        from ember._ops.elementwise import _inplace
-
-        return _inplace(self, fn, *args, **kwargs)
-
-    method.__name__ = name
-    setattr(Tensor, name, method)
-
-
-for _name, _fn in (("scatter_", scatter), ("scatter_add_", scatter_add),
-                   ("scatter_reduce_", scatter_reduce), ("index_add_", index_add),
-                   ("index_fill_", index_fill), ("index_copy_", index_copy),
-                   ("masked_fill_", masked_fill), ("masked_scatter_", masked_scatter)):  # fmt: skip
-    _inplace_method(_name, _fn)

@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 
+from ember._ops import pool
 from ember.autograd.function import ArrayFunction
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
@@ -254,8 +255,6 @@ def interpolate(
 
 
 def _area(input, sizes):
-    from ember._ops import pool
-
     if input.dim() == 3:
         return pool.adaptive_avg_pool1d(input, sizes[0])
     if input.dim() == 4:

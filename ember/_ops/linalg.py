@@ -4,8 +4,9 @@ import numpy as np
 
 from ember import _dtype
 from ember._ops._first_order import first_order_only
-from ember._ops._util import norm_dims, tensor_method
-from ember._ops.elementwise import _maybe_out
+from ember._ops._promotion import maybe_out
+from ember._ops._util import norm_dims
+from ember._ops.shape import stack
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction
 
@@ -96,7 +97,7 @@ def matmul(input, other, *, out=None):
             f"matmul: batch dimensions cannot be broadcast: {list(input.shape)} and "
             f"{list(other.shape)}"
         ) from None
-    return _maybe_out(r, out)
+    return maybe_out(r, out)
 
 
 def mm(input, mat2):
@@ -314,8 +315,6 @@ def cross(input, other, dim=None):
         dim = next(i for i, s in enumerate(input.shape) if s == 3)
     a = [input.select(dim, i) for i in range(3)]
     b = [other.select(dim, i) for i in range(3)]
-    from ember._ops.shape import stack
-
     return stack([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
                   a[0] * b[1] - a[1] * b[0]], dim)  # fmt: skip
 
@@ -623,13 +622,3 @@ def matrix_power(A, n):
     for _ in range(n - 1):
         out = out @ A
     return out
-
-
-for _fn in (matmul, mm, bmm, mv, dot, vdot, inner, outer, ger, addmm, addmv, baddbmm, addbmm,
-            kron, cross, det, inverse, logdet, slogdet, matrix_power):  # fmt: skip
-    tensor_method(_fn.__name__)(_fn)
-tensor_method("inverse")(inv)
-Tensor.__matmul__ = lambda self, other: matmul(self, other) if isinstance(other, Tensor) else (
-    NotImplemented)  # fmt: skip
-Tensor.__rmatmul__ = lambda self, other: matmul(other, self) if isinstance(other, Tensor) else (
-    NotImplemented)  # fmt: skip

@@ -1,16 +1,17 @@
-"""Loss functions; cross-entropy with class indices is one fused, stable op."""
+"""Loss functions; cross-entropy and nll_loss, in every mode, are one fused, stable op."""
 
 import numpy as np
 
 from ember._ops._first_order import first_order_only
-from ember._ops.activation import log_softmax, softmax, softplus
+from ember._ops.activation import softplus
 from ember._ops.binary_cross_entropy import BinaryCrossEntropy
-from ember._ops.cross_entropy_index import CrossEntropyIndex
 from ember._ops.elementwise import where
 from ember._ops.index import out_of_range
+from ember._runtime import get_num_threads
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction
 from ember.autograd.grad_mode import is_grad_enabled
+from ember.backends.registry import kernels
 
 __all__ = [
     "cross_entropy",
@@ -54,72 +55,106 @@ def _legacy_reduction(size_average, reduce, reduction):
     return "none" if not reduce else ("mean" if size_average else "sum")
 
 
-class _CrossEntropy(ArrayFunction):
-    """Cross-entropy of (M, C) logits: loss_i = -sum_c A[i, c] * log_softmax(x)[i, c].
+class CrossEntropy(ArrayFunction):
+    """Cross-entropy of (M, C) logits, or nll_loss of (M, C) log-probabilities, per row
+    loss_i = -sum_c A[i, c] logp[i, c] with the coefficients A formed from the target
+    (see `ember/backends/numpy/loss.py`), reduced as ``reduction`` says. The mean divides by
+    the summed weights of the kept class indices, or by M for probability targets, as
+    PyTorch does.
 
-    ``A`` is built from the target inside forward: one-hot class indices (``target`` of
-    shape (M,)) or class probabilities (shape (M, C)), with label smoothing, class weights
-    and ignored indices folded in. The mean divides by the summed weights of the kept
-    targets (indices) or by M (probabilities), as PyTorch does.
+    The second output is what the backward reads instead of the logits, as PyTorch's
+    cross-entropy reads its log_softmax: exp(x - row max) for class-index targets,
+    log_softmax(x) for probability targets (``log_kept``), None for nll_loss. It is a
+    differentiable output of this node, so derivatives of the backward reach x through it.
+    The row max counts as a constant there: the backward reads the exponentials only through
+    their ratios (softmax), which do not depend on the shift, so this is exact at any order.
     """
 
     @staticmethod
-    def forward(ctx, x, target, weight, ignore_index, smoothing, reduction):
-        m, c = x.shape
-        shifted = x - x.max(axis=1, keepdims=True)
-        logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        w = np.ones(c, x.dtype) if weight is None else weight.astype(x.dtype, copy=False)
-        if target.ndim == 1:
-            keep = target != ignore_index
-            safe_t = np.where(keep, target, 0)
-            coef = np.zeros((m, c), x.dtype)
-            coef[np.arange(m), safe_t] = (1 - smoothing) * w[safe_t]
-            if smoothing:
-                coef += (smoothing / c) * w
-            coef *= keep[:, None]
-            denom = (w[safe_t] * keep).sum()
-        else:
-            coef = (target * (1 - smoothing) + smoothing / c) * w
-            denom = m
-        per_row = -(coef * logp).sum(axis=1)
+    def forward(ctx, x, target, weight, ignore_index, smoothing, reduction, from_logits):
+        rows, kept, sumexp, total = kernels.cross_entropy_forward(
+            x, target, weight, ignore_index, smoothing, from_logits, threads=get_num_threads()
+        )
         if reduction == "mean":
             with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: nan, as torch
-                out = np.asarray(per_row.sum() / denom, x.dtype)
+                out = np.asarray(rows.sum() / total, x.dtype)
+            ctx.scale = float(1 / total) if total else float("nan")
         elif reduction == "sum":
-            out = np.asarray(per_row.sum(), x.dtype)
+            out, ctx.scale = np.asarray(rows.sum(), x.dtype), 1.0
         else:
-            out = per_row.astype(x.dtype, copy=False)
-        ctx.coef, ctx.logp, ctx.w = coef, logp, w
-        ctx.scale = {"mean": 1 / denom if denom else np.nan, "sum": 1.0}.get(reduction)
-        ctx.smoothing = smoothing
-        # coef and logp are private caches for the plain backward; a recorded backward
-        # rebuilds them from x and a probability target, which d/dx then depends on
-        ctx.save_for_backward(x, target if target.ndim == 2 else None)
-        return out
+            out, ctx.scale = rows, None
+        ctx.options = (ignore_index, smoothing, x.shape)
+        ctx.set_materialize_grads(False)
+        ctx.save_for_backward(target, weight, kept, sumexp)
+        return out, kept
 
     @staticmethod
-    def backward(ctx, g):
-        # d loss_i / d x_i = softmax(x_i) * sum_c A[i, c] - A[i]; d loss_i / d t_i = -s w logp_i
-        g_row = g.unsqueeze(1) if ctx.scale is None else g * ctx.scale
-        need_target = ctx.needs_input_grad[1]
-        if not is_grad_enabled():  # no graph to record: plain arrays are enough
-            coef, logp, gr = ctx.coef, ctx.logp, np.asarray(g_row._data)
-            gx = (np.exp(logp) * coef.sum(axis=1, keepdims=True) - coef) * gr
-            gt = -(1 - ctx.smoothing) * ctx.w * logp * gr if need_target else None
-            return wrap(gx), _maybe(gt), None, None, None, None
-        x, probs = ctx.saved_tensors
-        if probs is None:
-            coef = wrap(ctx.coef)
+    def backward(ctx, g, g_kept):
+        target, weight, kept, sumexp = ctx.saved_tensors
+        ignore_index, smoothing, (m, classes) = ctx.options
+        log_kept = target.dim() == 2
+        gx = gt = None
+        if g is not None:
+            g_rows = g if ctx.scale is None else (g * ctx.scale).expand(m)
+            if ctx.needs_input_grad[0]:
+                gx = CrossEntropyGrad.apply(
+                    g_rows, kept, sumexp, target, weight, ignore_index, smoothing, classes
+                )
+            if ctx.needs_input_grad[1]:  # d loss_i / d P_i = -(1 - s) w log_softmax(x)_i
+                gt = -(1 - smoothing) * kept * g_rows.unsqueeze(1)
+                gt = gt if weight is None else gt * weight
+        if g_kept is not None and ctx.needs_input_grad[0]:  # through log_softmax or exp
+            if log_kept:
+                through = g_kept - kept.exp() * g_kept.sum(1, keepdim=True)
+            else:
+                through = g_kept * kept
+            gx = through if gx is None else gx + through
+        return gx, gt, None, None, None, None, None
+
+
+class CrossEntropyGrad(ArrayFunction):
+    """d loss / d x of `CrossEntropy` for per-row gradients ``g``, in one kernel pass; its
+    own derivatives are written with ember ops: for cross-entropy gx = g (softmax(x) a - A)
+    with a = sum_c A, for nll_loss gx = -g A."""
+
+    @staticmethod
+    def forward(ctx, g, kept, sumexp, target, weight, ignore_index, smoothing, classes):
+        ctx.options = (ignore_index, smoothing, classes)
+        ctx.save_for_backward(g, kept, target, weight)
+        return kernels.cross_entropy_backward(
+            g, kept, sumexp, target, weight, ignore_index, smoothing, classes,
+            threads=get_num_threads(),
+        )  # fmt: skip
+
+    @staticmethod
+    def backward(ctx, ggx):
+        g, kept, target, weight = ctx.saved_tensors
+        ignore_index, smoothing, classes = ctx.options
+        if target.dim() == 1:
+            w = None if weight is None else weight._data
+            coef = wrap(kernels.class_index_coefficients(
+                target._data, w, ignore_index, smoothing, classes, ggx._data.dtype))  # fmt: skip
         else:
-            c = x.shape[1]
-            coef = (probs * (1 - ctx.smoothing) + ctx.smoothing / c) * wrap(ctx.w)
-        gx = (softmax(x, 1) * coef.sum(1, keepdim=True) - coef) * g_row
-        gt = -(1 - ctx.smoothing) * wrap(ctx.w) * log_softmax(x, 1) * g_row if need_target else None
-        return gx, gt, None, None, None, None
-
-
-def _maybe(array):
-    return None if array is None else wrap(array)
+            coef = target * (1 - smoothing) + smoothing / classes
+            coef = coef if weight is None else coef * weight
+        if kept is None:  # nll_loss: linear in g, constant in x
+            return -(ggx * coef).sum(1), None, None, None, None, None, None, None
+        log_kept = target.dim() == 2
+        probs = kept.exp() if log_kept else kept / kept.sum(1, keepdim=True)
+        mass = coef.sum(1, keepdim=True)
+        d_g = (ggx * (probs * mass - coef)).sum(1)
+        d_probs = ggx * (g.unsqueeze(1) * mass)
+        # d probs / d kept: probs itself for log_softmax; (I - probs) / sum for exponentials
+        if log_kept:
+            d_kept = d_probs * probs
+        else:
+            d_kept = (d_probs - (d_probs * probs).sum(1, keepdim=True)) / kept.sum(1, keepdim=True)
+        d_t = None
+        if ctx.needs_input_grad[3]:  # through A, both directly and through a = sum_c A
+            d_coef = g.unsqueeze(1) * ((ggx * probs).sum(1, keepdim=True) - ggx)
+            d_t = d_coef * (1 - smoothing)
+            d_t = d_t if weight is None else d_t * weight
+        return d_g, d_kept, None, d_t, None, None, None, None
 
 
 def _class_last(input):
@@ -148,9 +183,10 @@ def _check_ce_shapes(input, target, op):
 
 
 def _index_target(input, target, c, ignore_index, op):
-    """The class-index target as a flat integer array, after checking shape, dtype and range."""
+    """The class-index target as a flat integer array of its own (an in-place change of the
+    target after the call cannot reach the backward), after checking shape, dtype and range."""
     _check_ce_shapes(input, target, op)
-    tgt = target._data.reshape(-1)
+    tgt = np.array(target._data.reshape(-1))
     if tgt.dtype.kind not in "iu":
         raise RuntimeError(
             f"{op}: expected a target of class indices of type Long (int64), got {target.dtype}"
@@ -161,6 +197,18 @@ def _index_target(input, target, c, ignore_index, op):
     if bad.any():
         raise IndexError(f"{op}: Target {int(tgt[bad][0])} is out of bounds for {c} classes.")
     return tgt
+
+
+def _class_weight(weight, c, input, op):
+    """The class weights, checked: one per class, not differentiated (as in PyTorch)."""
+    if weight is None:
+        return None
+    if tuple(weight.shape) != (c,):
+        raise RuntimeError(
+            f"{op}: weight tensor should be defined either for all {c} classes or no classes "
+            f"but got weight tensor of shape: {list(weight.shape)} (input {list(input.shape)})"
+        )
+    return weight.detach() if weight.dtype == input.dtype else weight.detach().to(input.dtype)
 
 
 def cross_entropy(
@@ -175,31 +223,30 @@ def cross_entropy(
 ):
     """Cross-entropy of logits against class indices or class probabilities."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if input.dim() == 0:
+        raise ValueError("cross_entropy: input must have at least 1 dimension")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     c = input.shape[1] if input.dim() > 1 else input.shape[0]
+    weight = _class_weight(weight, c, input, "cross_entropy")
     if target.is_floating_point():
         if tuple(target.shape) != tuple(input.shape):
             raise RuntimeError(
                 f"cross_entropy: class-probability target must have the input's shape; got "
                 f"input {list(input.shape)} and target {list(target.shape)}"
             )
-        w = weight._data if weight is not None else None
-        loss = _CrossEntropy.apply(
-            _class_last(input), _class_last(target), w, ignore_index, label_smoothing, reduction
-        )
+        loss = CrossEntropy.apply(
+            _class_last(input), _class_last(target), weight, ignore_index, label_smoothing,
+            reduction, True,
+        )[0]  # fmt: skip
         return loss.reshape(_batch_shape(input)) if reduction == "none" else loss
     tgt = _index_target(input, target, c, ignore_index, "cross_entropy")
-    w = weight._data if weight is not None else None
-    if label_smoothing == 0:
-        loss = CrossEntropyIndex.apply(_class_last(input), tgt, w, ignore_index, reduction)
-    else:
-        loss = _CrossEntropy.apply(
-            _class_last(input), tgt, w, ignore_index, label_smoothing, reduction
-        )
-    if reduction == "none":
-        return loss.reshape(target.shape)
-    return loss
+    loss = CrossEntropy.apply(
+        _class_last(input), tgt, weight, ignore_index, label_smoothing, reduction, True
+    )[0]
+    return loss.reshape(tuple(target.shape)) if reduction == "none" else loss
 
 
 def nll_loss(
@@ -207,20 +254,16 @@ def nll_loss(
 ):
     """Negative log-likelihood of log-probabilities ``input`` at the target classes."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
-    x = _class_last(input)
-    c = x.shape[1]
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if input.dim() == 0:
+        raise ValueError("nll_loss: input must have at least 1 dimension")
+    c = input.shape[1] if input.dim() > 1 else input.shape[0]
+    weight = _class_weight(weight, c, input, "nll_loss")
     tgt = _index_target(input, target, c, ignore_index, "nll_loss")
-    keep = tgt != ignore_index
-    safe = np.where(keep, tgt, 0)
-    w = np.ones(c, x._data.dtype) if weight is None else weight._data
-    wt = wrap((w[safe] * keep).astype(x._data.dtype))
-    picked = x.gather(1, wrap(safe.reshape(-1, 1))).squeeze(1)
-    loss = -picked * wt
-    if reduction == "mean":
-        return loss.sum() / wt.sum()
-    if reduction == "none":
-        return loss.reshape(target.shape)
-    return loss.sum()
+    loss = CrossEntropy.apply(_class_last(input), tgt, weight, ignore_index, 0.0, reduction,
+                              False)[0]  # fmt: skip
+    return loss.reshape(tuple(target.shape)) if reduction == "none" else loss
 
 
 def _check_same_shape(input, target, op):
@@ -535,19 +578,18 @@ class _CTC(ArrayFunction):
         end = np.stack([last[rows, ext_len - 1], last[rows, np.maximum(ext_len - 2, 0)]])
         end[1, ext_len < 2] = -np.inf
         nll = -_logsumexp(end[0], end[1])
-        ctx.inf = ~np.isfinite(nll)
+        infinite = ~np.isfinite(nll)
         if zero_infinity:
-            nll = np.where(ctx.inf, 0.0, nll)
-        # the recursion's own arrays; the log-probabilities are read back from the saved input
-        ctx.state = (ext, ext_len, input_lengths, emit, skip, alpha, nll, zero_infinity)
-        ctx.save_for_backward(lp)
+            nll = np.where(infinite, 0.0, nll)
+        ctx.zero_infinity = zero_infinity
+        ctx.save_for_backward(lp, ext, ext_len, input_lengths, emit, skip, alpha, nll, infinite)
         return nll.astype(lp.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):
-        (lp_t,) = ctx.saved_tensors
+        lp_t, *saved = ctx.saved_tensors
         lp = lp_t._data
-        ext, ext_len, input_lengths, emit, skip, alpha, nll, zero_inf = ctx.state
+        ext, ext_len, input_lengths, emit, skip, alpha, nll, infinite = (t._data for t in saved)
         t_max, b, k = lp.shape
         s_max = ext.shape[1]
         rows = np.arange(b)
@@ -582,8 +624,8 @@ class _CTC(ArrayFunction):
             occ = np.exp(np.log(mass) + m + nll[None, :, None])
             grad = np.exp(lp) - occ
         grad[np.arange(t_max)[:, None] >= input_lengths[None, :]] = 0
-        if zero_inf:
-            grad[:, ctx.inf] = 0
+        if ctx.zero_infinity:
+            grad[:, infinite] = 0
         grad = (grad * np.asarray(g._data).reshape(1, b, 1)).astype(lp.dtype, copy=False)
         return first_order_only(grad, "ctc_loss_backward", lp_t, g), None, None, None, None, None
 

@@ -4,9 +4,12 @@ import numpy as np
 
 from ember._ops._util import norm_dim
 from ember._ops.index import out_of_range
+from ember._ops.linalg import einsum, vector_norm
+from ember._ops.shape import broadcast_shapes, broadcast_tensors
 from ember._random import np_generator
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction
+from ember.autograd.inplace import inplace as write_inplace
 
 __all__ = [
     "linear",
@@ -80,8 +83,6 @@ def linear(input, weight, bias=None):
 
 
 def bilinear(input1, input2, weight, bias=None):
-    from ember._ops.linalg import einsum
-
     out = einsum("...i,oij,...j->...o", input1, weight, input2)
     return out + bias if bias is not None else out
 
@@ -120,9 +121,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
         return input
     mask = _dropout_mask(input.shape, p, input._data.dtype)
     if inplace:
-        from ember._ops.elementwise import _inplace
-
-        return _inplace(input, lambda t: _ScaleMask.apply(t, mask))
+        return write_inplace(input, lambda t: _ScaleMask.apply(t, mask))
     return _ScaleMask.apply(input, mask)
 
 
@@ -244,8 +243,6 @@ def one_hot(tensor, num_classes=-1):
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
-    from ember._ops.linalg import vector_norm
-
     if input.dim() == 0:  # dim 0 or -1 of a 0-d tensor is the whole tensor
         norm_dim(dim, 0, "normalize")
         dim = None
@@ -255,8 +252,6 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 def _check_pair(op, x1, x2):
     """Both inputs floating point and broadcastable; the error names the op and shapes."""
-    from ember._ops.shape import broadcast_shapes
-
     if not (x1.dtype.is_floating_point and x2.dtype.is_floating_point):
         raise RuntimeError(
             f"{op}: expected floating point inputs, but got {x1.dtype} and {x2.dtype}"
@@ -272,9 +267,6 @@ def _check_pair(op, x1, x2):
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """x1 . x2 / (max(|x1|, eps) * max(|x2|, eps)) along ``dim``, with broadcasting."""
-    from ember._ops.linalg import vector_norm
-    from ember._ops.shape import broadcast_tensors
-
     _check_pair("cosine_similarity", x1, x2)
     x1, x2 = broadcast_tensors(x1, x2)
     n1 = vector_norm(x1, 2, dim).clamp(min=eps)
@@ -284,8 +276,6 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     """The p-norm of x1 - x2 + eps over the last dimension, with broadcasting."""
-    from ember._ops.linalg import vector_norm
-
     _check_pair("pairwise_distance", x1, x2)
     return vector_norm(x1 - x2 + eps, p, -1, keepdim)
 

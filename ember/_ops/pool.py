@@ -1,44 +1,151 @@
-"""Pooling through strided window views: max, average, adaptive, and max-unpooling."""
+"""Pooling in 1, 2 and 3 dimensions: max (with indices), average, adaptive, max-unpooling.
+
+Each op is one Function whose forward runs a kernel of the registry (`max_pool`, `avg_pool`,
+`adaptive_max_pool`, `max_unpool`: the NumPy ones work on any number of spatial axes) and
+whose backward is made of Functions again, so every derivative order runs on the same
+kernels: max pooling's gradient sends values to the window cell that won (`MaxPoolGrad`),
+whose own gradient reads them back from there (`MaxPoolSelect`); average pooling and its
+gradient are each other's adjoints. Adaptive average pooling is a product with averaging
+matrices (or a mean, when the windows tile the input).
+"""
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from ember._ops._geometry import (
+    _ntuple,
     _pair,
     _single,
     conv_output_size,
     transposed_output_size,
     windows_extent,
 )
-from ember._ops.max_pool_tiled import MaxPool2dTiled
 from ember._tensor import wrap
 from ember.autograd.function import ArrayFunction
+from ember.backends.registry import call
 
 __all__ = [
-    "max_pool1d",
-    "max_pool2d",
-    "avg_pool1d",
-    "avg_pool2d",
-    "adaptive_avg_pool1d",
-    "adaptive_avg_pool2d",
-    "adaptive_max_pool1d",
-    "adaptive_max_pool2d",
-    "max_unpool1d",
-    "max_unpool2d",
-    "lp_pool2d",
-]
+    "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
+    "adaptive_max_pool2d", "adaptive_max_pool3d", "max_unpool1d", "max_unpool2d",
+    "max_unpool3d", "lp_pool2d",
+]  # fmt: skip
 
 
-def _windows(xp, k, s, d, oh, ow):
-    """View (N, C, OH, OW, kh, kw) of the windows of a padded NCHW array."""
-    n, c = xp.shape[:2]
-    sn, sc, sh, sw = xp.strides
-    return as_strided(
-        xp,
-        (n, c, oh, ow, k[0], k[1]),
-        (sn, sc, sh * s[0], sw * s[1], sh * d[0], sw * d[1]),
-        writeable=False,
-    )
+class MaxPool(ArrayFunction):
+    """The maximum of each window; with ``want_indices`` also its flat index in the plane.
+
+    ``geometry`` is (kernel, stride, dilation, pads), pads (low, high) per spatial axis.
+    """
+
+    @staticmethod
+    def forward(ctx, x, geometry, out_size, want_indices):
+        out, winners = call("max_pool", x, *geometry, out_size)
+        ctx.geometry = geometry
+        if not want_indices:
+            ctx.save_for_backward(x, winners)  # the input only for the version check, as torch
+            return out
+        indices = call("max_pool_indices", winners, *geometry, x.shape[2:])
+        ctx.mark_non_differentiable(indices)
+        ctx.save_for_backward(x, winners, indices)  # input and indices: version checks
+        return out, indices
+
+    @staticmethod
+    def backward(ctx, grad, *_indices_grad):
+        x, winners = ctx.saved_tensors[:2]
+        return MaxPoolGrad.apply(grad, winners, tuple(x.shape), ctx.geometry), None, None, None
+
+
+class MaxPoolGrad(ArrayFunction):
+    """Each gradient value sent to its window's winning cell of a zero input-shaped array.
+
+    ``geometry`` is the pooling's, or None when the winners are flat plane indices.
+    """
+
+    @staticmethod
+    def forward(ctx, grad, winners, in_shape, geometry):
+        ctx.save_for_backward(winners)
+        ctx.geometry = geometry
+        return call("max_pool_grad", grad, winners, in_shape, geometry)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (winners,) = ctx.saved_tensors
+        return MaxPoolSelect.apply(grad, winners, ctx.geometry), None, None, None
+
+
+class MaxPoolSelect(ArrayFunction):
+    """The value at each window's winning cell: the adjoint of `MaxPoolGrad`."""
+
+    @staticmethod
+    def forward(ctx, a, winners, geometry):
+        ctx.save_for_backward(winners)
+        ctx.geometry, ctx.in_shape = geometry, a.shape
+        return call("max_pool_select", a, winners, geometry)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (winners,) = ctx.saved_tensors
+        return MaxPoolGrad.apply(grad, winners, ctx.in_shape, ctx.geometry), None, None
+
+
+class AdaptiveMaxPool(ArrayFunction):
+    """The maximum over each of PyTorch's adaptive windows, and its flat index in the plane."""
+
+    @staticmethod
+    def forward(ctx, x, out_size):
+        out, indices = call("adaptive_max_pool", x, out_size)
+        ctx.save_for_backward(x, indices)  # the input only for the version check, as torch
+        ctx.mark_non_differentiable(indices)
+        return out, indices
+
+    @staticmethod
+    def backward(ctx, grad, _indices_grad):
+        x, indices = ctx.saved_tensors
+        return MaxPoolGrad.apply(grad, indices, tuple(x.shape), None), None
+
+
+class MaxUnpool(ArrayFunction):
+    """Values written to their flat plane indices of zeros (where indices repeat, the last
+    wins)."""
+
+    @staticmethod
+    def forward(ctx, x, indices, out_shape):
+        ctx.save_for_backward(indices)
+        return call("max_unpool", x, indices, out_shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (indices,) = ctx.saved_tensors
+        return MaxPoolSelect.apply(grad, indices, None), None, None
+
+
+class AvgPool(ArrayFunction):
+    """Window sums over ``divisor``; ``geometry`` is (kernel, stride, pads)."""
+
+    @staticmethod
+    def forward(ctx, x, geometry, out_size, divisor):
+        ctx.save_for_backward(x)  # for the version check only, as torch
+        ctx.geometry, ctx.divisor = geometry, divisor  # divisor: per-window counts
+        return call("avg_pool", x, *geometry, out_size, divisor)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return AvgPoolGrad.apply(grad, tuple(x.shape), ctx.geometry, ctx.divisor), None, None, None
+
+
+class AvgPoolGrad(ArrayFunction):
+    """The adjoint of average pooling: each window's gradient spread over its cells."""
+
+    @staticmethod
+    def forward(ctx, grad, in_shape, geometry, divisor):
+        ctx.geometry, ctx.divisor, ctx.out_size = geometry, divisor, grad.shape[2:]
+        return call("avg_pool_grad", grad, in_shape, *geometry, divisor)
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = AvgPool.apply(grad, ctx.geometry, ctx.out_size, ctx.divisor)
+        return out, None, None, None
 
 
 def _check_pool_args(op, k, s, p, d):
@@ -50,163 +157,112 @@ def _check_pool_args(op, k, s, p, d):
         raise RuntimeError(f"{op}: pad must be non-negative, but got pad={p}")
 
 
-def _geometry(x, kernel_size, stride, padding, dilation, ceil_mode, op):
-    k = _pair(kernel_size)
-    s = _pair(stride) if stride not in (None, []) else k
-    p, d = _pair(padding), _pair(dilation)
+def _check_rank(op, input, rank):
+    if input.dim() not in (rank + 1, rank + 2):
+        raise RuntimeError(
+            f"{op}: Expected {rank + 1}D or {rank + 2}D input, got {list(input.shape)}"
+        )
+
+
+def _geometry(op, rank, x, kernel_size, stride, padding, dilation, ceil_mode):
+    """(kernel, stride, dilation, pads, out_size) of a pooling of batched ``x``; pads are
+    (low, high) per axis, the high side grown so that every window lies in the padded input."""
+    parse = _ntuple(rank)
+    k = parse(kernel_size, "kernel_size", op)
+    s = parse(stride, "stride", op) if stride not in (None, []) else k
+    p, d = parse(padding, "padding", op), parse(dilation, "dilation", op)
     _check_pool_args(op, k, s, p, d)
-    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+    if any(pp > kk // 2 for pp, kk in zip(p, k)):
         raise RuntimeError(
             f"{op}: pad should be at most half of effective kernel size, but got pad={p}, "
             f"kernel_size={k}"
         )
-    h, w = x.shape[2:]
-    oh = conv_output_size(h, k[0], s[0], p[0], d[0], ceil_mode)
-    ow = conv_output_size(w, k[1], s[1], p[1], d[1], ceil_mode)
-    if oh <= 0 or ow <= 0:
+    size = tuple(x.shape[2:])
+    out = tuple(map(conv_output_size, size, k, s, p, d, (ceil_mode,) * rank))
+    if any(o <= 0 for o in out):
         raise RuntimeError(
-            f"{op}: Given input size ({x.shape[1]}x{h}x{w}), calculated output size "
-            f"({x.shape[1]}x{oh}x{ow}). Output size is too small"
+            f"{op}: Given input size ({'x'.join(map(str, x.shape[1:]))}), calculated output "
+            f"size ({'x'.join(map(str, (x.shape[1], *out)))}). Output size is too small"
         )
-    # right/bottom padding so that every window lies inside the padded array
-    extra_h = max(0, windows_extent(oh, k[0], s[0], d[0]) - (h + 2 * p[0]))
-    extra_w = max(0, windows_extent(ow, k[1], s[1], d[1]) - (w + 2 * p[1]))
-    return k, s, p, d, oh, ow, ((p[0], p[0] + extra_h), (p[1], p[1] + extra_w))
-
-
-class MaxPool2d(ArrayFunction):
-    @staticmethod
-    def forward(ctx, x, k, s, d, oh, ow, pads):
-        fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-        xp = np.pad(x, ((0, 0), (0, 0)) + pads, constant_values=fill)
-        win = _windows(xp, k, s, d, oh, ow).reshape(x.shape[0], x.shape[1], oh, ow, -1)
-        arg = win.argmax(axis=-1)
-        out = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
-        # flat index of each maximum in the unpadded input (PyTorch's return_indices)
-        ki, kj = np.divmod(arg, k[1])
-        rows = np.arange(oh)[:, None] * s[0] + ki * d[0] - pads[0][0]
-        cols = np.arange(ow)[None, :] * s[1] + kj * d[1] - pads[1][0]
-        indices = rows * x.shape[3] + cols
-        ctx.save_for_backward(x, indices)  # the input only for the version check, as torch
-        ctx.mark_non_differentiable(indices)
-        return out, indices
-
-    @staticmethod
-    def backward(ctx, g, _gi):
-        x, indices = ctx.saved_tensors
-        return _MaxUnpoolGrad.apply(g, indices, tuple(x.shape)), None, None, None, None, None, None
-
-
-class _MaxUnpoolGrad(ArrayFunction):
-    """Scatter-add values to flat spatial indices (the backward of max pooling)."""
-
-    @staticmethod
-    def forward(ctx, g, indices, in_shape):
-        n, c, h, w = in_shape
-        out = np.zeros((n * c, h * w), g.dtype)
-        flat_idx = indices.reshape(n * c, -1)
-        np.add.at(out, (np.arange(n * c)[:, None], flat_idx), g.reshape(n * c, -1))
-        ctx.save_for_backward(indices)
-        return out.reshape(in_shape)
-
-    @staticmethod
-    def backward(ctx, gg):
-        (indices,) = ctx.saved_tensors
-        n, c = gg.shape[:2]
-        flat = gg.reshape(n, c, -1)
-        return flat.gather(2, indices.reshape(n, c, -1)).reshape(indices.shape), None, None
-
-
-class _MaxUnpool(ArrayFunction):
-    """Write values to flat spatial indices of zeros (where indices repeat, the last wins)."""
-
-    @staticmethod
-    def forward(ctx, x, indices, out_shape):
-        n, c, h, w = out_shape
-        out = np.zeros((n * c, h * w), x.dtype)
-        out[np.arange(n * c)[:, None], indices.reshape(n * c, -1)] = x.reshape(n * c, -1)
-        ctx.save_for_backward(indices)
-        return out.reshape(out_shape)
-
-    @staticmethod
-    def backward(ctx, g):
-        (indices,) = ctx.saved_tensors
-        n, c = g.shape[:2]
-        picked = g.reshape(n, c, -1).gather(2, indices.reshape(n, c, -1))
-        return picked.reshape(indices.shape), None, None
-
-
-def max_pool2d(
-    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
-):
-    if input.dim() == 3:
-        r = max_pool2d(
-            input.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode, return_indices
-        )
-        return (r[0].squeeze(0), r[1].squeeze(0)) if return_indices else r.squeeze(0)
-    if input.dim() != 4:
-        raise RuntimeError(f"max_pool2d: Expected 3D or 4D input, got {list(input.shape)}")
-    k, s, _, d, oh, ow, pads = _geometry(
-        input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d"
+    pads = tuple(
+        (pp, pp + max(0, windows_extent(o, kk, ss, dd) - (n + 2 * pp)))
+        for n, o, kk, ss, pp, dd in zip(size, out, k, s, p, d)
     )
-    if s == k and d == (1, 1) and pads == ((0, 0), (0, 0)):
-        return MaxPool2dTiled.apply(input, k, oh, ow, return_indices)
-    out, idx = MaxPool2d.apply(input, k, s, d, oh, ow, pads)
-    return (out, idx) if return_indices else out
+    return k, s, d, pads, out
+
+
+def _batched(fn, input, rank, *args):
+    """Run ``fn`` on ``input`` with a batch axis, added and removed where it had none."""
+    if input.dim() == rank + 2:
+        return fn(input, *args)
+    r = fn(input.unsqueeze(0), *args)
+    return tuple(t.squeeze(0) for t in r) if isinstance(r, tuple) else r.squeeze(0)
+
+
+def _max_pool(op, rank, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    _check_rank(op, input, rank)
+
+    def run(x):
+        k, s, d, pads, out = _geometry(
+            op, rank, x, kernel_size, stride, padding, dilation, ceil_mode
+        )
+        return MaxPool.apply(x, (k, s, d, pads), out, return_indices)
+
+    return _batched(run, input, rank)
 
 
 def max_pool1d(
     input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
 ):
-    s = kernel_size if stride in (None, []) else stride
-    r = max_pool2d(
-        input.unsqueeze(-2),
-        (1, *_single(kernel_size)),
-        (1, *_single(s)),
-        (0, *_single(padding)),
-        (1, *_single(dilation)),
-        ceil_mode,
-        return_indices,
+    return _max_pool(
+        "max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
     )
-    if return_indices:
-        return r[0].squeeze(-2), r[1].squeeze(-2)
-    return r.squeeze(-2)
 
 
-class AvgPool2d(ArrayFunction):
-    @staticmethod
-    def forward(ctx, x, k, s, oh, ow, pads, divisor):
-        xp = np.pad(x, ((0, 0), (0, 0)) + pads)
-        win = _windows(xp, k, s, (1, 1), oh, ow)
-        ctx.save_for_backward(x)  # for the version check only, as torch
-        ctx.args = (k, s, oh, ow, pads, divisor)  # divisor: per-window counts, not an input
-        return (win.sum(axis=(-2, -1)) / divisor).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return _AvgPoolGrad.apply(g, tuple(x.shape), ctx.args), *(None,) * 6
+def max_pool2d(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+):
+    return _max_pool(
+        "max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
 
 
-class _AvgPoolGrad(ArrayFunction):
-    """The adjoint of average pooling: each window's gradient spread over its cells."""
+def max_pool3d(
+    input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False
+):
+    return _max_pool(
+        "max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
 
-    @staticmethod
-    def forward(ctx, g, in_shape, args):
-        k, s, oh, ow, pads, divisor = args
-        ctx.args = args
-        gd = (g / divisor).astype(g.dtype, copy=False)
-        h, w = in_shape[2:]
-        out = np.zeros(in_shape[:2] + (h + sum(pads[0]), w + sum(pads[1])), gd.dtype)
-        for i in range(k[0]):
-            for j in range(k[1]):
-                out[:, :, i : i + s[0] * oh : s[0], j : j + s[1] * ow : s[1]] += gd
-        return out[:, :, pads[0][0] : pads[0][0] + h, pads[1][0] : pads[1][0] + w]
 
-    @staticmethod
-    def backward(ctx, gg):
-        k, s, oh, ow, pads, divisor = ctx.args
-        return AvgPool2d.apply(gg, k, s, oh, ow, pads, divisor), None, None
+def _avg_pool(op, rank, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override):  # fmt: skip
+    _check_rank(op, input, rank)
+
+    def run(x):
+        k, s, _, pads, out = _geometry(op, rank, x, kernel_size, stride, padding, 1, ceil_mode)
+        if divisor_override is not None:
+            divisor = float(divisor_override)
+        else:
+            # Count the cells of each window that lie in the input (plus the declared padding
+            # when count_include_pad), never the extra cells ceil_mode adds.
+            size = x.shape[2:]
+            mask = np.zeros([1, 1, *(n + lo + hi for n, (lo, hi) in zip(size, pads))])
+            if count_include_pad:
+                inside = tuple(slice(0, n + 2 * lo) for n, (lo, _) in zip(size, pads))
+            else:
+                inside = tuple(slice(lo, lo + n) for n, (lo, _) in zip(size, pads))
+            mask[(slice(None), slice(None), *inside)] = 1
+            divisor = call("avg_pool", mask, k, s, ((0, 0),) * rank, out, 1.0)
+        return AvgPool.apply(x, (k, s, pads), out, divisor)
+
+    return _batched(run, input, rank)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    return _avg_pool(
+        "avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None
+    )
 
 
 def avg_pool2d(
@@ -218,106 +274,25 @@ def avg_pool2d(
     count_include_pad=True,
     divisor_override=None,
 ):
-    if input.dim() == 3:
-        return avg_pool2d(
-            input.unsqueeze(0),
-            kernel_size,
-            stride,
-            padding,
-            ceil_mode,
-            count_include_pad,
-            divisor_override,
-        ).squeeze(0)
-    k, s, p, _, oh, ow, pads = _geometry(
-        input, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d"
-    )
-    if divisor_override is not None:
-        divisor = float(divisor_override)
-    else:
-        # Count the cells of each window that lie in the input (plus the declared padding
-        # when count_include_pad), never the extra cells ceil_mode adds.
-        h, w = input.shape[2:]
-        mask = np.zeros((1, 1, h + pads[0][0] + pads[0][1], w + pads[1][0] + pads[1][1]))
-        if count_include_pad:
-            mask[:, :, : h + 2 * p[0], : w + 2 * p[1]] = 1
-        else:
-            mask[:, :, p[0] : p[0] + h, p[1] : p[1] + w] = 1
-        divisor = _windows(mask, k, s, (1, 1), oh, ow).sum(axis=(-2, -1))
-    return AvgPool2d.apply(input, k, s, oh, ow, pads, divisor)
+    return _avg_pool(
+        "avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+        divisor_override,
+    )  # fmt: skip
 
 
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
-    s = kernel_size if stride in (None, []) else stride
-    return avg_pool2d(
-        input.unsqueeze(-2),
-        (1, *_single(kernel_size)),
-        (1, *_single(s)),
-        (0, *_single(padding)),
-        ceil_mode,
-        count_include_pad,
-    ).squeeze(-2)
-
-
-def _averaging_matrix(size, out, dtype):
-    """(out, size) matrix whose row i averages PyTorch's adaptive window i."""
-    start = np.arange(out) * size // out
-    end = -(-(np.arange(out) + 1) * size // out)
-    pos = np.arange(size)
-    inside = (pos >= start[:, None]) & (pos < end[:, None])
-    return (inside / (end - start)[:, None]).astype(dtype)
-
-
-def adaptive_avg_pool2d(input, output_size):
-    """Means over adaptive windows of the last two dims: two small matrix products, or one
-    reshape when the windows tile the input exactly."""
-    oh, ow = _check_adaptive(input, output_size, "adaptive_avg_pool2d", 2)
-    h, w = input.shape[-2:]
-    if oh and ow and h % oh == 0 and w % ow == 0:
-        x = input.reshape(*input.shape[:-2], oh, h // oh, ow, w // ow)
-        return x.mean((-3, -1))
-    dt = input._data.dtype
-    rows = wrap(_averaging_matrix(h, oh, dt))
-    cols = wrap(np.ascontiguousarray(_averaging_matrix(w, ow, dt).T))
-    return rows @ input @ cols
-
-
-class AdaptiveMaxPool2d(ArrayFunction):
-    """Max over PyTorch's adaptive windows, with the flat spatial index of each maximum.
-
-    Window sizes differ by at most one, so every window is gathered at the largest size,
-    padded by repeating its own last row or column (which never changes the maximum nor
-    moves the first one).
-    """
-
-    @staticmethod
-    def forward(ctx, x, oh, ow):
-        h, w = x.shape[-2:]
-        rows, kh = _adaptive_index(h, oh)
-        cols, kw = _adaptive_index(w, ow)
-        win = x[..., rows[:, :, None, None], cols[None, None, :, :]]  # (N, C, oh, kh, ow, kw)
-        win = win.transpose(0, 1, 2, 4, 3, 5).reshape(*x.shape[:2], oh, ow, kh * kw)
-        arg = win.argmax(axis=-1)
-        out = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
-        ki, kj = np.divmod(arg, kw)
-        r = rows[np.arange(oh)[:, None], ki]
-        c = cols[np.arange(ow)[None, :], kj]
-        indices = r * w + c
-        ctx.save_for_backward(x, indices)  # the input only for the version check, as torch
-        ctx.mark_non_differentiable(indices)
-        return out, indices
-
-    @staticmethod
-    def backward(ctx, g, _gi):
-        x, indices = ctx.saved_tensors
-        return _MaxUnpoolGrad.apply(g, indices, tuple(x.shape)), None, None
-
-
-def _adaptive_index(size, out):
-    """(out, k) positions of each adaptive window, its last position repeated to width k."""
-    start = np.arange(out) * size // out
-    end = -(-(np.arange(out) + 1) * size // out)
-    k = int((end - start).max())
-    return np.minimum(start[:, None] + np.arange(k), end[:, None] - 1), k
+def avg_pool3d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
+):
+    return _avg_pool(
+        "avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+        divisor_override,
+    )  # fmt: skip
 
 
 def _check_adaptive(input, output_size, op, spatial):
@@ -343,82 +318,128 @@ def _check_adaptive(input, output_size, op, spatial):
     return out
 
 
-def adaptive_max_pool2d(input, output_size, return_indices=False):
-    """Max over adaptive windows of the last two dims; optionally their flat indices."""
-    oh, ow = _check_adaptive(input, output_size, "adaptive_max_pool2d", 2)
-    batched = input.dim() == 4
-    x = input if batched else input.unsqueeze(0)
-    if oh == 0 or ow == 0:
-        out = x[..., :oh, :ow]
-        idx = wrap(np.zeros(out.shape, np.int64))
-    else:
-        out, idx = AdaptiveMaxPool2d.apply(x, oh, ow)
-    if not batched:
-        out, idx = out.squeeze(0), idx.squeeze(0)
-    return (out, idx) if return_indices else out
+def _averaging_matrix(size, out, dtype):
+    """(out, size) matrix whose row i averages PyTorch's adaptive window i."""
+    start = np.arange(out) * size // out
+    end = -(-(np.arange(out) + 1) * size // out)
+    pos = np.arange(size)
+    inside = (pos >= start[:, None]) & (pos < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+def _adaptive_avg(input, out_size):
+    """Means over adaptive windows of the last len(out_size) axes: a reshape and a mean when
+    the windows tile the input, else a product with an averaging matrix per axis."""
+    rank = len(out_size)
+    sizes = tuple(input.shape[-rank:])
+    lead = tuple(input.shape[:-rank])
+    if all(o and n % o == 0 for n, o in zip(sizes, out_size)):
+        split = [v for n, o in zip(sizes, out_size) for v in (o, n // o)]
+        return input.reshape(*lead, *split).mean(tuple(range(-2 * rank + 1, 0, 2)))
+    dt = input._data.dtype
+    x = input
+    for axis, (n, o) in enumerate(zip(sizes, out_size)):
+        matrix = _averaging_matrix(n, o, dt)
+        if axis == rank - 1:
+            x = x @ wrap(np.ascontiguousarray(matrix.T))
+            continue
+        before, after = x.shape[len(lead) : len(lead) + axis], x.shape[len(lead) + axis + 1 :]
+        rows = x.reshape(*lead, int(np.prod(before, dtype=int)), n, -1)
+        x = (wrap(matrix) @ rows).reshape(*lead, *before, o, *after)
+    return x
 
 
 def adaptive_avg_pool1d(input, output_size):
-    """Means over adaptive windows of the last dim."""
-    (o,) = _check_adaptive(input, _single(output_size), "adaptive_avg_pool1d", 1)
-    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, o)).squeeze(-2)
+    """Means over adaptive windows of the last axis."""
+    return _adaptive_avg(
+        input, _check_adaptive(input, _single(output_size), "adaptive_avg_pool1d", 1)
+    )
 
 
-def adaptive_max_pool1d(input, output_size, return_indices=False):
-    """Max over adaptive windows of the last dim; optionally their indices."""
-    (o,) = _check_adaptive(input, _single(output_size), "adaptive_max_pool1d", 1)
-    out, idx = adaptive_max_pool2d(input.unsqueeze(-2), (1, o), return_indices=True)
-    out, idx = out.squeeze(-2), idx.squeeze(-2)
+def adaptive_avg_pool2d(input, output_size):
+    """Means over adaptive windows of the last two axes."""
+    return _adaptive_avg(input, _check_adaptive(input, output_size, "adaptive_avg_pool2d", 2))
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """Means over adaptive windows of the last three axes."""
+    return _adaptive_avg(input, _check_adaptive(input, output_size, "adaptive_avg_pool3d", 3))
+
+
+def _adaptive_max(op, rank, input, output_size, return_indices):
+    out_size = _check_adaptive(input, output_size, op, rank)
+
+    def run(x):
+        if 0 in out_size:
+            empty = x[(Ellipsis, *(slice(0, o) for o in out_size))]
+            return empty, wrap(np.zeros(empty.shape, np.int64))
+        return AdaptiveMaxPool.apply(x, out_size)
+
+    out, idx = _batched(run, input, rank)
     return (out, idx) if return_indices else out
 
 
-def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
-    """Scatter ``input`` to the flat spatial ``indices`` of a zero (N, C, H, W) output."""
-    k = _pair(kernel_size)
-    s = _pair(stride) if stride is not None else k
-    p = _pair(padding)
-    default = tuple(map(transposed_output_size, input.shape[-2:], k, s, p, (1, 1)))
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Max over adaptive windows of the last axis; optionally their indices."""
+    return _adaptive_max("adaptive_max_pool1d", 1, input, _single(output_size), return_indices)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max over adaptive windows of the last two axes; optionally their flat indices."""
+    return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """Max over adaptive windows of the last three axes; optionally their flat indices."""
+    return _adaptive_max("adaptive_max_pool3d", 3, input, output_size, return_indices)
+
+
+def _max_unpool(op, rank, input, indices, kernel_size, stride, padding, output_size):
+    """Scatter ``input`` to the flat plane ``indices`` of a zero (N, C, *size) output."""
+    parse = _ntuple(rank)
+    k = parse(kernel_size, "kernel_size", op)
+    s = parse(stride, "stride", op) if stride is not None else k
+    p = parse(padding, "padding", op)
+    default = tuple(map(transposed_output_size, input.shape[-rank:], k, s, p, (1,) * rank))
     if output_size is None:
         output_size = default
-    output_size = tuple(output_size)[-2:]
+    output_size = _single(output_size)[-rank:]
     for i, (o, d, st) in enumerate(zip(output_size, default, s)):
         if not d - st < o < d + st:
             raise ValueError(
-                f'max_unpool2d: invalid output_size "{output_size}" (dim {i} must be between '
+                f'{op}: invalid output_size "{output_size}" (dim {i} must be between '
                 f"{d - st + 1} and {d + st - 1})"
             )
     if tuple(indices.shape) != tuple(input.shape):
         raise RuntimeError(
-            "max_unpool2d: Expected shape of indices to be same as that of the input tensor "
+            f"{op}: Expected shape of indices to be same as that of the input tensor "
             f"({list(input.shape)}) but got indices tensor with shape: {list(indices.shape)}"
         )
     idx = indices._data
-    volume = output_size[0] * output_size[1]
+    volume = int(np.prod(output_size))
     if idx.size and (idx.min() < 0 or idx.max() >= volume):
         bad = idx.max() if idx.max() >= volume else idx.min()
         raise RuntimeError(
-            f"max_unpool2d: Found an invalid max index: {bad} (output volumes are of size "
-            f"{output_size[0]}x{output_size[1]})"
+            f"{op}: Found an invalid max index: {bad} (output volumes are of size "
+            f"{'x'.join(map(str, output_size))})"
         )
-    if input.dim() == 3:
-        return max_unpool2d(input.unsqueeze(0), indices.unsqueeze(0), k, s, p, output_size)[0]
-    shape = tuple(input.shape[:2]) + output_size
-    return _MaxUnpool.apply(input, indices, shape)
+    if input.dim() == rank + 1:
+        return _max_unpool(
+            op, rank, input.unsqueeze(0), indices.unsqueeze(0), k, s, p, output_size
+        ).squeeze(0)
+    return MaxUnpool.apply(input, indices, (*input.shape[:2], *output_size))
 
 
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
-    """Scatter ``input`` to the ``indices`` of a zero (N, C, L) output."""
-    s = kernel_size if stride is None else stride
-    size = None if output_size is None else (1, tuple(_single(output_size))[-1])
-    out = max_unpool2d(
-        input.unsqueeze(-2),
-        indices.unsqueeze(-2),
-        (1, *_single(kernel_size)),
-        (1, *_single(s)),
-        (0, *_single(padding)),
-        size,
-    )
-    return out.squeeze(-2)
+    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding, output_size)
 
 
 def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):

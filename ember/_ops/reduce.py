@@ -6,9 +6,13 @@ from collections import namedtuple
 import numpy as np
 
 from ember import _dtype
-from ember._ops._util import norm_dim, norm_dims, np_dtype, tensor_method
+from ember._ops._util import norm_dim, norm_dims, np_dtype
+from ember._ops.arithmetic import maximum, minimum
+from ember._ops.linalg import matrix_norm, vector_norm
+from ember._ops.shape import cat, stack
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction
+from ember.autograd.inplace import inplace
 
 __all__ = [
     "sum", "mean", "nansum", "nanmean", "prod", "max", "min", "amax", "amin", "aminmax",
@@ -119,8 +123,6 @@ def _prod_of_others(x, dims):
 
 
 def cat_last(ts):
-    from ember._ops.shape import cat
-
     return cat(ts, -1)
 
 
@@ -217,12 +219,10 @@ def argmin(input, dim=None, keepdim=False):
 
 
 def _max_min(input, dim, keepdim, other, is_max):
-    from ember._ops import elementwise
-
     if isinstance(dim, Tensor):
         other, dim = dim, None
     if other is not None:
-        return elementwise.maximum(input, other) if is_max else elementwise.minimum(input, other)
+        return maximum(input, other) if is_max else minimum(input, other)
     if dim is None:
         if input._data.size == 0:
             raise RuntimeError(
@@ -359,8 +359,6 @@ class CumProd(ArrayFunction):
                 replaced = xm.where(~mask, 1.0)
                 cp = replaced.cumprod(-1)
                 cols.append((gm * cp).narrow(-1, i, n - i).sum(-1))
-            from ember._ops.shape import stack
-
             return stack(cols, -1).movedim(-1, d), None, None
         return (g * out).flip(d).cumsum(d).flip(d) / x, None, None
 
@@ -466,8 +464,6 @@ def mode(input, dim=-1, keepdim=False):
 
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
-    from ember._ops.linalg import matrix_norm, vector_norm
-
     if p == "fro" or p is None:
         p = 2 if not isinstance(dim, tuple | list) or len(dim) != 2 or p is None else "fro"
     if input._data.ndim == 0 and dim is not None:
@@ -479,8 +475,6 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 
 
 def diff(input, n=1, dim=-1, prepend=None, append=None):
-    from ember._ops.shape import cat
-
     if input._data.ndim == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")
     if prepend is not None or append is not None:
@@ -514,24 +508,11 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
         a = s.select(d, int(lo.reshape(-1)[j]))
         b = s.select(d, int(hi.reshape(-1)[j]))
         outs.append(a + (b - a) * frac.reshape(-1)[j])
-    from ember._ops.shape import stack
-
     out = stack(outs) if qs.ndim else outs[0]
     if keepdim and dim is not None:
         out = out.unsqueeze(d + (1 if qs.ndim else 0))
     return out
 
 
-for _fn in (sum, mean, nansum, nanmean, prod, max, min, amax, amin, aminmax, argmax, argmin,
-            std, var, logsumexp, cumsum, cumprod, cummax, cummin, all, any, count_nonzero,
-            median, nanmedian, mode, norm, logcumsumexp, diff, trace, quantile):  # fmt: skip
-    tensor_method(_fn.__name__)(_fn)
-Tensor.cumsum_ = lambda self, dim, *, dtype=None: _inplace_self(self, cumsum, dim, dtype=dtype)
-Tensor.var_mean = var_mean
-Tensor.std_mean = std_mean
-
-
-def _inplace_self(self, fn, *args, **kwargs):
-    from ember._ops.elementwise import _inplace
-
-    return _inplace(self, fn, *args, **kwargs)
+def cumsum_(self, dim, *, dtype=None):
+    return inplace(self, cumsum, dim, dtype=dtype)

@@ -10,6 +10,8 @@ differentiated again (double backward).
 
 import numpy as np
 
+from ember._ops.shape import stack
+from ember._tensor import wrap
 from ember.autograd.function import ArrayFunction, recorded_backward
 from ember.autograd.grad_mode import is_grad_enabled
 
@@ -42,8 +44,6 @@ def _final(steps, last):
     """The state after each row's last step, from a list of per-step states."""
     if last is None:
         return steps[-1]
-    from ember._ops.shape import stack
-
     return stack(steps)[last, np.arange(len(last))]
 
 
@@ -67,8 +67,6 @@ def _ends_at(last, t):
 
 def _lstm_reference(last):
     def run(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
-        from ember._ops.shape import stack
-
         H = w_hh.shape[1]
         xw = _project(x, w_ih, None if b_ih is None else b_ih + b_hh)
         h, c, outs, cells = h0, c0, [], []
@@ -87,8 +85,6 @@ def _lstm_reference(last):
 
 def _gru_reference(last):
     def run(x, h0, w_ih, w_hh, b_ih, b_hh):
-        from ember._ops.shape import stack
-
         H = w_hh.shape[1]
         xw = _project(x, w_ih, b_ih)
         h, outs = h0, []
@@ -106,8 +102,6 @@ def _gru_reference(last):
 
 def _rnn_reference(nonlinearity, last):
     def run(x, h0, w_ih, w_hh, b_ih, b_hh):
-        from ember._ops.shape import stack
-
         xw = _project(x, w_ih, None if b_ih is None else b_ih + b_hh)
         h, outs = h0, []
         for t in range(x.shape[0]):
@@ -156,8 +150,6 @@ class LSTMLayer(ArrayFunction):
 
     @staticmethod
     def backward(ctx, g_out, g_h, g_c):
-        from ember._tensor import wrap
-
         if is_grad_enabled():
             return recorded_backward(ctx, _lstm_reference(ctx.last), (g_out, g_h, g_c))
 
@@ -227,8 +219,6 @@ class GRULayer(ArrayFunction):
 
     @staticmethod
     def backward(ctx, g_out, g_h):
-        from ember._tensor import wrap
-
         if is_grad_enabled():
             return recorded_backward(ctx, _gru_reference(ctx.last), (g_out, g_h))
 
@@ -290,8 +280,6 @@ class RNNLayer(ArrayFunction):
 
     @staticmethod
     def backward(ctx, g_out, g_h):
-        from ember._tensor import wrap
-
         if is_grad_enabled():
             reference = _rnn_reference(ctx.nonlinearity, ctx.last)
             return recorded_backward(ctx, reference, (g_out, g_h))

@@ -4,8 +4,10 @@ import builtins
 
 import numpy as np
 
-from ember._ops._util import norm_dim, norm_dims, shape_arg, tensor_method
-from ember._ops.elementwise import _maybe_out
+from ember import _dtype
+from ember._ops._promotion import maybe_out
+from ember._ops._util import norm_dim, norm_dims, shape_arg
+from ember._ops.index import embed
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction, ViewFunction
 
@@ -60,7 +62,6 @@ class Reshape(ViewFunction):
         return g.reshape(ctx.in_shape), None
 
 
-@tensor_method("view")
 def view(self, *shape, size=None, dtype=None):
     """A view with another shape, or (given a dtype) the same bytes read as another dtype;
     fails where the memory layout does not allow one."""
@@ -69,8 +70,6 @@ def view(self, *shape, size=None, dtype=None):
     if dtype is not None:
         if shape or size is not None:
             raise TypeError("view() takes either a dtype or a size, not both")
-        from ember import _dtype
-
         return _view_dtype(self, _dtype.to_dtype(dtype))
     shape = _args_or_keyword(shape, size, "view", "size")
     shape = _infer_shape(shape_arg(shape, "view"), self._data.size, "view")
@@ -109,7 +108,6 @@ def _view_dtype(t, dtype):
         raise RuntimeError(f"view(dtype): cannot view {t.dtype} as {dtype}: {e}") from None
 
 
-@tensor_method()
 def reshape(input, *args, shape=None):
     """``input`` with another shape: a view when possible, else a copy."""
     args = _args_or_keyword(args, shape, "reshape", "shape")
@@ -117,17 +115,14 @@ def reshape(input, *args, shape=None):
     return Reshape.apply(input, shape)
 
 
-@tensor_method()
 def view_as(self, other):
     return self.view(other.shape)
 
 
-@tensor_method()
 def reshape_as(self, other):
     return self.reshape(other.shape)
 
 
-@tensor_method()
 def flatten(input, start_dim=0, end_dim=-1):
     nd = input._data.ndim
     if nd == 0:
@@ -140,10 +135,10 @@ def flatten(input, start_dim=0, end_dim=-1):
                          + shp[e + 1 :])  # fmt: skip
 
 
-ravel = tensor_method("ravel")(lambda input: input.reshape(-1))
+def ravel(input):
+    return input.reshape(-1)
 
 
-@tensor_method()
 def unflatten(input, dim, sizes):
     d = norm_dim(dim, input._data.ndim, "unflatten")
     shp = input._data.shape
@@ -151,7 +146,6 @@ def unflatten(input, dim, sizes):
     return input.reshape(shp[:d] + tuple(sizes) + shp[d + 1 :])
 
 
-@tensor_method()
 def squeeze(input, dim=None):
     shp = input._data.shape
     if dim is None:
@@ -165,7 +159,6 @@ def squeeze(input, dim=None):
 squeeze_copy = squeeze
 
 
-@tensor_method()
 def unsqueeze(input, dim):
     nd = input._data.ndim
     d = norm_dim(dim, nd + 1, "unsqueeze")
@@ -184,7 +177,6 @@ class Permute(ViewFunction):
         return g.permute(tuple(np.argsort(ctx.dims).tolist())), None
 
 
-@tensor_method()
 def permute(input, *args, dims=None):
     dims = shape_arg(_args_or_keyword(args, dims, "permute", "dims"), "permute")
     nd = input._data.ndim
@@ -197,7 +189,6 @@ def permute(input, *args, dims=None):
     return Permute.apply(input, norm_dims(dims, nd, "permute"))
 
 
-@tensor_method()
 def transpose(input, dim0, dim1):
     nd = input._data.ndim
     if nd == 0:
@@ -208,30 +199,30 @@ def transpose(input, dim0, dim1):
     return Permute.apply(input, tuple(order))
 
 
-@tensor_method()
 def swapaxes(input, axis0, axis1):
     return transpose(input, axis0, axis1)
 
 
-@tensor_method()
 def swapdims(input, dim0, dim1):
     return transpose(input, dim0, dim1)
 
 
-@tensor_method()
 def t(input):
     if input._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
     return Permute.apply(input, tuple(range(input._data.ndim))[::-1])
 
 
-Tensor.T = property(lambda self: Permute.apply(self, tuple(range(self._data.ndim))[::-1]))
-Tensor.mT = property(lambda self: self.transpose(-2, -1))
-Tensor.H = property(lambda self: self.T)
-Tensor.mH = Tensor.mT
+def reversed_dims(self):
+    """``Tensor.T`` (and ``H``: ember's tensors are real): the dims in reverse order."""
+    return Permute.apply(self, tuple(range(self._data.ndim))[::-1])
 
 
-@tensor_method("movedim", "moveaxis")
+def last_two_dims_swapped(self):
+    """``Tensor.mT`` (and ``mH``): the last two dims transposed."""
+    return self.transpose(-2, -1)
+
+
 def movedim(input, source, destination):
     nd = input._data.ndim
     src = norm_dims(source, nd, "movedim")
@@ -262,7 +253,6 @@ class Expand(ViewFunction):
         return g, None  # the engine sums the broadcast dims back
 
 
-@tensor_method()
 def expand(self, *args, size=None, implicit=False):
     """A view repeating size-1 dims (``implicit`` only marks tracing in PyTorch: ignored)."""
     sizes = shape_arg(_args_or_keyword(args, size, "expand", "size"), "expand")
@@ -285,12 +275,10 @@ def expand(self, *args, size=None, implicit=False):
     return Expand.apply(self, target)
 
 
-@tensor_method()
 def expand_as(self, other):
     return self.expand(other.shape)
 
 
-@tensor_method()
 def broadcast_to(input, size):
     return input.expand(size)
 
@@ -317,12 +305,10 @@ class Clone(ArrayFunction):
         return g
 
 
-@tensor_method()
 def clone(input, *, memory_format=None):
     return Clone.apply(input)
 
 
-@tensor_method()
 def contiguous(self, memory_format=None):
     if self._data.flags.c_contiguous:
         return self
@@ -358,8 +344,6 @@ def cat(tensors, dim=0, *, out=None):
     tensors = list(tensors)
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
-    from ember import _dtype
-
     dt = _dtype.result_type(*tensors)
     tensors = [x if x.dtype is dt else x.to(dt) for x in tensors]
     ref = next((x for x in tensors if not (x.ndim == 1 and x.shape[0] == 0)), tensors[0])
@@ -378,7 +362,7 @@ def cat(tensors, dim=0, *, out=None):
                 "list."
             )
     r = Cat.apply(d, *tensors)
-    return _maybe_out(r, out)
+    return maybe_out(r, out)
 
 
 concat = cat
@@ -444,12 +428,9 @@ class Slice(ViewFunction):
 
     @staticmethod
     def backward(ctx, g):
-        from ember._ops.index import embed
-
         return embed(g, ctx.shape, ctx.key), None
 
 
-@tensor_method()
 def narrow(input, dim, start, length):
     if input._data.ndim == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
@@ -464,7 +445,6 @@ def narrow(input, dim, start, length):
     return Slice.apply(input, key)
 
 
-@tensor_method()
 def select(input, dim, index):
     if input._data.ndim == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
@@ -478,7 +458,6 @@ def select(input, dim, index):
     return Slice.apply(input, (slice(None),) * d + (int(index) % n,))
 
 
-@tensor_method()
 def split(tensor, split_size_or_sections, dim=0):
     d = norm_dim(dim, tensor._data.ndim, "split")
     n = tensor._data.shape[d]
@@ -501,14 +480,11 @@ def split(tensor, split_size_or_sections, dim=0):
     return tuple(out)
 
 
-def _split_method(self, split_size, dim=0):
+def split_method(self, split_size, dim=0):
+    """``Tensor.split``: its first argument is named ``split_size``, not as in ``ember.split``."""
     return split(self, split_size, dim)
 
 
-Tensor.split = _split_method
-
-
-@tensor_method()
 def tensor_split(input, indices_or_sections=None, dim=0, *, sections=None, indices=None):
     given = [v for v in (indices_or_sections, sections, indices) if v is not None]
     if len(given) != 1:
@@ -526,7 +502,6 @@ def tensor_split(input, indices_or_sections=None, dim=0, *, sections=None, indic
     return tuple(input.narrow(d, a, builtins.max(b - a, 0)) for a, b in zip(bounds, bounds[1:]))
 
 
-@tensor_method()
 def chunk(input, chunks, dim=0):
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
@@ -535,7 +510,6 @@ def chunk(input, chunks, dim=0):
     return split(input, step, dim)
 
 
-@tensor_method()
 def unbind(input, dim=0):
     _require_dims(input, dim, "unbind")
     d = norm_dim(dim, input._data.ndim, "unbind")
@@ -559,15 +533,18 @@ class Flip(ArrayFunction):
         return g.flip(ctx.dims), None
 
 
-@tensor_method()
 def flip(input, *args, dims=None):
     args = _args_or_keyword(args, dims, "flip", "dims")
     dims = norm_dims(shape_arg(args, "flip"), input._data.ndim, "flip")
     return Flip.apply(input, dims if input._data.ndim else ())
 
 
-fliplr = tensor_method("fliplr")(lambda input: input.flip(1))
-flipud = tensor_method("flipud")(lambda input: input.flip(0))
+def fliplr(input):
+    return input.flip(1)
+
+
+def flipud(input):
+    return input.flip(0)
 
 
 class Roll(ArrayFunction):
@@ -582,7 +559,6 @@ class Roll(ArrayFunction):
         return g.roll(neg, ctx.dims), None, None
 
 
-@tensor_method()
 def roll(input, shifts, dims=None):
     if isinstance(shifts, list):
         shifts = tuple(shifts)
@@ -593,7 +569,6 @@ def roll(input, shifts, dims=None):
     return Roll.apply(input, shifts, dims)
 
 
-@tensor_method()
 def rot90(input, k=1, dims=(0, 1)):
     k %= 4
     d0, d1 = dims
@@ -624,14 +599,12 @@ def _tri_mask(shape, diagonal, lower):
     return np.tri(n, m, diagonal, dtype=bool) if lower else ~np.tri(n, m, diagonal - 1, dtype=bool)
 
 
-@tensor_method()
 def tril(input, diagonal=0):
     if input._data.ndim < 2:
         raise RuntimeError("tril: input tensor must have at least 2 dimensions")
     return _Mask.apply(input, _tri_mask(input._data.shape, diagonal, True))
 
 
-@tensor_method()
 def triu(input, diagonal=0):
     if input._data.ndim < 2:
         raise RuntimeError("triu: input tensor must have at least 2 dimensions")
@@ -664,14 +637,12 @@ class DiagonalBackward(ArrayFunction):
         return gg.diagonal(*ctx.args), None, None, None, None
 
 
-@tensor_method()
 def diagonal(input, offset=0, dim1=0, dim2=1):
     nd = input._data.ndim
     return Diagonal.apply(input, offset, norm_dim(dim1, nd, "diagonal"),
                           norm_dim(dim2, nd, "diagonal"))  # fmt: skip
 
 
-@tensor_method()
 def diag(input, diagonal=0):
     if input._data.ndim == 1:
         n = input._data.shape[0] + builtins.abs(diagonal)
@@ -687,7 +658,6 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     return DiagonalBackward.apply(input, shape, offset, len(shape) - 2, len(shape) - 1)
 
 
-@tensor_method()
 def repeat(self, *args, repeats=None):
     sizes = shape_arg(_args_or_keyword(args, repeats, "repeat", "repeats"), "repeat")
     if len(sizes) < self._data.ndim:
@@ -704,7 +674,6 @@ def repeat(self, *args, repeats=None):
     return expanded.reshape(tuple(k * s for k, s in zip(sizes, x.shape)))
 
 
-@tensor_method()
 def tile(input, dims):
     dims = tuple(dims)
     if len(dims) < input._data.ndim:
@@ -712,7 +681,6 @@ def tile(input, dims):
     return input.repeat(dims)
 
 
-@tensor_method()
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if dim is None:
         input = input.reshape(-1)
@@ -740,10 +708,20 @@ def meshgrid(*tensors, indexing="ij"):
     return tuple(outs)
 
 
-Tensor.squeeze_ = lambda self, dim=None: _set_shape(self, self.squeeze(dim))
-Tensor.unsqueeze_ = lambda self, dim: _set_shape(self, self.unsqueeze(dim))
-Tensor.t_ = lambda self: _set_shape(self, self.t())
-Tensor.transpose_ = lambda self, dim0, dim1: _set_shape(self, self.transpose(dim0, dim1))
+def squeeze_(self, dim=None):
+    return _set_shape(self, self.squeeze(dim))
+
+
+def unsqueeze_(self, dim):
+    return _set_shape(self, self.unsqueeze(dim))
+
+
+def t_(self):
+    return _set_shape(self, self.t())
+
+
+def transpose_(self, dim0, dim1):
+    return _set_shape(self, self.transpose(dim0, dim1))
 
 
 def _set_shape(t, new):

@@ -9,6 +9,7 @@ import weakref
 
 import numpy as np
 
+from ember._dtype import from_np
 from ember._tensor import RemovableHandle, Tensor, wrap
 from ember.autograd import anomaly_mode
 from ember.autograd.function import _FREED
@@ -153,8 +154,10 @@ def queue_callback(callback):
     _FINAL_CALLBACKS[-1].append(callback)
 
 
-def register_post_accumulate_grad_hook(tensor, hook):
-    """Call ``hook(tensor)`` each time a gradient has been accumulated into ``tensor.grad``."""
+def register_post_accumulate_grad_hook(self, hook):
+    """Call ``hook(self)`` each time a gradient has been accumulated into ``self.grad``, for
+    the leaf tensor ``self`` (bound as ``Tensor.register_post_accumulate_grad_hook``)."""
+    tensor = self
     if not tensor.requires_grad:
         raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
     if tensor.grad_fn is not None:
@@ -237,8 +240,6 @@ def _run_node(node, grads, buffers, captures, results, retain_graph):
 
 
 def _dtype_of(np_dtype):
-    from ember._dtype import from_np
-
     return from_np(np_dtype)
 
 
@@ -250,3 +251,99 @@ def _add_to_buffer(buffers, node, nr, g):
     grads = slot[1]
     k = max(nr, 0)
     grads[k] = g if grads[k] is None else grads[k] + g
+
+
+# -- the entry points: ember.autograd.backward and ember.autograd.grad -------------------------
+
+
+def _as_tuple(x):
+    if x is None:
+        return None
+    return (x,) if isinstance(x, Tensor) else tuple(x)
+
+
+def _make_root_grads(outputs, grad_outputs, op):
+    grads = []
+    for i, out in enumerate(outputs):
+        g = grad_outputs[i] if grad_outputs is not None else None
+        if g is None:
+            if out._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if not out.is_floating_point():
+                raise RuntimeError(
+                    f"grad can be implicitly created only for real scalar outputs but got "
+                    f"{out.dtype}"
+                )
+            g = wrap(np.ones_like(out._data))
+        elif not isinstance(g, Tensor):
+            g = wrap(np.asarray(g, dtype=out._data.dtype))
+        elif g.shape != out.shape:
+            raise RuntimeError(
+                f"{op}: Mismatch in shape: grad_output[{i}] has a shape of {list(g.shape)} and "
+                f"output[{i}] has a shape of {list(out.shape)}."
+            )
+        elif g.dtype != out.dtype:  # PyTorch casts a given gradient to its output's dtype
+            g = g.to(out.dtype)
+        grads.append(g)
+    return grads
+
+
+def _check_outputs_require_grad(outputs):
+    for i, out in enumerate(outputs):
+        if not out._requires_grad:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn"
+            )
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves."""
+    tensors = _as_tuple(tensors)
+    grad_tensors = _as_tuple(grad_tensors)
+    _check_outputs_require_grad(tensors)
+    if retain_graph is None:
+        retain_graph = create_graph
+    inputs = _as_tuple(inputs)
+    if inputs is not None and len(inputs) == 0:
+        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    grads = _make_root_grads(tensors, grad_tensors, "backward")
+    run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs, accumulate=True)
+
+
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph=None,
+    create_graph=False,
+    only_inputs=True,
+    allow_unused=None,
+    is_grads_batched=False,
+    materialize_grads=False,
+):
+    """The gradients of ``outputs`` with respect to ``inputs``, without touching ``.grad``."""
+    outputs = _as_tuple(outputs)
+    inputs = _as_tuple(inputs)
+    grad_outputs = _as_tuple(grad_outputs)
+    _check_outputs_require_grad(outputs)
+    for i, t in enumerate(inputs):
+        if not t._requires_grad:
+            raise RuntimeError(
+                f"One of the differentiated Tensors (input {i}) does not require grad"
+            )
+    if retain_graph is None:
+        retain_graph = create_graph
+    grads = _make_root_grads(outputs, grad_outputs, "grad")
+    results = run_backward(outputs, grads, retain_graph, create_graph, inputs, accumulate=False)
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    for i, r in enumerate(results):
+        if r is None:
+            if materialize_grads:
+                results[i] = wrap(np.zeros_like(inputs[i]._data))
+            elif not allow_unused:
+                raise RuntimeError(
+                    "One of the differentiated Tensors appears to not have been used in the "
+                    "graph. Set allow_unused=True if this is the desired behavior."
+                )
+    return tuple(results)

@@ -287,7 +287,7 @@ def recorded_backward(ctx, reference, grads):
     ``reference`` re-runs the op on the saved inputs with differentiable ember ops, and that
     graph is differentiated with create_graph, so the gradients can be differentiated again.
     """
-    from ember.autograd import grad
+    from ember.autograd.engine import grad  # engine imports this module
 
     inputs = ctx.saved_tensors
     want = [

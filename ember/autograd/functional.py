@@ -2,7 +2,9 @@
 
 import numpy as np
 
+from ember._ops.shape import stack
 from ember._tensor import Tensor, wrap
+from ember.autograd.engine import grad
 
 __all__ = ["vjp", "jacobian", "hessian", "hvp", "vhp", "jvp"]
 
@@ -17,8 +19,6 @@ def _prepare(inputs):
 
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), v^T J)."""
-    from ember.autograd import grad
-
     single = isinstance(inputs, Tensor)
     ins = _prepare(inputs)
     out = func(*ins)
@@ -30,8 +30,6 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
 
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False):
     """The Jacobian of ``func`` at ``inputs``, one row of vector-Jacobian products at a time."""
-    from ember.autograd import grad
-
     single = isinstance(inputs, Tensor)
     ins = _prepare(inputs)
     out = func(*ins)
@@ -41,16 +39,12 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False):
         gs = grad(flat[k], ins, retain_graph=True, create_graph=create_graph, allow_unused=True)
         for j, (g, i) in enumerate(zip(gs, ins)):
             rows[j].append(wrap(np.zeros_like(i._data)) if g is None else g)
-    from ember._ops.shape import stack
-
     jac = tuple(stack(r).reshape(tuple(out.shape) + tuple(i.shape)) for r, i in zip(rows, ins))
     return jac[0] if single else jac
 
 
 def hessian(func, inputs, create_graph=False, strict=False):
     """The Hessian of a scalar ``func`` at ``inputs``."""
-    from ember.autograd import grad
-
     single = isinstance(inputs, Tensor)
 
     def gradient(*xs):
@@ -63,8 +57,6 @@ def hessian(func, inputs, create_graph=False, strict=False):
 
 def vhp(func, inputs, v, create_graph=False, strict=False):
     """(func(inputs), v^T H)."""
-    from ember.autograd import grad
-
     single = isinstance(inputs, Tensor)
     ins = _prepare(inputs)
     out = func(*ins)
@@ -78,8 +70,6 @@ hvp = vhp  # the Hessian is symmetric
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), J v) through the double-vjp trick."""
-    from ember.autograd import grad
-
     single = isinstance(inputs, Tensor)
     ins = _prepare(inputs)
     out = func(*ins)

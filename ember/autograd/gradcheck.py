@@ -1,8 +1,11 @@
 """Compare analytical gradients with central finite differences (float64 recommended)."""
 
+import warnings
+
 import numpy as np
 
 from ember._tensor import Tensor, wrap
+from ember.autograd.engine import grad
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
@@ -38,8 +41,6 @@ def _numerical_jacobian(fn, inputs, t, eps):
 
 
 def _analytical_jacobian(fn, inputs, diff_inputs):
-    from ember.autograd import grad
-
     outs = _outputs(fn, inputs)
     sizes = [o._data.size for o in outs]
     total = sum(sizes)
@@ -69,8 +70,6 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     analytical = _analytical_jacobian(func, inputs, diff)
     for j, t in enumerate(diff):
         if t.dtype.name != "float64":
-            import warnings
-
             warnings.warn(
                 f"Input #{j} requires gradient and is not a double precision floating point. "
                 "gradcheck may fail.",
@@ -90,8 +89,6 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
 def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
                   raise_exception=True, **kwargs):  # fmt: skip
     """gradcheck of the first derivative (vector-Jacobian product) of ``func``."""
-    from ember.autograd import grad
-
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     outs = [o for o in _outputs(func, inputs) if o.requires_grad]  # not indices, masks
     if grad_outputs is None:

@@ -34,7 +34,7 @@ def run(args):
     import numpy as np
 
     import ember
-    from ember._ops import _onednn
+    from ember.backends.onednn import library as _onednn
 
     threads = os.environ.get("OMP_NUM_THREADS") or str(os.cpu_count())
     conv = f"oneDNN {_onednn.version()}" if _onednn.available() else "NumPy im2col"

@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from ember.cli import bench, compat, evaluate, info, run, train
+from ember.cli import bench, compat, evaluate, export, info, run, train
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -16,7 +16,7 @@ class OneLineErrorParser(argparse.ArgumentParser):
 def main(argv=None):
     parser = OneLineErrorParser(prog="ember", description="ember: PyTorch's API on NumPy.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (info, train, evaluate, run, compat, bench):
+    for command in (info, train, evaluate, export, run, compat, bench):
         command.add_parser(sub)
     args = parser.parse_args(argv)
     return args.run(args) or 0

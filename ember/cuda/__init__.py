@@ -19,7 +19,8 @@ __all__ = [
     "max_memory_allocated", "memory_reserved", "max_memory_reserved", "reset_peak_memory_stats",
     "is_bf16_supported", "amp", "device", "FloatTensor", "DoubleTensor", "HalfTensor",
     "BFloat16Tensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor",
-    "BoolTensor",
+    "BoolTensor", "Stream", "ExternalStream", "Event", "CUDAGraph", "StreamContext", "stream",
+    "graph", "current_stream", "default_stream",
 ]  # fmt: skip
 
 
@@ -116,3 +117,14 @@ class device:
 
 
 from ember.cuda import amp  # noqa: E402
+from ember.cuda.streams import (  # noqa: E402
+    CUDAGraph,
+    Event,
+    ExternalStream,
+    Stream,
+    StreamContext,
+    current_stream,
+    default_stream,
+    graph,
+    stream,
+)

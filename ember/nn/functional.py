@@ -8,14 +8,13 @@ from ember._ops import nn_misc as _nn_misc
 from ember._ops.activation import *
 from ember._ops.attention import *
 from ember._ops.conv import *
-from ember._ops.conv3d import *  # after conv: its conv3d replaces conv's
 from ember._ops.embedding_bag import *
 from ember._ops.feature_dropout import *
 from ember._ops.grid_sample import *
 from ember._ops.interpolate import *
 from ember._ops.loss import *
 from ember._ops.nn_misc import *
-from ember._ops.norm import *
+from ember._ops.normalization import *
 from ember._ops.pad import *
 from ember._ops.pool import *
 

@@ -6,9 +6,8 @@ import warnings
 from collections import defaultdict
 
 import ember
-from ember._tensor import Tensor
-from ember.autograd.grad_mode import no_grad, set_grad_enabled
-from ember.nn.modules.module import RemovableHandle
+from ember._tensor import RemovableHandle, Tensor
+from ember.autograd.grad_mode import enable_grad, no_grad, set_grad_enabled
 from ember.optim import _foreach
 
 __all__ = ["Optimizer", "required"]
@@ -183,8 +182,6 @@ class Optimizer:
     def _closure_loss(self, closure):
         if closure is None:
             return None
-        from ember.autograd.grad_mode import enable_grad
-
         with enable_grad():
             return closure()
 

@@ -108,7 +108,7 @@ def test_alias_modules_have_a_real_dict(tmp_path):
 
 MISSING = [
     ("from torch.nn.init import _no_such_helper", "torch.nn.init._no_such_helper"),
-    ("torch.hub.HASH_REGEX", "torch.hub.HASH_REGEX"),
+    ("torch.hub.no_such_constant", "torch.hub.no_such_constant"),
     ("torch.cuda.no_such_function()", "torch.cuda.no_such_function"),
     ("import torch.utils.data.no_such_module", "torch.utils.data.no_such_module"),
     ("from torch.utils.data.dataloader import no_such_name", "torch.utils.data.dataloader.no_"),

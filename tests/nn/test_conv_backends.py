@@ -1,4 +1,4 @@
-"""Both float32 convolution paths, oneDNN's kernels and the NumPy im2col path, against torch."""
+"""Both float32 convolution backends, oneDNN's kernels and NumPy's im2col, against torch."""
 
 import platform
 
@@ -7,7 +7,8 @@ import pytest
 import torch
 
 import ember
-from ember._ops import _onednn, conv_onednn
+from ember.backends import registry
+from ember.backends.onednn import library as onednn
 from tests.nn.helpers import exit_code_in_forked_child
 
 GEOMETRIES = [
@@ -20,15 +21,18 @@ GEOMETRIES = [
 
 
 @pytest.fixture(params=["onednn", "numpy"])
-def backend(request, monkeypatch):
-    if request.param == "numpy":
-        monkeypatch.setattr(_onednn, "_lib", None)
-    return request.param
+def backend(request):
+    """Every convolution in the test runs on this backend alone."""
+    if request.param not in registry.backends_for("conv2d"):
+        pytest.skip(f"no {request.param} kernels here")
+    with registry.only(request.param):
+        yield request.param
 
 
 def test_onednn_is_present_where_its_wheel_exists():
     on_x86_linux = platform.system() == "Linux" and platform.machine() == "x86_64"
-    assert _onednn.available() == on_x86_linux
+    assert onednn.available() == on_x86_linux
+    assert ("onednn" in registry.backends_for("conv2d")) == on_x86_linux
 
 
 @pytest.mark.parametrize("bias", [True, False])
@@ -52,17 +56,8 @@ def test_conv2d_forward_and_backward(backend, g, bias):
         results.append([out.detach().numpy()] + [t.numpy() for t in grads])
     for ref, got in zip(*results):
         np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
-    uses_onednn = conv_onednn.plan_for(x, w, b, *_geometry(g)) is not None
-    assert uses_onednn == (backend == "onednn" and _onednn.available())
-
-
-def _geometry(g):
-    size = [
-        (n + 2 * g["padding"] - g["dilation"] * (g["k"] - 1) - 1) // g["stride"] + 1
-        for n in g["shape"][2:]
-    ]
-    pair = lambda v: (v, v)  # noqa: E731
-    return pair(g["stride"]), pair(g["padding"]), pair(g["dilation"]), g["groups"], tuple(size)
+    for kernel in ("conv2d", "conv2d_grad_input", "conv2d_grad_weight"):
+        assert registry.last_used(kernel) == backend
 
 
 def test_channels_last_input_and_in_place_change_after_forward(backend):

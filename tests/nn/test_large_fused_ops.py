@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import ember
-from ember._ops import _row_threads
+from ember.backends.numpy import row_blocks
 from tests.nn.helpers import exit_code_in_forked_child
 
 
@@ -54,7 +54,7 @@ def test_over_rows_covers_every_row_once(threads, rows, elements):
     def mark(lo, hi):
         seen[lo:hi] += 1
 
-    _row_threads.over_rows(mark, rows, elements)
+    row_blocks.over_rows(mark, rows, elements, threads)
     assert (seen == 1).all()
 
 

@@ -72,3 +72,13 @@ def binary(gen_a=r, gen_b=r):
         (gen_a(), gen_b(2, 3)),
         (gen_a(0, 3), gen_b(3)),
     ]
+
+
+def signs(*shape):
+    """Floats that are -1 or 1: the labels of margin and hinge losses."""
+    return np.where(rng.random(shape) < 0.5, -1.0, 1.0)
+
+
+def labels(*shape, classes):
+    """Class indices in [0, classes), int64."""
+    return rng.integers(0, classes, shape).astype(np.int64)

@@ -49,8 +49,6 @@ KEPT_PRIVATELY = {
 SAVED_FOR_RECORDING = {
     ("exp", "input0"),  # elementwise functions keep their input as well as their output
     ("take_along_dim", "input1"),  # torch gathers with a broadcast copy of the index
-    ("conv2d", "input2"),  # the double backward re-runs the convolution, bias included
-    ("batch_norm_train", "input2"),
     ("lstm", "input5"),
     ("lstm", "input6"),
     ("gru", "input4"),

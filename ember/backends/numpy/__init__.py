@@ -2,3 +2,5 @@
 
 Each module registers its kernels with `ember.backends.registry.register(name, "numpy")`.
 """
+
+from ember.backends.numpy import conv, conv3d, int8_matmul, loss, normalization, pool  # noqa: F401

@@ -1,4 +1,6 @@
-"""oneDNN kernels (float32, CPU), reached through ctypes; they decline what oneDNN cannot run.
+"""oneDNN kernels (float32 and int8, CPU), through ctypes; they decline what oneDNN cannot run.
 
 Each module registers its kernels with `ember.backends.registry.register(name, "onednn", ...)`.
 """
+
+from ember.backends.onednn import conv, int8_matmul  # noqa: F401

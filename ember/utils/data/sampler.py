@@ -1,11 +1,14 @@
 """Samplers: the order in which a map-style dataset's keys are visited."""
 
 import itertools
+from typing import Generic, TypeVar
 
 import numpy as np
 
 from ember._random import np_generator
 from ember._tensor import Tensor
+
+T_co = TypeVar("T_co", covariant=True)
 
 __all__ = [
     "Sampler",
@@ -21,8 +24,11 @@ def _is_positive_int(x):
     return isinstance(x, int) and not isinstance(x, bool) and x > 0
 
 
-class Sampler:
-    """Base class: an iterable of dataset keys (or of lists of keys, for batch samplers)."""
+class Sampler(Generic[T_co]):
+    """Base class: an iterable of dataset keys (or of lists of keys, for batch samplers).
+
+    Generic in the key type, as PyTorch's: ``class MySampler(Sampler[int])``.
+    """
 
     def __init__(self, data_source=None):
         pass

@@ -1,9 +1,9 @@
-"""Running a row-wise NumPy computation on both halves of a large array at once.
+"""Running a row-wise NumPy computation on disjoint row blocks of a large array at once.
 
 NumPy releases the GIL inside its loops, so Python threads working on disjoint row blocks
-use all cores. Memory-bound fused ops (layer norm, cross-entropy) on large inputs run
+use all cores. Memory-bound fused kernels (layer norm, cross-entropy) on large inputs run
 about twice as fast this way; small inputs stay on one thread, where the hand-off would cost
-more than it saves.
+more than it saves. The caller says how many threads it may use.
 """
 
 import os
@@ -12,12 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 _MIN_ELEMENTS = 1 << 20
 _BLOCK_ELEMENTS = 1 << 18  # a block's arrays stay in cache between its passes
 _pool = None  # (thread count, executor), made on first use
-
-
-def _threads():
-    from ember._runtime import get_num_threads
-
-    return max(1, get_num_threads())
 
 
 def _reset_after_fork():
@@ -29,13 +23,13 @@ def _reset_after_fork():
 os.register_at_fork(after_in_child=_reset_after_fork)
 
 
-def over_rows(fn, rows, elements):
-    """Call fn(lo, hi) over row blocks covering range(rows), in parallel when worthwhile.
+def over_rows(fn, rows, elements, threads=1):
+    """Call fn(lo, hi) over row blocks covering range(rows), on up to ``threads`` threads.
 
     Each thread takes a contiguous share of the rows and walks it in cache-sized blocks, so
     the several passes fn makes over a block read it from cache after the first.
     """
-    threads = _threads()
+    threads = max(1, int(threads))
     if elements < _MIN_ELEMENTS:
         fn(0, rows)
         return

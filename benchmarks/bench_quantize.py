@@ -1,0 +1,121 @@
+"""Dynamic int8 quantization: speed, size and drift of quantized Linear layers, ember and
+PyTorch side by side.
+
+    python benchmarks/bench_quantize.py [--rounds 3] [--steps 10]
+
+The model is two BERT-base-sized encoder layers (d 768, 12 heads, feed-forward 3072, every
+projection an nn.Linear) on sequences of 64 tokens, at batch 1 and batch 32, in float32 and after
+``quantize_dynamic(model, {nn.Linear}, dtype=qint8)``. Each (library, precision, batch) runs in
+a fresh process with the library's own defaults, rounds alternating; figures are the median
+over rounds of each process's median forward time. Size counts the bytes of every weight as
+stored (int8 for quantized Linear weights); drift is the largest difference between the
+quantized and the float model's outputs on the same input.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+
+def _encoder_layer(lib):
+    """A BERT-base encoder layer written with nn.Linear (so that every projection is one)."""
+    nn, F = lib.nn, lib.nn.functional
+
+    class Layer(nn.Module):
+        def __init__(self, d=768, heads=12, ff=3072):
+            super().__init__()
+            self.heads = heads
+            self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
+            self.fc1, self.fc2 = nn.Linear(d, ff), nn.Linear(ff, d)
+            self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+
+        def forward(self, x):
+            b, t, d = x.shape
+
+            def split(z):
+                return z.reshape(b, t, self.heads, d // self.heads).transpose(1, 2)
+
+            q, k, v = split(self.q(x)), split(self.k(x)), split(self.v(x))
+            attn = F.softmax(q @ k.transpose(-2, -1) / (d // self.heads) ** 0.5, dim=-1) @ v
+            x = self.ln1(x + self.o(attn.transpose(1, 2).reshape(b, t, d)))
+            return self.ln2(x + self.fc2(F.gelu(self.fc1(x))))
+
+    return Layer()
+
+
+def child(lib_name, precision, batch, steps):
+    lib = __import__(lib_name)
+    lib.manual_seed(0)
+    model = lib.nn.Sequential(*[_encoder_layer(lib) for _ in range(2)]).eval()
+    x = lib.tensor(np.random.default_rng(0).standard_normal((batch, 64, 768)).astype(np.float32))
+    with lib.no_grad():
+        reference = model(x).numpy()
+    if precision == "int8":
+        quantize = lib.ao.quantization.quantize_dynamic
+        model = quantize(model, {lib.nn.Linear}, dtype=lib.qint8)
+    size = 0
+    for m in model.modules():
+        weight = getattr(m, "weight", None)
+        if callable(weight):  # a quantized layer: int8 weight, float bias
+            size += weight().int_repr().numel() + 4 * m.out_features
+        else:
+            size += 4 * sum(p.numel() for p in m.parameters(recurse=False))
+    times = []
+    with lib.no_grad():
+        for i in range(steps + 3):
+            t0 = time.perf_counter()
+            out = model(x)
+            if i >= 3:
+                times.append(time.perf_counter() - t0)
+    drift = float(np.abs(out.numpy() - reference).max())
+    print(json.dumps({"ms": statistics.median(times) * 1e3, "mb": size / 2**20, "drift": drift}))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--child", nargs=4, help="internal")
+    args = p.parse_args()
+    if args.child:
+        lib, precision, batch, steps = args.child
+        return child(lib, precision, int(batch), int(steps))
+    cases = [
+        (lib, prec, b)
+        for b in (1, 32)
+        for prec in ("float32", "int8")
+        for lib in ("ember", "torch")
+    ]
+    results = {c: [] for c in cases}
+    for r in range(args.rounds):
+        for case in cases if r % 2 == 0 else cases[::-1]:
+            cmd = [
+                sys.executable,
+                os.path.abspath(__file__),
+                "--child",
+                *map(str, case),
+                str(args.steps),
+            ]
+            out = subprocess.run(cmd, capture_output=True, text=True)
+            if out.returncode:
+                raise RuntimeError(out.stderr[-2000:])
+            results[case].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    print("| batch | library | float32 ms | int8 ms | speed-up | float32 MB | int8 MB | drift |")
+    print("|---|---|---|---|---|---|---|---|")
+    for b in (1, 32):
+        for lib in ("ember", "torch"):
+            f, q = results[(lib, "float32", b)], results[(lib, "int8", b)]
+            fm = statistics.median(x["ms"] for x in f)
+            qm = statistics.median(x["ms"] for x in q)
+            print(f"| {b} | {lib} | {fm:.1f} | {qm:.1f} | {fm / qm:.2f}x | {f[0]['mb']:.1f} | "
+                  f"{q[0]['mb']:.1f} | {q[0]['drift']:.3g} |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,442 @@
+"""Arithmetic with PyTorch's type promotion: + - * / ** and their relatives, integer
+division and remainders, bitwise ops, clamping and interpolation."""
+
+import numpy as np
+
+from ember import _dtype
+from ember._ops._promotion import (
+    NoGradBinary,
+    apply_binary,
+    cast,
+    detached,
+    maybe_out,
+    ones_like_t,
+    operand_array,
+    result_dtype,
+    zeros_like_t,
+)
+from ember._ops.comparison import where
+from ember._tensor import Tensor, wrap
+from ember.autograd.function import ArrayFunction
+
+__all__ = [
+    "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow",
+    "atan2", "arctan2", "maximum", "minimum", "floor_divide", "remainder", "fmod",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift",
+    "bitwise_not", "clamp", "clip", "clamp_min", "clamp_max", "lerp", "addcmul", "addcdiv",
+    "float_power", "hypot", "xlogy", "nan_to_num", "positive",
+]  # fmt: skip
+
+
+class Add(ArrayFunction):
+    @staticmethod
+    def forward(ctx, a, b, dtype):
+        return cast(np.add(operand_array(a, dtype), operand_array(b, dtype)), dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g, None
+
+
+class Sub(ArrayFunction):
+    @staticmethod
+    def forward(ctx, a, b, dtype):
+        return cast(np.subtract(operand_array(a, dtype), operand_array(b, dtype)), dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, -g, None
+
+
+class Mul(ArrayFunction):
+    @staticmethod
+    def forward(ctx, a, b, dtype):
+        need_a, need_b = ctx.needs_input_grad[:2]  # keep only what the gradients read
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
+        return cast(np.multiply(operand_array(a, dtype), operand_array(b, dtype)), dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return (g * b if ctx.needs_input_grad[0] else None,
+                g * a if ctx.needs_input_grad[1] else None, None)  # fmt: skip
+
+
+class Div(ArrayFunction):
+    @staticmethod
+    def forward(ctx, a, b, dtype):
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)  # only what is read
+        return cast(np.true_divide(operand_array(a, dtype), operand_array(b, dtype)), dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        ga = g / b if ctx.needs_input_grad[0] else None
+        gb = -g * a / (b * b) if ctx.needs_input_grad[1] else None
+        return ga, gb, None
+
+
+def _cube(x):
+    out = np.square(x)
+    out *= x
+    return out
+
+
+def _inverse_square(x):
+    out = np.square(x)
+    return np.reciprocal(out, out=out)
+
+
+def _inverse_sqrt(x):
+    out = np.sqrt(x)
+    return np.reciprocal(out, out=out)
+
+
+# Exponents PyTorch computes with multiplications, square roots and reciprocals instead of the
+# general power function (np.power has no such shortcut: x ** 3 was 40x slower than x * x * x).
+_FAST_POWERS = {2: np.square, 3: _cube, 0.5: np.sqrt, -0.5: _inverse_sqrt, -1: np.reciprocal,
+                -2: _inverse_square}  # fmt: skip
+
+
+def _small_integer_power(x, n):
+    """x ** n for an integer 4 <= n <= 8, by repeated squaring (within a few ulps of pow)."""
+    result, square = None, x
+    while n:
+        if n & 1:
+            result = square.copy() if result is None else np.multiply(result, square, out=result)
+        n >>= 1
+        if n:
+            square = np.square(square)
+    return result
+
+
+def _power(a, b, dtype):
+    base = operand_array(a, dtype)
+    if type(b) in (int, float) and isinstance(base, np.ndarray) and base.dtype.kind == "f":
+        fast = _FAST_POWERS.get(b)
+        if fast is not None:
+            return fast(base)
+        if float(b).is_integer() and 4 <= b <= 8:
+            return _small_integer_power(base, int(b))
+    return np.power(base, operand_array(b, dtype))
+
+
+class Pow(ArrayFunction):
+    @staticmethod
+    def forward(ctx, a, b, dtype):
+        out = cast(_power(a, b, dtype), dtype)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = g * b * a ** (b - 1)
+            ga = where(b == 0, zeros_like_t(ga), ga) if isinstance(b, Tensor) else ga
+        if ctx.needs_input_grad[1]:
+            gb = g * out * where(a > 0, a, ones_like_t(a)).log()
+        return ga, gb, None
+
+
+def _to_tensor(x, dtype):
+    return x if isinstance(x, Tensor) else wrap(np.asarray(x, dtype=dtype))
+
+
+class Atan2(ArrayFunction):
+    @staticmethod
+    def forward(ctx, a, b, dtype):
+        ctx.save_for_backward(a, b)
+        return cast(np.arctan2(operand_array(a, dtype), operand_array(b, dtype)), dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        d = a * a + b * b
+        return g * b / d, -g * a / d, None
+
+
+class Maximum(ArrayFunction):
+    @staticmethod
+    def forward(ctx, a, b, dtype):
+        ctx.save_for_backward(a, b)  # for the version check: backward reads the masks
+        a, b = operand_array(a, dtype), operand_array(b, dtype)
+        ctx.mask = np.asarray(a > b)
+        ctx.tie = np.asarray(a == b)
+        return cast(np.maximum(a, b), dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        _ = ctx.saved_tensors  # raises if an input was modified in place since forward
+        w = np.where(ctx.tie, 0.5, ctx.mask.astype(np.float64)).astype(g._data.dtype)
+        return g * wrap(w), g * wrap(1 - w), None
+
+
+class Minimum(ArrayFunction):
+    @staticmethod
+    def forward(ctx, a, b, dtype):
+        ctx.save_for_backward(a, b)  # for the version check: backward reads the masks
+        a, b = operand_array(a, dtype), operand_array(b, dtype)
+        ctx.mask = np.asarray(a < b)
+        ctx.tie = np.asarray(a == b)
+        return cast(np.minimum(a, b), dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        _ = ctx.saved_tensors  # raises if an input was modified in place since forward
+        w = np.where(ctx.tie, 0.5, ctx.mask.astype(np.float64)).astype(g._data.dtype)
+        return g * wrap(w), g * wrap(1 - w), None
+
+
+def _binary_fn(cls, name, op_label=None):
+    label = op_label or name
+
+    def fn(input, other, *, out=None):
+        if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+            input = wrap(np.asarray(input))
+        r = apply_binary(cls, label, input, other, result_dtype(input, other))
+        return maybe_out(r, out)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Elementwise {name} with broadcasting and PyTorch's type promotion."
+    return fn
+
+
+def add(input, other, *, alpha=1, out=None):
+    """input + alpha * other with broadcasting and PyTorch's type promotion."""
+    if alpha != 1:
+        other = mul(other, alpha) if isinstance(other, Tensor) else other * alpha
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        input = wrap(np.asarray(input))
+    return maybe_out(apply_binary(Add, "add", input, other, result_dtype(input, other)), out)
+
+
+def sub(input, other, *, alpha=1, out=None):
+    """input - alpha * other."""
+    if isinstance(input, Tensor) and input.dtype is _dtype.bool:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+    if alpha != 1:
+        other = mul(other, alpha) if isinstance(other, Tensor) else other * alpha
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        input = wrap(np.asarray(input))
+    return maybe_out(apply_binary(Sub, "sub", input, other, result_dtype(input, other)), out)
+
+
+mul = _binary_fn(Mul, "mul")
+atan2 = _binary_fn(Atan2, "atan2")
+maximum = _binary_fn(Maximum, "maximum")
+minimum = _binary_fn(Minimum, "minimum")
+
+
+def div(input, other, *, rounding_mode=None, out=None):
+    """input / other; integer inputs give the default float dtype unless rounding is asked."""
+    if rounding_mode is not None:
+        r = floor_divide(input, other) if rounding_mode == "floor" else _trunc_div(input, other)
+        return maybe_out(r, out)
+    dt = result_dtype(input, other)
+    if dt.kind in "iub":
+        dt = _dtype.get_default_dtype().np
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        input = wrap(np.asarray(input))
+    return maybe_out(apply_binary(Div, "div", input, other, dt), out)
+
+
+def _trunc_div(a, b):
+    dt = result_dtype(a, b)
+    _check_integer_divisor("div_trunc", a if isinstance(a, Tensor) else wrap(np.asarray(a)), b, dt)
+    q = div(a, b)
+    r = q.trunc()
+    return r if dt.kind == "f" else r.to(_dtype.from_np(dt))
+
+
+def pow(input, exponent, *, out=None):
+    """input ** exponent."""
+    if not isinstance(input, Tensor):
+        input = wrap(np.asarray(input, dtype=result_dtype(input, exponent)))
+    dt = result_dtype(input, exponent)
+    if dt.kind in "iu" and not isinstance(exponent, Tensor) and exponent < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    return maybe_out(apply_binary(Pow, "pow", input, exponent, dt), out)
+
+
+class _Remainder(ArrayFunction):
+    """a - b * rounding(a / b): the gradient is g for a and -g * rounding(a / b) for b."""
+
+    np_fn = rounding = None
+
+    @classmethod
+    def forward(cls, ctx, a, b, dtype):
+        ctx.save_for_backward(a, b)  # for the version check: backward reads the quotient
+        a, b = operand_array(a, dtype), operand_array(b, dtype)
+        if ctx.needs_input_grad[1]:
+            ctx.quot = cls.rounding(np.true_divide(a, b))
+        return cls.np_fn(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        _ = ctx.saved_tensors  # raises if an input was modified in place since forward
+        gb = -g * wrap(ctx.quot.astype(g._data.dtype)) if ctx.needs_input_grad[1] else None
+        return g, gb, None
+
+
+def _check_integer_divisor(op, input, other, dt):
+    """Integer division or remainder by zero raises, as in PyTorch (NumPy would give 0).
+
+    The divisor is scanned only for integer results; an empty result divides nothing."""
+    if dt.kind == "b":
+        raise NotImplementedError(f"\"{op}_cpu\" not implemented for 'Bool'")
+    if dt.kind not in "iu":
+        return
+    d = other._data if isinstance(other, Tensor) else other
+    if np.all(d) or not input._data.size:
+        return
+    if isinstance(other, Tensor) and 0 in np.broadcast_shapes(input._data.shape, d.shape):
+        return
+    raise RuntimeError(
+        f"ZeroDivisionError: {op} of an integer tensor ({_dtype.from_np(dt).name}) by zero"
+    )
+
+
+def _int_binary(name, np_fn, *, allow_float=True, rounding=None):
+    base = NoGradBinary if rounding is None else _Remainder
+    attrs = {"np_fn": staticmethod(np_fn), "rounding": staticmethod(rounding)}
+    cls = type(name.title().replace("_", ""), (base,), attrs)
+    divides = name in ("floor_divide", "remainder", "fmod")
+
+    def fn(input, other, *, out=None):
+        if not isinstance(input, Tensor):
+            input = wrap(np.asarray(input))
+        dt = result_dtype(input, other)
+        if not allow_float and dt.kind == "f":
+            raise NotImplementedError(
+                f"\"{name}_cpu\" not implemented for '{_dtype.from_np(dt).name}'"
+            )
+        if divides:
+            _check_integer_divisor(name, input, other, dt)
+        if rounding is None:
+            input, other = input.detach(), detached(other)
+        return maybe_out(apply_binary(cls, name, input, other, dt), out)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Elementwise {name}."
+    return fn
+
+
+floor_divide = _int_binary("floor_divide", np.floor_divide)
+remainder = _int_binary("remainder", np.mod, rounding=np.floor)
+fmod = _int_binary("fmod", np.fmod, rounding=np.trunc)
+bitwise_and = _int_binary("bitwise_and", np.bitwise_and, allow_float=False)
+bitwise_or = _int_binary("bitwise_or", np.bitwise_or, allow_float=False)
+bitwise_xor = _int_binary("bitwise_xor", np.bitwise_xor, allow_float=False)
+bitwise_left_shift = _int_binary("bitwise_left_shift", np.left_shift, allow_float=False)
+bitwise_right_shift = _int_binary("bitwise_right_shift", np.right_shift, allow_float=False)
+
+
+subtract, multiply, divide, true_divide, arctan2 = sub, mul, div, div, atan2
+
+
+class Clamp(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x, lo, hi)  # for the version check: backward reads the masks
+        lo_a = lo if not isinstance(lo, np.ndarray) else lo.astype(x.dtype, copy=False)
+        hi_a = hi if not isinstance(hi, np.ndarray) else hi.astype(x.dtype, copy=False)
+        out = x
+        if lo_a is not None:
+            out = np.maximum(out, lo_a)
+        if hi_a is not None:
+            out = np.minimum(out, hi_a)
+        out = np.asarray(out, dtype=x.dtype)
+        keep = np.ones(out.shape, dtype=bool)
+        if lo_a is not None:
+            keep &= np.broadcast_to(x >= lo_a, out.shape)
+        if hi_a is not None:
+            keep &= np.broadcast_to(x <= hi_a, out.shape)
+        ctx.keep = keep
+        # min(max(x, lo), hi): where lo > hi the result (and the gradient) is hi's.
+        low = x if lo_a is None else np.maximum(x, lo_a)
+        ctx.lo_mask = None if lo_a is None or not isinstance(lo, np.ndarray) else (
+            (x < lo_a) & (True if hi_a is None else lo_a <= hi_a))  # fmt: skip
+        ctx.hi_mask = None if hi_a is None or not isinstance(hi, np.ndarray) else low > hi_a
+        return out if out is not x else out.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        _ = ctx.saved_tensors  # raises if an input was modified in place since forward
+        dt = g._data.dtype
+        gx = g * wrap(ctx.keep.astype(dt))
+        glo = g * wrap(ctx.lo_mask.astype(dt)) if ctx.lo_mask is not None else None
+        ghi = g * wrap(ctx.hi_mask.astype(dt)) if ctx.hi_mask is not None else None
+        return gx, glo, ghi
+
+
+def clamp(input, min=None, max=None, *, out=None):
+    """Limit values to [min, max]; either bound may be a number or a tensor."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    dt = _dtype.result_type(input, *(b for b in (min, max) if b is not None)).np
+    x = input if input._data.dtype == dt else input.to(_dtype.from_np(dt))
+    return maybe_out(Clamp.apply(x, min, max), out)
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+clip = clamp
+
+
+def lerp(input, end, weight):
+    """input + weight * (end - input)."""
+    return input + weight * (end - input)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    return input + value * tensor1 * tensor2
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    return input + value * tensor1 / tensor2
+
+
+def float_power(input, exponent):
+    a = input.double() if isinstance(input, Tensor) else input
+    b = exponent.double() if isinstance(exponent, Tensor) else exponent
+    if not isinstance(a, Tensor):
+        a = wrap(np.asarray(a, dtype=np.float64))
+    return pow(a, b)
+
+
+def hypot(input, other):
+    return (input * input + other * other).sqrt()
+
+
+def xlogy(input, other):
+    out = input * _to_tensor(other, np.float32).log()
+    return where(input == 0, zeros_like_t(out), out)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """Replace NaN and infinities by finite numbers; the gradient passes where finite."""
+    d = input._data
+    finite = np.isfinite(d)
+    repl = np.nan_to_num(d, nan=nan, posinf=posinf, neginf=neginf)
+    return where(wrap(finite), input, wrap(repl.astype(d.dtype, copy=False)))
+
+
+def bitwise_not(input):
+    if input.is_floating_point():
+        raise NotImplementedError(f"\"bitwise_not_cpu\" not implemented for '{input.dtype.name}'")
+    return wrap(np.invert(input._data))
+
+
+def positive(input):
+    return input

@@ -1,0 +1,171 @@
+"""Unary math: exp, log, trig, rounding and the like, each with its derivative written in
+ember ops; ``<name>_`` is the in-place form (``ember.exp_`` and ``Tensor.exp_``)."""
+
+import math
+
+import numpy as np
+
+from ember._ops._promotion import maybe_out
+from ember._ops._special import erf as _erf
+from ember._ops._special import erfinv as _erfinv
+from ember._ops._util import float_np
+from ember._ops.arithmetic import clamp
+from ember._tensor import wrap
+from ember.autograd.function import ArrayFunction
+from ember.autograd.inplace import inplace
+
+_NAMES = (
+    "neg", "abs", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt",
+    "square", "reciprocal", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
+    "asinh", "acosh", "atanh", "sigmoid", "logit", "erf", "erfc", "erfinv", "floor", "ceil",
+    "trunc", "sign", "frac", "sgn",
+)  # fmt: skip
+_ALIASES = ("negative", "absolute", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh")
+__all__ = [*_NAMES, *(n + "_" for n in _NAMES), *_ALIASES, "round"]
+
+
+def _unary(name, np_fn, grad, *, float_only=True, save=True):
+    """The op ``name`` = ``np_fn`` with derivative ``grad(x, y, g)`` written in ember ops."""
+
+    def forward(ctx, x):
+        if float_only:
+            x = float_np(x)
+        y = np_fn(x)
+        if save:
+            ctx.save_for_backward(x, y)
+        return y
+
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors if save else (None, None)
+        return grad(x, y, g)
+
+    cls = type(name.title().replace("_", ""), (ArrayFunction,), {
+        "forward": staticmethod(forward), "backward": staticmethod(backward)})  # fmt: skip
+
+    def fn(input, *, out=None):
+        return maybe_out(cls.apply(input), out)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Elementwise {name}."
+    return fn
+
+
+def _in_place(fn):
+    """``fn_(t)``: ``t = fn(t)`` written into ``t``'s memory."""
+
+    def method(self):
+        return inplace(self, fn)
+
+    method.__name__ = method.__qualname__ = fn.__name__ + "_"
+    return method
+
+
+def _sign(x):
+    return wrap(np.sign(x._data))
+
+
+def _zero_grad(x, y, g):
+    return g * 0
+
+
+def sigmoid_array(x):
+    # exp of a non-positive number only: no overflow for large |x|.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def sign_array(x, out=None):
+    """-1, 0 or 1; NaN gives 0, as in PyTorch (NumPy's sign keeps NaN)."""
+    r = np.sign(x, out=out)
+    if r.dtype.kind != "f":
+        return r
+    if not isinstance(r, np.ndarray):  # NumPy gives a scalar for 0-d input without out=
+        return r.dtype.type(0) if np.isnan(r) else r
+    np.copyto(r, 0, where=np.isnan(r))
+    return r
+
+
+_SQRT_PI = math.sqrt(math.pi)
+
+neg = _unary("neg", np.negative, lambda x, y, g: -g, float_only=False, save=False)
+abs = _unary("abs", np.abs, lambda x, y, g: g * _sign(x), float_only=False)
+exp = _unary("exp", np.exp, lambda x, y, g: g * y)
+exp2 = _unary("exp2", np.exp2, lambda x, y, g: g * y * math.log(2))
+expm1 = _unary("expm1", np.expm1, lambda x, y, g: g * (y + 1))
+log = _unary("log", np.log, lambda x, y, g: g / x)
+log2 = _unary("log2", np.log2, lambda x, y, g: g / (x * math.log(2)))
+log10 = _unary("log10", np.log10, lambda x, y, g: g / (x * math.log(10)))
+log1p = _unary("log1p", np.log1p, lambda x, y, g: g / (x + 1))
+sqrt = _unary("sqrt", np.sqrt, lambda x, y, g: g / (2 * y))
+rsqrt = _unary("rsqrt", lambda x: 1 / np.sqrt(x), lambda x, y, g: -0.5 * g * y * y * y)
+square = _unary("square", np.square, lambda x, y, g: 2 * g * x, float_only=False)
+reciprocal = _unary("reciprocal", np.reciprocal, lambda x, y, g: -g * y * y)
+sin = _unary("sin", np.sin, lambda x, y, g: g * x.cos())
+cos = _unary("cos", np.cos, lambda x, y, g: -g * x.sin())
+tan = _unary("tan", np.tan, lambda x, y, g: g * (1 + y * y))
+asin = _unary("asin", np.arcsin, lambda x, y, g: g * (1 - x * x).rsqrt())
+acos = _unary("acos", np.arccos, lambda x, y, g: -g * (1 - x * x).rsqrt())
+atan = _unary("atan", np.arctan, lambda x, y, g: g / (1 + x * x))
+sinh = _unary("sinh", np.sinh, lambda x, y, g: g * x.cosh())
+cosh = _unary("cosh", np.cosh, lambda x, y, g: g * x.sinh())
+tanh = _unary("tanh", np.tanh, lambda x, y, g: g * (1 - y * y))
+asinh = _unary("asinh", np.arcsinh, lambda x, y, g: g * (x * x + 1).rsqrt())
+acosh = _unary("acosh", np.arccosh, lambda x, y, g: g * (x * x - 1).rsqrt())
+atanh = _unary("atanh", np.arctanh, lambda x, y, g: g / (1 - x * x))
+sigmoid = _unary("sigmoid", sigmoid_array, lambda x, y, g: g * y * (1 - y))
+_logit_unclamped = _unary("logit", lambda x: np.log(x / (1 - x)), lambda x, y, g: g / (x * (1 - x)))
+erf = _unary("erf", _erf, lambda x, y, g: g * (2 / _SQRT_PI) * (-x * x).exp())
+erfc = _unary("erfc", lambda x: 1 - _erf(x), lambda x, y, g: -g * (2 / _SQRT_PI) * (-x * x).exp())
+erfinv = _unary("erfinv", _erfinv, lambda x, y, g: g * (_SQRT_PI / 2) * (y * y).exp())
+floor = _unary("floor", np.floor, _zero_grad, float_only=False, save=False)
+ceil = _unary("ceil", np.ceil, _zero_grad, float_only=False, save=False)
+trunc = _unary("trunc", np.trunc, _zero_grad, float_only=False, save=False)
+sign = _unary("sign", sign_array, _zero_grad, float_only=False, save=False)
+frac = _unary("frac", lambda x: x - np.trunc(x), lambda x, y, g: g, save=False)
+sgn = _unary("sgn", sign_array, _zero_grad, float_only=False, save=False)
+
+negative, absolute, fix = neg, abs, trunc
+arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+
+def logit(input, eps=None, *, out=None):
+    """log(p / (1 - p)); with ``eps``, p is first clamped to [eps, 1 - eps]."""
+    if eps is not None:
+        input = clamp(input, eps, 1 - eps)
+    return _logit_unclamped(input, out=out)
+
+
+def logit_(self, eps=None):
+    return inplace(self, logit, eps)
+
+
+neg_, abs_, exp_, exp2_, expm1_ = map(_in_place, (neg, abs, exp, exp2, expm1))
+log_, log2_, log10_, log1p_ = map(_in_place, (log, log2, log10, log1p))
+sqrt_, rsqrt_, square_, reciprocal_ = map(_in_place, (sqrt, rsqrt, square, reciprocal))
+sin_, cos_, tan_, asin_, acos_, atan_ = map(_in_place, (sin, cos, tan, asin, acos, atan))
+sinh_, cosh_, tanh_ = map(_in_place, (sinh, cosh, tanh))
+asinh_, acosh_, atanh_ = map(_in_place, (asinh, acosh, atanh))
+sigmoid_, erf_, erfc_, erfinv_ = map(_in_place, (sigmoid, erf, erfc, erfinv))
+floor_, ceil_, trunc_, sign_, frac_, sgn_ = map(_in_place, (floor, ceil, trunc, sign, frac, sgn))
+
+
+class _Round(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x):
+        return np.round(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0
+
+
+def round(input, *, decimals=0, out=None):
+    """Round half to even, as PyTorch does."""
+    if decimals == 0:
+        return maybe_out(_Round.apply(input), out)
+    scale = 10.0**decimals
+    return maybe_out(_Round.apply(input * scale) / scale, out)
+
+
+def round_(self, decimals=0):
+    return inplace(self, lambda t: round(t, decimals=decimals))

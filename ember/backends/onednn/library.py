@@ -1,0 +1,201 @@
+"""The ctypes boundary to oneDNN, the library behind PyTorch's CPU convolutions.
+
+oneDNN's C API is loaded from the `onednn-cpu-gomp` wheel (installed with ember on x86-64
+Linux). This module owns the library handle, its engine and stream, and small owners of
+memory descriptors and primitives; the kernels built from them live beside it (`conv`).
+Where the library is missing or does not answer as expected, `available()` is false and
+every oneDNN kernel declines, so the NumPy kernels run.
+"""
+
+import ctypes
+import os
+import sys
+
+import numpy as np
+
+_MAX_NDIMS = 12
+Dims = ctypes.c_int64 * _MAX_NDIMS
+"""A dnnl_dims_t: oneDNN's fixed-size array of dimensions."""
+
+_F32 = 3
+TAG_ANY, TAG_A, TAG_ABCD, TAG_ABCDE = 1, 2, 5, 6
+ARG_SRC, ARG_DST, ARG_WEIGHTS, ARG_BIAS = 1, 17, 33, 41
+ARG_DIFF_SRC, ARG_DIFF_DST, ARG_DIFF_WEIGHTS, ARG_DIFF_BIAS = 129, 145, 161, 169
+_ARG_FROM, _ARG_TO = ARG_SRC, ARG_DST  # a reorder's input and output
+
+
+class _ExecArg(ctypes.Structure):
+    _fields_ = [("arg", ctypes.c_int), ("memory", ctypes.c_void_p)]
+
+
+def _load():
+    if os.environ.get("EMBER_ONEDNN", "1") == "0":
+        return None
+    # NumPy's BLAS has its own thread pool on the same cores. GNU OpenMP's default is to
+    # spin between parallel regions, which starves BLAS threads (and is starved by theirs);
+    # sleeping instead made a conv-then-matmul step 8x faster on a 2-core machine. Read by
+    # libgomp when it loads, so it must be set before the library is opened.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    for name in (os.path.join(sys.prefix, "lib", "libdnnl.so.3"), "libdnnl.so.3"):
+        try:
+            return ctypes.CDLL(name)
+        except OSError:
+            continue
+    return None
+
+
+_lib = _load()
+_engine = ctypes.c_void_p()
+_stream = ctypes.c_void_p()
+
+
+def _check(status, what):
+    if status != 0:
+        raise Refused(f"oneDNN {what} failed with status {status}")
+
+
+class Refused(Exception):
+    """oneDNN cannot run this configuration; the NumPy kernels take over."""
+
+
+def _init():
+    """Engine and stream; a library that does not answer as expected is not used."""
+    global _lib
+    if _lib is None:
+        return
+    try:
+        _lib.dnnl_primitive_desc_query_md.restype = ctypes.c_void_p
+        _lib.dnnl_memory_desc_get_size.restype = ctypes.c_size_t
+        _check(_lib.dnnl_engine_create(ctypes.byref(_engine), 1, 0), "engine_create")
+        _check(_lib.dnnl_stream_create(ctypes.byref(_stream), _engine, 1), "stream_create")
+    except (Refused, AttributeError):
+        _lib = None
+
+
+_init()
+
+
+def _single_thread_in_forked_child():
+    """GNU OpenMP's thread pool does not survive fork: a child that entered a parallel region
+    with the parent's pool size would wait forever for threads that were not copied. Children
+    (DataLoader workers among them) run oneDNN on one thread."""
+    set_num_threads(1)
+
+
+if _lib is not None:
+    os.register_at_fork(after_in_child=_single_thread_in_forked_child)
+
+
+def available():
+    return _lib is not None
+
+
+class _Version(ctypes.Structure):
+    _fields_ = [("major", ctypes.c_int), ("minor", ctypes.c_int), ("patch", ctypes.c_int)]
+
+
+def version():
+    """'major.minor.patch' of the loaded library, or None."""
+    if _lib is None:
+        return None
+    _lib.dnnl_version.restype = ctypes.POINTER(_Version)
+    v = _lib.dnnl_version().contents
+    return f"{v.major}.{v.minor}.{v.patch}"
+
+
+def set_num_threads(n):
+    """oneDNN's kernels run on GNU OpenMP's thread pool; size it like NumPy's."""
+    if _lib is None:
+        return
+    try:
+        ctypes.CDLL("libgomp.so.1").omp_set_num_threads(int(n))
+    except (OSError, AttributeError):
+        pass
+
+
+class Desc:
+    """An owned oneDNN memory descriptor of float32 memory."""
+
+    def __init__(self, dims, strides=None, tag=None):
+        self.handle = ctypes.c_void_p()
+        d = Dims(*dims)
+        if strides is not None:
+            status = _lib.dnnl_memory_desc_create_with_strides(
+                ctypes.byref(self.handle), len(dims), d, _F32, Dims(*strides)
+            )
+        else:
+            status = _lib.dnnl_memory_desc_create_with_tag(
+                ctypes.byref(self.handle), len(dims), d, _F32, tag
+            )
+        _check(status, "memory_desc_create")
+
+    def __del__(self):
+        if _lib is not None and self.handle:
+            _lib.dnnl_memory_desc_destroy(self.handle)
+
+
+class Primitive:
+    """A primitive descriptor and its primitive, owned together."""
+
+    def __init__(self, create_pd):
+        self.pd = ctypes.c_void_p()
+        self.prim = ctypes.c_void_p()
+        _check(create_pd(ctypes.byref(self.pd)), "primitive_desc_create")
+        _check(_lib.dnnl_primitive_create(ctypes.byref(self.prim), self.pd), "primitive_create")
+
+    def md(self, query):
+        return ctypes.c_void_p(_lib.dnnl_primitive_desc_query_md(self.pd, query, 0))
+
+    def run(self, args):
+        """Execute with args: a list of (DNNL_ARG_*, memory descriptor, NumPy array)."""
+        mems = []
+        try:
+            for _, md, array in args:
+                mem = ctypes.c_void_p()
+                _check(
+                    _lib.dnnl_memory_create(
+                        ctypes.byref(mem), md, _engine, ctypes.c_void_p(array.ctypes.data)
+                    ),
+                    "memory_create",
+                )
+                mems.append(mem)
+            packed = (_ExecArg * len(args))(*[_ExecArg(a[0], m) for a, m in zip(args, mems)])
+            _check(_lib.dnnl_primitive_execute(self.prim, _stream, len(args), packed), "execute")
+            _check(_lib.dnnl_stream_wait(_stream), "stream_wait")
+        finally:
+            for mem in mems:
+                _lib.dnnl_memory_destroy(mem)
+
+    def __del__(self):
+        if _lib is not None:
+            if self.prim:
+                _lib.dnnl_primitive_destroy(self.prim)
+            if self.pd:
+                _lib.dnnl_primitive_desc_destroy(self.pd)
+
+
+class Reorder:
+    """A copy between two layouts of the same tensor (memory descriptor handles)."""
+
+    def __init__(self, src_md, dst_md):
+        self.src_md, self.dst_md = src_md, dst_md
+        self.primitive = Primitive(
+            lambda out: _lib.dnnl_reorder_primitive_desc_create(
+                out, src_md, _engine, dst_md, _engine, None
+            )
+        )
+
+    def run(self, src, dst):
+        self.primitive.run([(_ARG_FROM, self.src_md, src), (_ARG_TO, self.dst_md, dst)])
+
+
+def convolution(direction, *args):
+    """The convolution primitive of ``direction`` ("forward", "backward_data" or
+    "backward_weights") on the CPU engine; ``args`` follow the engine in oneDNN's C call."""
+    create = getattr(_lib, f"dnnl_convolution_{direction}_primitive_desc_create")
+    return Primitive(lambda out: create(out, _engine, *args))
+
+
+def buffer(md):
+    """A float32 array as large as the memory that descriptor handle ``md`` describes."""
+    return np.empty(_lib.dnnl_memory_desc_get_size(md) // 4, np.float32)

@@ -29,6 +29,14 @@ NAMESPACES = [
     ("torch.utils.data", "ember.utils.data"),
     ("torch.autograd", "ember.autograd"),
     ("torch.linalg", "ember.linalg"),
+    ("torch.fft", "ember.fft"),
+    ("torch.special", "ember.special"),
+    ("torch.fx", "ember.fx"),
+    ("torch.func", "ember.func"),
+    ("torch.distributions", "ember.distributions"),
+    ("torch.jit", "ember.jit"),
+    ("torch.onnx", "ember.onnx"),
+    ("torch.ao.quantization", "ember.ao.quantization"),
 ]
 TORCHVISION = [
     ("torchvision.transforms", "ember.vision.transforms", ["transforms/transforms.py"]),

@@ -30,6 +30,16 @@ def scaled_dot_product_attention(
             f"scaled_dot_product_attention: query and key must have the same last dimension, "
             f"got {list(query.shape)} and {list(key.shape)}"
         )
+    if enable_gqa and query.dim() >= 3 and key.shape[-3] != query.shape[-3]:
+        # grouped-query attention: each key/value head serves a group of query heads
+        hq, hk = query.shape[-3], key.shape[-3]
+        if hk == 0 or hq % hk or value.shape[-3] != hk:
+            raise RuntimeError(
+                f"scaled_dot_product_attention: with enable_gqa the number of query heads ({hq}) "
+                f"must be a multiple of the key and value heads ({hk}, {value.shape[-3]})"
+            )
+        key = key.repeat_interleave(hq // hk, dim=-3)
+        value = value.repeat_interleave(hq // hk, dim=-3)
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = (query * scale) @ key.transpose(-2, -1)
     if is_causal:

@@ -339,7 +339,13 @@ def conv_transpose1d(
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
-    """(N, C, H, W) -> (N, C * kh * kw, L) columns, as F.unfold."""
+    """(N, C, H, W) -> (N, C * kh * kw, L) columns, as F.unfold; (C, H, W) -> (C * kh * kw, L)."""
+    if input.dim() == 3:
+        return unfold(input.unsqueeze(0), kernel_size, dilation, padding, stride).squeeze(0)
+    if input.dim() != 4:
+        raise RuntimeError(
+            f"Input Error: Only 3D or 4D input Tensors are supported (got {input.dim()}D)"
+        )
     kh, kw = _pair(kernel_size)
     c = input.shape[1]
     eye = wrap(np.eye(c * kh * kw, dtype=input._data.dtype).reshape(c * kh * kw, c, kh, kw))
@@ -348,7 +354,14 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
 
 
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
-    """The adjoint of unfold: sums columns back into (N, C, H, W)."""
+    """The adjoint of unfold: sums columns back into (N, C, H, W) (or (C, H, W) from 2-D)."""
+    if input.dim() == 2:
+        return fold(input.unsqueeze(0), output_size, kernel_size, dilation, padding, stride)[0]
+    if input.dim() != 3:
+        raise RuntimeError(
+            f"Input Error: Only unbatched (2D) or batched (3D) input Tensors are supported "
+            f"(got {input.dim()}D)"
+        )
     kh, kw = _pair(kernel_size)
     oh, ow = _pair(output_size)
     n, ckk, length = input.shape

@@ -144,15 +144,20 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
 
 class Embedding(ArrayFunction):
     @staticmethod
-    def forward(ctx, weight, indices, padding_idx):
+    def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq=False):
         ctx.shape, ctx.padding_idx = weight.shape, padding_idx
+        ctx.scale_grad_by_freq = scale_grad_by_freq
         ctx.save_for_backward(indices)
         return weight[indices]
 
     @staticmethod
     def backward(ctx, g):
         (indices,) = ctx.saved_tensors
-        return _EmbeddingGrad.apply(g, ctx.shape, indices, ctx.padding_idx), None, None
+        if ctx.scale_grad_by_freq:  # each row's gradient divided by how often it was picked
+            idx = indices._data
+            counts = np.bincount(idx.reshape(-1), minlength=ctx.shape[0])
+            g = g * wrap((1.0 / counts[idx]).astype(g._data.dtype)[..., None])
+        return _EmbeddingGrad.apply(g, ctx.shape, indices, ctx.padding_idx), None, None, None
 
 
 class _EmbeddingGrad(ArrayFunction):
@@ -213,7 +218,7 @@ def embedding(
     if max_norm is not None:
         renorm_rows_(weight, idx, max_norm, norm_type)
     indices = input if isinstance(input, Tensor) and input._data is idx else idx
-    return Embedding.apply(weight, indices, padding_idx)
+    return Embedding.apply(weight, indices, padding_idx, bool(scale_grad_by_freq))
 
 
 def renorm_rows_(weight, idx, max_norm, norm_type):

@@ -66,10 +66,10 @@ ROWS = [
         [(r(1, 2, 2, 2, 2), r(2, 2, 2, 2, 2), r(2))], **CONV3D),
     Row("unfold", lambda lib, x: (F(lib).unfold(x, 2, padding=1, stride=2),
                                   F(lib).unfold(x, (2, 3), dilation=(1, 2))),
-        [(r(1, 2, 4, 5),)], **UNFOLD),  # unbatched (C, H, W) input: left out, ember rejects it
+        [(r(1, 2, 4, 5),), (r(2, 4, 5),)], **UNFOLD),
     Row("fold", lambda lib, x: (F(lib).fold(x, (3, 4), 2),
                                 F(lib).fold(x, (3, 5), 2, padding=(0, 1), stride=(1, 2))),
-        [(r(2, 8, 6),)], **UNFOLD),  # unbatched (C k k, L) input: left out, ember rejects it
+        [(r(2, 8, 6),), (r(8, 6),)], **UNFOLD),
 ]  # fmt: skip
 
 

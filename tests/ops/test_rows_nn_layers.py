@@ -38,8 +38,9 @@ EMBEDDING = [
     Row("embedding_padding_idx", lambda lib, w, i: (F(lib).embedding(i, w, padding_idx=1),
                                                     F(lib).embedding(i, w, padding_idx=-1)),
         [(r(5, 3), np.array([[1, 0, 4], [3, 1, 4]]))], gradcheck=False, **D),  # no grad at pad
-    # embedding(scale_grad_by_freq=True) left out: ember ignores the flag (the gradient of a
-    # row looked up k times is k times torch's).
+    Row("embedding_scale_grad_by_freq",
+        lambda lib, w, i: F(lib).embedding(i, w, scale_grad_by_freq=True),
+        [(r(5, 3), np.array([[1, 0, 1], [3, 1, 4]]))], gradcheck=False, **D),  # not a gradient
     Row("embedding_max_norm", lambda lib, w, i: F(lib).embedding(i, w * 1, max_norm=1.0),
         [(r(5, 3) * 2, np.array([[1, 0, 1], [3, 1, 4]]))], gradcheck=False),  # renorm: no grad
     Row("embedding_bag", lambda lib, w, i, o: tuple(
@@ -112,8 +113,9 @@ ATTENTION = [
         F(lib).scaled_dot_product_attention(q, k, v, is_causal=True))),
         [(r(2, 4, 3), r(2, 4, 3), r(2, 4, 2), bools(4, 4) | np.eye(4, dtype=bool), r(4, 4))],
         **D),
-    # scaled_dot_product_attention(enable_gqa=True) left out: ember does not repeat the key
-    # and value heads, and a (1, 4, 3, 2) query with (1, 2, 3, 2) keys raises in matmul.
+    Row("scaled_dot_product_attention_gqa", _math_attention(lambda lib, q, k, v: (
+        F(lib).scaled_dot_product_attention(q, k, v, enable_gqa=True))),
+        [(r(1, 4, 3, 2), r(1, 2, 3, 2), r(1, 2, 3, 2))], **D),
     Row("multi_head_attention_forward", _math_attention(_mha_variants),
         [(r(3, 2, 4), r(5, 2, 4), r(5, 2, 4), *MHA[1:], r(1, 1, 4), r(1, 1, 4),
           np.array([[False, False, True, False, True], [False] * 5]))], nondiff_args=(9,),

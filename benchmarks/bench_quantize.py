@@ -3,9 +3,11 @@ PyTorch side by side.
 
     python benchmarks/bench_quantize.py [--rounds 3] [--steps 10]
 
-The model is two BERT-base-sized encoder layers (d 768, 12 heads, feed-forward 3072, every
-projection an nn.Linear) on sequences of 64 tokens, at batch 1 and batch 32, in float32 and after
-``quantize_dynamic(model, {nn.Linear}, dtype=qint8)``. Each (library, precision, batch) runs in
+``--model encoder`` (default) is two BERT-base-sized encoder layers (d 768, 12 heads,
+feed-forward 3072, every projection an nn.Linear) on sequences of 64 tokens; ``--model lstm``
+is an LSTM language model (embedding 256, two LSTM layers of 256, 10,000 words) on 35 tokens.
+Both run at batch 1 and batch 32, in float32 and after ``quantize_dynamic`` of their Linear
+(and LSTM) layers to qint8. Each (library, precision, batch) runs in
 a fresh process with the library's own defaults, rounds alternating; figures are the median
 over rounds of each process's median forward time. Size counts the bytes of every weight as
 stored (int8 for quantized Linear weights); drift is the largest difference between the
@@ -49,23 +51,70 @@ def _encoder_layer(lib):
     return Layer()
 
 
-def child(lib_name, precision, batch, steps):
+def _lstm_language_model(lib):
+    """word_language_model's LSTM at a similar size: embedding 256, 2 layers of 256, 10k words."""
+    nn = lib.nn
+
+    class Model(nn.Module):
+        def __init__(self, vocab=10000, width=256):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, width)
+            self.rnn = nn.LSTM(width, width, 2)
+            self.decoder = nn.Linear(width, vocab)
+
+        def forward(self, tokens):
+            out, _ = self.rnn(self.embed(tokens))
+            return self.decoder(out)
+
+    return Model()
+
+
+def _lstm_bytes(m):
+    """An int8-quantized LSTM's weights: int8 matrices and float32 biases."""
+    h, dirs = m.hidden_size, 2 if m.bidirectional else 1
+    total = 0
+    for layer in range(m.num_layers):
+        inputs = m.input_size if layer == 0 else h * dirs
+        total += dirs * (4 * h * (inputs + h) + 4 * 8 * h)
+    return total
+
+
+def _size(model):
+    """Bytes of the weights as stored: int8 for quantized layers' weight matrices."""
+    size = 0
+    for m in model.modules():
+        weight = getattr(m, "weight", None)
+        if callable(weight):  # a quantized Linear: int8 weight, float bias
+            size += weight().int_repr().numel() + 4 * m.out_features
+        elif (
+            type(m).__name__ == "DynamicQuantizedLSTM"
+            or type(m).__name__ == "LSTM"
+            and not any(True for _ in m.parameters(recurse=False))
+        ):
+            size += _lstm_bytes(m)
+        else:
+            size += 4 * sum(p.numel() for p in m.parameters(recurse=False))
+    return size
+
+
+def child(lib_name, model_name, precision, batch, steps):
     lib = __import__(lib_name)
     lib.manual_seed(0)
-    model = lib.nn.Sequential(*[_encoder_layer(lib) for _ in range(2)]).eval()
-    x = lib.tensor(np.random.default_rng(0).standard_normal((batch, 64, 768)).astype(np.float32))
+    rng = np.random.default_rng(0)
+    if model_name == "encoder":
+        model = lib.nn.Sequential(*[_encoder_layer(lib) for _ in range(2)]).eval()
+        x = lib.tensor(rng.standard_normal((batch, 64, 768)).astype(np.float32))
+        kinds = {lib.nn.Linear}
+    else:
+        model = _lstm_language_model(lib).eval()
+        x = lib.tensor(rng.integers(0, 10000, (35, batch)))
+        kinds = {lib.nn.Linear, lib.nn.LSTM}
     with lib.no_grad():
         reference = model(x).numpy()
     if precision == "int8":
         quantize = lib.ao.quantization.quantize_dynamic
-        model = quantize(model, {lib.nn.Linear}, dtype=lib.qint8)
-    size = 0
-    for m in model.modules():
-        weight = getattr(m, "weight", None)
-        if callable(weight):  # a quantized layer: int8 weight, float bias
-            size += weight().int_repr().numel() + 4 * m.out_features
-        else:
-            size += 4 * sum(p.numel() for p in m.parameters(recurse=False))
+        model = quantize(model, kinds, dtype=lib.qint8)
+    size = _size(model)
     times = []
     with lib.no_grad():
         for i in range(steps + 3):
@@ -81,11 +130,12 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--child", nargs=4, help="internal")
+    p.add_argument("--model", choices=("encoder", "lstm"), default="encoder")
+    p.add_argument("--child", nargs=5, help="internal")
     args = p.parse_args()
     if args.child:
-        lib, precision, batch, steps = args.child
-        return child(lib, precision, int(batch), int(steps))
+        lib, model, precision, batch, steps = args.child
+        return child(lib, model, precision, int(batch), int(steps))
     cases = [
         (lib, prec, b)
         for b in (1, 32)
@@ -95,13 +145,10 @@ def main():
     results = {c: [] for c in cases}
     for r in range(args.rounds):
         for case in cases if r % 2 == 0 else cases[::-1]:
-            cmd = [
-                sys.executable,
-                os.path.abspath(__file__),
-                "--child",
-                *map(str, case),
-                str(args.steps),
-            ]
+            lib, precision, batch = case
+            script = os.path.abspath(__file__)
+            cmd = [sys.executable, script, "--child", lib, args.model, precision, str(batch)]
+            cmd.append(str(args.steps))
             out = subprocess.run(cmd, capture_output=True, text=True)
             if out.returncode:
                 raise RuntimeError(out.stderr[-2000:])

@@ -113,8 +113,8 @@ def test_quantized_tensors_match_pytorch():
 
 def test_errors():
     _, e = _pair()
-    with pytest.raises(NotImplementedError, match="LSTM"):
-        quantize_dynamic(e, {nn.LSTM})
+    with pytest.raises(NotImplementedError, match="RNNCell"):
+        quantize_dynamic(e, {nn.RNNCell})
     with pytest.raises(NotImplementedError, match="qint8"):
         quantize_dynamic(e, {nn.Linear}, dtype=ember.float16)
     q = quantize_dynamic(e, {nn.Linear})
@@ -122,3 +122,46 @@ def test_errors():
         q(ember.randn(2, 31))
     with pytest.raises(RuntimeError, match="qint8"):
         quantize_per_tensor(ember.randn(2), 0.1, 0, ember.float32)
+
+
+def _recurrent_pair(lib, kind, layers, batch_first, bidirectional):
+    class Holder(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = getattr(lib.nn, kind)(
+                16, 24, layers, batch_first=batch_first, bidirectional=bidirectional
+            )
+
+        def forward(self, x, h=None):
+            return self.rnn(x, h)
+
+    return Holder().eval()
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("layers,batch_first,bidirectional", [(1, False, False), (2, True, True)])
+def test_recurrent_layers_match_pytorch_quantized(kind, layers, batch_first, bidirectional):
+    ember.manual_seed(0)
+    e = _recurrent_pair(ember, kind, layers, batch_first, bidirectional)
+    t = _recurrent_pair(torch, kind, layers, batch_first, bidirectional)
+    t.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in e.state_dict().items()})
+    eq = quantize_dynamic(e, {getattr(nn, kind)})
+    tq = torch.ao.quantization.quantize_dynamic(t, {getattr(torch.nn, kind)})
+    assert repr(eq.rnn) == repr(tq.rnn)
+    shape = (3, 5, 16) if batch_first else (5, 3, 16)
+    x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    dirs = 2 if bidirectional else 1
+    h0 = np.random.default_rng(2).standard_normal((layers * dirs, 3, 24)).astype(np.float32)
+    state = (torch.tensor(h0), torch.tensor(h0 / 2)) if kind == "LSTM" else torch.tensor(h0)
+    if kind == "LSTM":
+        ours = eq(ember.tensor(x), (ember.tensor(h0), ember.tensor(h0 / 2)))
+        theirs = tq(torch.tensor(x), state)
+        flat_ours, flat_theirs = [ours[0], *ours[1]], [theirs[0], *theirs[1]]
+    else:
+        ours, theirs = eq(ember.tensor(x), ember.tensor(h0)), tq(torch.tensor(x), torch.tensor(h0))
+        flat_ours, flat_theirs = list(ours), list(theirs)
+    with torch.no_grad():
+        float_out = t(torch.tensor(x), state)[0].numpy()
+    for o, th in zip(flat_ours, flat_theirs):
+        np.testing.assert_allclose(o.numpy(), th.detach().numpy(), atol=1e-4)
+    assert np.abs(flat_ours[0].numpy() - float_out).max() < 0.05

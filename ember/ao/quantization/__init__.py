@@ -3,7 +3,7 @@ quantization of Linear layers, and quantized tensors.
 
 ``quantize_dynamic(model, {nn.Linear}, dtype=ember.qint8)`` returns a copy of ``model`` (or
 changes it in place) with each selected layer replaced by its dynamically quantized version.
-Only Linear layers are quantized by ember: asking for LSTM, GRU or the RNN cells raises.
+ember quantizes Linear, LSTM and GRU layers; asking for plain RNN layers or the cells raises.
 """
 
 import copy
@@ -34,13 +34,18 @@ class QConfig:
 default_dynamic_qconfig = QConfig(per_channel=False)
 per_channel_dynamic_qconfig = QConfig(per_channel=True)
 
-_UNSUPPORTED = ("LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell")
+_UNSUPPORTED = ("RNN", "RNNCell", "LSTMCell", "GRUCell")
 
 
 def _dynamic_layers():
     from ember.ao.nn.quantized import dynamic
 
-    return {nn.Linear: dynamic.Linear, nn.modules.linear.NonDynamicallyQuantizableLinear: None}
+    return {
+        nn.Linear: dynamic.Linear,
+        nn.modules.linear.NonDynamicallyQuantizableLinear: None,
+        nn.LSTM: dynamic.LSTM,
+        nn.GRU: dynamic.GRU,
+    }
 
 
 def _spec(qconfig_spec):

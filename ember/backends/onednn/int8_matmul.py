@@ -100,28 +100,73 @@ class PackedLinear:
                     self.attr.handle,
                 )
             )  # fmt: skip
-            self._plans[m] = (primitive, src, dst)
+            self._plans[m] = _Bound(self, primitive, src, dst) if hasattr(self, "packed") else (
+                primitive, src, dst
+            )  # fmt: skip
         return self._plans[m]
 
     def run(self, x_q, x_scale, x_zero_point):
         """float32 (M, out) from uint8 activations (M, in) and their scale and zero point."""
         m = x_q.shape[0]
-        primitive, src, dst = self._plan(m)
-        out = np.empty((m, self.n), np.float32)
-        x_scale = np.array([x_scale], np.float32)
-        x_zero_point = np.array([x_zero_point], np.int32)
-        args = [
-            (library.ARG_SRC, src.handle, np.ascontiguousarray(x_q)),
-            (library.ARG_WEIGHTS, self.packed_md, self.packed),
-            (library.ARG_DST, dst.handle, out),
-            (_ARG_ATTR_SCALES | library.ARG_SRC, self.scale_md.handle, x_scale),
-            (_ARG_ATTR_SCALES | library.ARG_WEIGHTS, self.w_scale_md.handle, self.w_scale),
-            (_ARG_ATTR_ZERO_POINTS | library.ARG_SRC, self.zp_md.handle, x_zero_point),
+        plan = self._plan(m)
+        if not isinstance(plan, _Bound):  # made before the weights were packed
+            plan = self._plans[m] = _Bound(self, *plan)
+        return plan.run(np.ascontiguousarray(x_q), x_scale, x_zero_point)
+
+
+class _Bound:
+    """A matmul primitive with its oneDNN memory objects made once: a call only points the
+    source and destination at new arrays and writes the activation scale and zero point, so
+    the many small products of a recurrent layer do not pay for creating memory each time."""
+
+    def __init__(self, packed, primitive, src, dst):
+        lib = library._lib
+        self.primitive, self.descs, self.n = primitive, (src, dst), packed.n
+        self.x_scale = np.zeros(1, np.float32)
+        self.x_zero_point = np.zeros(1, np.int32)
+        self._placeholder = np.zeros(1, np.float32)  # memory objects need a pointer at creation
+        fixed = [
+            (library.ARG_SRC, src.handle, self._placeholder),
+            (library.ARG_DST, dst.handle, self._placeholder),
+            (library.ARG_WEIGHTS, packed.packed_md, packed.packed),
+            (_ARG_ATTR_SCALES | library.ARG_SRC, packed.scale_md.handle, self.x_scale),
+            (_ARG_ATTR_SCALES | library.ARG_WEIGHTS, packed.w_scale_md.handle, packed.w_scale),
+            (_ARG_ATTR_ZERO_POINTS | library.ARG_SRC, packed.zp_md.handle, self.x_zero_point),
         ]
-        if self.bias is not None:
-            args.append((library.ARG_BIAS, self.bias_md.handle, self.bias))
-        primitive.run(args)
+        if packed.bias is not None:
+            fixed.append((library.ARG_BIAS, packed.bias_md.handle, packed.bias))
+        self._keep = [packed]  # the arrays the memory objects point at stay alive
+        self.mems = []
+        for _, md, array in fixed:
+            mem = ctypes.c_void_p()
+            library._check(
+                lib.dnnl_memory_create(
+                    ctypes.byref(mem), md, library._engine, ctypes.c_void_p(array.ctypes.data)
+                ),
+                "memory_create",
+            )
+            self.mems.append(mem)
+        self.args = (library._ExecArg * len(fixed))(
+            *[library._ExecArg(arg, mem) for (arg, _, _), mem in zip(fixed, self.mems)]
+        )
+
+    def run(self, x_q, x_scale, x_zero_point):
+        lib = library._lib
+        out = np.empty((x_q.shape[0], self.n), np.float32)
+        self.x_scale[0], self.x_zero_point[0] = x_scale, x_zero_point
+        lib.dnnl_memory_set_data_handle(self.mems[0], ctypes.c_void_p(x_q.ctypes.data))
+        lib.dnnl_memory_set_data_handle(self.mems[1], ctypes.c_void_p(out.ctypes.data))
+        prim = self.primitive.prim
+        library._check(
+            lib.dnnl_primitive_execute(prim, library._stream, len(self.mems), self.args), "execute"
+        )
+        library._check(lib.dnnl_stream_wait(library._stream), "stream_wait")
         return out
+
+    def __del__(self):
+        if library._lib is not None:
+            for mem in self.mems:
+                library._lib.dnnl_memory_destroy(mem)
 
 
 @register("int8_linear_pack", "onednn", dtypes=[np.int8], priority=10)

@@ -171,7 +171,7 @@ def __getattr__(name):
         return getattr(functional, name)
     # imported on first use: MPI starts then; the others cost import time most programs skip
     if name in ("distributed", "multiprocessing", "fx", "onnx", "distributions", "ao",
-                "quantization", "testing"):  # fmt: skip
+                "quantization", "testing", "profiler"):  # fmt: skip
         import importlib
 
         return importlib.import_module(f"ember.{name}")

@@ -19,6 +19,9 @@ from ember._tensor import Tensor, wrap
 from ember.autograd import anomaly_mode
 from ember.autograd.grad_mode import GRAD_ENABLED, no_grad
 
+PROFILER = [None]
+"""The active ``autograd.profiler.profile`` recorder, or None: ``apply`` reports to it."""
+
 __all__ = ["Function", "ArrayFunction", "FunctionCtx", "once_differentiable"]
 
 _FREED = object()
@@ -125,6 +128,11 @@ class Function(FunctionCtx):
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        recorder = PROFILER[0]
+        if recorder is not None:
+            if recorder.entered is None:
+                return recorder.record(cls, args, kwargs)
+            recorder.entered = None
         ctx = cls.__new__(cls)
         needs_grad = False
         if GRAD_ENABLED[0]:

@@ -14,6 +14,7 @@ from ember._serialization import memory, structure
 from ember._serialization.dtypes import FROM_SAFETENSORS
 from ember._serialization.errors import CheckpointError
 from ember._serialization.location import place
+from ember._subclasses import parameter_class
 from ember._tensor import wrap
 
 __all__ = ["load_ember", "load_plain"]
@@ -77,7 +78,7 @@ def _tensor(spec, by_name, raw, placed, map_location, what):
     if spec["requires_grad"] and not dtype.is_floating_point:
         raise CheckpointError(f"{what}: tensor {name!r} of dtype {dtype} requires grad")
     if spec["parameter"]:
-        from ember.nn.parameter import Parameter
+        Parameter = parameter_class()
 
         return Parameter(t, requires_grad=spec["requires_grad"])
     return t.requires_grad_(spec["requires_grad"])

@@ -11,6 +11,7 @@ from collections import OrderedDict
 
 from ember._serialization import memory
 from ember._serialization.errors import CheckpointError
+from ember._subclasses import parameter_class
 from ember._tensor import Tensor, wrap
 
 __all__ = [
@@ -86,7 +87,7 @@ def rebuild_tensor_v2(
 
 
 def rebuild_parameter(data, requires_grad, backward_hooks):
-    from ember.nn.parameter import Parameter
+    Parameter = parameter_class()
 
     if type(data) is not Tensor or not isinstance(requires_grad, bool):
         raise CheckpointError(f"a Parameter is rebuilt from {type(data).__name__}, not a tensor")
@@ -105,7 +106,7 @@ def rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
 
 def rebuild_from_type_v2(func, new_type, args, state):
     """A tensor of a subclass or with Python attributes: ember loads plain tensors only."""
-    from ember.nn.parameter import Parameter
+    Parameter = parameter_class()
 
     if func is not rebuild_tensor_v2 or new_type not in (Tensor, Parameter):
         raise CheckpointError(f"a tensor subclass {new_type!r:.80} cannot be loaded by ember")

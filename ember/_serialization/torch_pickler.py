@@ -25,6 +25,7 @@ import numpy as np
 from ember._device import device
 from ember._dtype import dtype
 from ember._serialization.dtypes import TORCH_STORAGE
+from ember._subclasses import parameter_class
 from ember._tensor import Size, Tensor
 
 __all__ = ["CheckpointPickler", "StorageRecord"]
@@ -94,7 +95,7 @@ class CheckpointPickler(pickle._Pickler):
 
     def reducer_override(self, obj):
         if isinstance(obj, Tensor):
-            from ember.nn.parameter import Parameter
+            Parameter = parameter_class()
 
             if isinstance(obj, Parameter):
                 rebuild = _torch("torch._utils", "_rebuild_parameter")

@@ -21,6 +21,7 @@ from ember import _device
 from ember._serialization import rebuild, safe_globals
 from ember._serialization.dtypes import FROM_TORCH_DTYPE, FROM_TORCH_STORAGE
 from ember._serialization.errors import CheckpointError, UnsafeCheckpointError
+from ember._subclasses import parameter_class
 from ember._tensor import Size, Tensor
 
 __all__ = ["WeightsUnpickler", "storage_id", "builtin_globals"]
@@ -80,7 +81,7 @@ def _complex(real=0.0, imag=0.0):
 
 def builtin_globals():
     """``{"module.name": ember object}`` for the globals PyTorch's weights_only admits."""
-    from ember.nn.parameter import Parameter
+    Parameter = parameter_class()
 
     out = {
         "collections.OrderedDict": OrderedDict,
@@ -230,7 +231,7 @@ class WeightsUnpickler:
     def _op_reduce(self):
         args = self._pop()
         func = self._pop()
-        from ember.nn.parameter import Parameter
+        Parameter = parameter_class()
 
         if id(func) not in self._callable or not isinstance(args, tuple):
             raise UnsafeCheckpointError(
@@ -240,7 +241,7 @@ class WeightsUnpickler:
         self._stack.append((_parameter if func is Parameter else func)(*args))
 
     def _op_newobj(self):
-        from ember.nn.parameter import Parameter
+        Parameter = parameter_class()
 
         args = self._pop()
         cls = self._pop()

@@ -5,6 +5,7 @@ import sys
 from ember import _dtype
 from ember._device import resolve_device
 from ember._ops.creation import empty
+from ember._subclasses import register_parameter_class
 from ember._tensor import Tensor, _init
 
 __all__ = [
@@ -49,6 +50,9 @@ class Parameter(Tensor):
             new.grad = self.grad.__deepcopy__(memo)
         memo[id(self)] = new
         return new
+
+
+register_parameter_class(Parameter)
 
 
 class Buffer(Tensor):

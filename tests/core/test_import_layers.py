@@ -16,8 +16,8 @@ EMBER = pathlib.Path(ember.__file__).parent
 LAYERS = [
     ("backends", ["ember.backends", "ember._runtime"]),
     ("core", ["ember._allocator", "ember._dtype", "ember._device", "ember._printing",
-              "ember._random", "ember._legacy_tensor_types", "ember._tensor", "ember.cuda",
-              "ember.accelerator", "ember.amp"]),
+              "ember._subclasses", "ember._random", "ember._legacy_tensor_types", "ember._tensor",
+              "ember.cuda", "ember.accelerator", "ember.amp"]),
     ("autograd", ["ember.autograd.engine", "ember.autograd.function", "ember.autograd.grad_mode",
                   "ember.autograd.anomaly_mode", "ember.autograd.inplace"]),
     ("ops", ["ember._ops"]),
@@ -42,8 +42,6 @@ ALLOWED = {
     ("ember._ops.creation", "ember.multiprocessing.shared_memory"):
         "Tensor.share_memory_ / is_shared: the segments belong to ember.multiprocessing, "
         "which is imported on the call",
-    ("ember._serialization", "ember.nn.parameter"):
-        "loading rebuilds nn.Parameter (defined in nn/parameter.py, as torch.nn.Parameter)",
     ("ember.optim.swa_utils", "ember.nn"):
         "AveragedModel is an nn.Module, as torch.optim.swa_utils.AveragedModel is",
     ("ember.utils.data.distributed", "ember.distributed"):

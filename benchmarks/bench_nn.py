@@ -1,46 +1,43 @@
-"""nn layers, forward + backward, ember against PyTorch in the same run.
+"""nn layers, forward + backward, ember against PyTorch, each library in its own process.
 
-    python benchmarks/bench_nn.py [--repeats 20] [--warmup 3] [--only conv2d,lstm]
+    python benchmarks/bench_nn.py [--rounds 3] [--repeats 20] [--warmup 3] [--only conv2d,lstm]
 
-Each case builds the same layer (same weights) and inputs in both libraries. Runs alternate
-between the two libraries (one PyTorch step, one ember step, ...) so that load from other
-processes on a shared machine falls on both alike; the first ``--warmup`` pairs are dropped
-and the median of the rest is reported. The ratio is ember's median over PyTorch's.
-
-Both libraries run OpenMP thread pools; their threads sleep between parallel regions here
-(OMP_WAIT_POLICY=PASSIVE, set before either loads), or the threads of whichever library ran
-last keep spinning on the cores while the other is timed. PyTorch's own times are the same
-either way on the development machine (layer norm 3.8 against 4.1 ms).
+Each case builds the same layer and inputs in a fresh process that imports one library only
+and keeps its defaults (nothing is set for PyTorch); weights and inputs come from the same
+NumPy seed in both. Rounds alternate which library goes first; a figure is the median over
+rounds of each process's median step (after ``--warmup`` steps). The ratio is ember's over
+PyTorch's.
 """
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-import ember  # noqa: E402
+import numpy as np
 
 rng = np.random.default_rng(0)
 
 
-def _same_weights(tmod, emod):
-    emod.load_state_dict(
-        {k: ember.tensor(v.detach().numpy()) for k, v in tmod.state_dict().items()}
-    )
+def _seeded_weights(lib, mod):
+    """The same weights in either library: drawn from one NumPy seed in state_dict order."""
+    weights = np.random.default_rng(1)
+    state = {
+        k: lib.tensor((weights.standard_normal(tuple(v.shape)) * 0.05).astype(np.float32))
+        for k, v in mod.state_dict().items()
+    }
+    mod.load_state_dict(state)
 
 
 def _module_case(name, build_args, build_kw, x_shape, call=lambda m, x: m(x), pick=lambda o: o):
     """A step: forward, backward of a fixed random cotangent, into input and weight grads."""
 
-    def make(lib, tmod=None):
+    def make(lib):
         mod = getattr(lib.nn, name)(*build_args, **build_kw)
-        if tmod is not None:
-            _same_weights(tmod, mod)
+        _seeded_weights(lib, mod)
         x = lib.tensor(X[x_shape], requires_grad=True)
         out = pick(call(mod, x))
         cot = lib.tensor(rng.standard_normal(tuple(out.shape)).astype(np.float32))
@@ -50,14 +47,9 @@ def _module_case(name, build_args, build_kw, x_shape, call=lambda m, x: m(x), pi
             x.grad = None
             pick(call(mod, x)).backward(cot)
 
-        return mod, step
+        return step
 
-    def both():
-        tmod, t_step = make(torch)
-        _, e_step = make(ember, tmod)
-        return t_step, e_step
-
-    return both
+    return make
 
 
 class _Inputs(dict):
@@ -70,22 +62,17 @@ X = _Inputs()
 
 
 def _cross_entropy_case(n, c):
-    def both():
-        steps = []
-        logits = rng.standard_normal((n, c)).astype(np.float32) * 3
-        target = rng.integers(0, c, n)
-        for lib in (torch, ember):
-            x = lib.tensor(logits, requires_grad=True)
-            y = lib.tensor(target)
+    def make(lib):
+        x = lib.tensor(rng.standard_normal((n, c)).astype(np.float32) * 3, requires_grad=True)
+        y = lib.tensor(rng.integers(0, c, n))
 
-            def step(lib=lib, x=x, y=y):
-                x.grad = None
-                lib.nn.functional.cross_entropy(x, y).backward()
+        def step():
+            x.grad = None
+            lib.nn.functional.cross_entropy(x, y).backward()
 
-            steps.append(step)
-        return steps
+        return step
 
-    return both
+    return make
 
 
 CASES = {
@@ -116,36 +103,49 @@ CASES = {
 }
 
 
-def interleaved_ms(t_step, e_step, repeats, warmup):
-    """Medians in ms of the two steps, run alternately."""
-    t_times, e_times = [], []
+def child(lib_name, key, repeats, warmup):
+    """Runs in the fresh process: median ms of one case in one library, printed as JSON."""
+    step = CASES[key][1](__import__(lib_name))
+    times = []
     for i in range(warmup + repeats):
-        for step, times in ((t_step, t_times), (e_step, e_times)):
-            t0 = time.perf_counter()
-            step()
-            if i >= warmup:
-                times.append(time.perf_counter() - t0)
-    return statistics.median(t_times) * 1e3, statistics.median(e_times) * 1e3
+        t0 = time.perf_counter()
+        step()
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    print(json.dumps(statistics.median(times) * 1e3))
+
+
+def in_process(lib_name, key, repeats, warmup):
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", lib_name, key]
+    cmd += ["--repeats", str(repeats), "--warmup", str(warmup)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if out.returncode:
+        raise RuntimeError(f"{lib_name} {key} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--only", default=",".join(CASES), help="comma-separated: " + ", ".join(CASES))
+    p.add_argument("--child", nargs=2, metavar=("LIBRARY", "CASE"), help="internal")
     args = p.parse_args(argv)
-    print(
-        f"float32, forward + backward; torch threads {torch.get_num_threads()}; median of "
-        f"{args.repeats} interleaved runs after {args.warmup} warm-up pairs"
-    )
+    if args.child:
+        return child(*args.child, args.repeats, args.warmup)
+    print(f"float32, forward + backward; a process per library and round, {args.rounds} rounds")
     print(f"| {'case':<58} | {'torch ms':>9} | {'ember ms':>9} | {'ratio':>6} |")
     print(f"|{'-' * 60}|{'-' * 11}|{'-' * 11}|{'-' * 8}|")
     for key in args.only.split(","):
-        label, build = CASES[key]
-        t_step, e_step = build()
-        t_ms, e_ms = interleaved_ms(t_step, e_step, args.repeats, args.warmup)
+        times = {"torch": [], "ember": []}
+        for r in range(args.rounds):
+            for lib in ("torch", "ember") if r % 2 == 0 else ("ember", "torch"):
+                times[lib].append(in_process(lib, key, args.repeats, args.warmup))
+        t_ms, e_ms = statistics.median(times["torch"]), statistics.median(times["ember"])
+        label = CASES[key][0]
         print(f"| {label:<58} | {t_ms:>9.2f} | {e_ms:>9.2f} | {e_ms / t_ms:>6.2f} |", flush=True)
-        del t_step, e_step
 
 
 if __name__ == "__main__":

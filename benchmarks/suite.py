@@ -1,7 +1,6 @@
 """ember against PyTorch on the same workloads, each library in a process of its own.
 
     python benchmarks/suite.py [--steps 15] [--rounds 3] [--only mlp,cnn] [--json results.json]
-    python benchmarks/suite.py --one-process ...   # the older, labelled variant
 
 For each workload and round, a fresh process per library imports only that library with its
 own defaults (nothing is set for PyTorch that a PyTorch user would not set), builds the
@@ -9,14 +8,9 @@ workload, runs 3 warm-up steps and times ``--steps`` steps; the rounds alternate
 library goes first. A figure is the median over rounds of each process's median step, with
 the range of those medians as its spread. Peak memory is the growth of the process's peak
 resident set (VmHWM) over building the workload and running it, the largest over rounds.
-
-``--one-process`` runs both libraries in one process with alternating steps and OpenMP
-threads set to sleep (``OMP_WAIT_POLICY=PASSIVE``) for both: it slows PyTorch below what its
-users see, and is kept only to compare with earlier tables.
 """
 
 import argparse
-import gc
 import json
 import os
 import platform
@@ -80,28 +74,6 @@ def time_per_process(name, steps, rounds):
     return result
 
 
-def time_one_process(name, steps, warmup=3):
-    """Both libraries in this process, steps alternating (the --one-process variant)."""
-    import torch
-
-    import ember
-
-    fns = {"ember": WORKLOADS[name](ember), "torch": WORKLOADS[name](torch)}
-    # Keep the garbage collector from re-scanning the other library's long-lived objects.
-    gc.collect()
-    gc.freeze()
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    times = {k: [] for k in fns}
-    for _ in range(steps):
-        for k, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - t0)
-    return {k: {"medians": [statistics.median(v)], "spread_of": v} for k, v in times.items()}
-
-
 def machine():
     import numpy as np
 
@@ -130,7 +102,7 @@ def machine():
 
 def summarise(entry):
     medians = entry["medians"]
-    spread = entry.get("spread_of", medians)
+    spread = medians
     out = {
         "median_ms": statistics.median(medians) * 1e3,
         "min_ms": min(spread) * 1e3,
@@ -147,26 +119,20 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--only", default="")
     p.add_argument("--json", default="")
-    p.add_argument("--one-process", action="store_true")
     p.add_argument("--child", nargs=3, metavar=("LIBRARY", "WORKLOAD", "STEPS"), help="internal")
     args = p.parse_args(argv)
     if args.child:
         lib_name, name, steps = args.child
         child(lib_name, name, int(steps))
         return
-    if args.one_process:
-        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"  # read by libgomp when the libraries load
     names = [n for n in WORKLOADS if not args.only or n in args.only.split(",")]
     rows = []
-    mode = "one process, OMP_WAIT_POLICY=PASSIVE" if args.one_process else "a process per library"
+    mode = "a process per library"
     print(f"# {mode}; median (min-max) ms")
     columns = ("torch ms", 24), ("ember ms", 24), ("ratio", 7), ("torch MB", 9), ("ember MB", 9)
     print(f"{'workload':<22}" + "".join(f"{c:>{w}}" for c, w in columns))
     for name in names:
-        if args.one_process:
-            times = time_one_process(name, args.steps)
-        else:
-            times = time_per_process(name, args.steps, args.rounds)
+        times = time_per_process(name, args.steps, args.rounds)
         row = {"workload": name, **{k: summarise(v) for k, v in times.items()}}
         row["ratio"] = row["ember"]["median_ms"] / row["torch"]["median_ms"]
         rows.append(row)

@@ -21,11 +21,6 @@ def add_parser(sub):
     p.add_argument("--rounds", type=int, default=3, help="fresh processes per library")
     p.add_argument("--only", default="", help="comma-separated workloads, e.g. mlp,resnet18")
     p.add_argument("--json", default="", help="also write the results to this JSON file")
-    p.add_argument(
-        "--one-process",
-        action="store_true",
-        help="both libraries in one process (the older variant; slows PyTorch)",
-    )
     p.add_argument("--micro", action="store_true", help="then run the micro-benchmarks too")
     p.set_defaults(run=run)
 
@@ -56,8 +51,6 @@ def run(args):
         cmd += ["--only", args.only]
     if args.json:
         cmd += ["--json", args.json]
-    if args.one_process:
-        cmd.append("--one-process")
     status = subprocess.call(cmd)
     if args.micro:
         for name in MICRO:

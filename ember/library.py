@@ -15,6 +15,7 @@ import re
 from ember._tensor import Tensor
 from ember.autograd import Function
 from ember.autograd.grad_mode import no_grad
+from ember.autograd.profiler import record_function
 
 __all__ = [
     "Library", "custom_op", "define", "impl", "register_autograd", "register_fake",
@@ -128,6 +129,26 @@ class _Ops:
 
 
 ops = _Ops()
+
+
+def _enter_range(name, args=None):
+    handle = record_function(name, args)
+    handle.__enter__()
+    return handle
+
+
+def _exit_range(handle):
+    handle.__exit__(None, None, None)
+
+
+# ``ember.ops.profiler``: record_function's range as operators, which programs that trace
+# record_function with torch.fx put in their graphs.
+for _name, _kernel in (
+    ("_record_function_enter", _enter_range),
+    ("_record_function_enter_new", _enter_range),
+    ("_record_function_exit", _exit_range),
+):
+    ops._operator(f"profiler::{_name}")._kernels["CompositeImplicitAutograd"] = _kernel
 
 
 class _Schema:

@@ -196,6 +196,20 @@ class Patcher:
                 if recorded is not None and isinstance(value, types.FunctionType):
                     self.patch_attr(Tensor, name, _recording_method(recorded, value))
 
+    def patch_operators(self):
+        """Record ``ember.ops`` operators called with a Proxy argument as call_function nodes."""
+        from ember.library import OpOverload
+
+        original = OpOverload.__call__
+
+        def call(op, *args, **kwargs):
+            proxy = _first_proxy(args, kwargs)
+            if proxy is not None:
+                return proxy.tracer.create_proxy("call_function", op, args, kwargs)
+            return original(op, *args, **kwargs)
+
+        self.patch_attr(OpOverload, "__call__", call)
+
     def patch_global(self, globals_dict, name):
         """Wrap globals_dict[name] (a builtin such as len when the module has no such name)."""
         value = globals_dict.get(name, _MISSING)

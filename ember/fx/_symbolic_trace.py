@@ -319,6 +319,7 @@ class Tracer:
         patcher.patch_attr(Module, "__call__", module_call)
         patcher.patch_public_functions()
         patcher.patch_tensor_methods()
+        patcher.patch_operators()
         for globals_dict, name in wrapped_globals():
             patcher.patch_global(globals_dict, name)
         for module in self._autowrap_search:

@@ -12,6 +12,8 @@ a fresh process with the library's own defaults, rounds alternating; figures are
 over rounds of each process's median forward time. Size counts the bytes of every weight as
 stored (int8 for quantized Linear weights); drift is the largest difference between the
 quantized and the float model's outputs on the same input.
+
+``--step-profile BATCH`` times the parts of one step of ember's quantized LSTM instead.
 """
 
 import argparse
@@ -126,13 +128,51 @@ def child(lib_name, model_name, precision, batch, steps):
     print(json.dumps({"ms": statistics.median(times) * 1e3, "mb": size / 2**20, "drift": drift}))
 
 
+def step_profile(batch, repeats=2000, steps=35):
+    """Microseconds per step of an LSTM layer (256 inputs, hidden 256) at ``batch``: ember's
+    quantized layer's whole step and its two int8 parts, against ember's float32 layer."""
+    import ember
+    from ember.ao.quantization import _qparams
+
+    ember.manual_seed(0)
+    layer = ember.nn.Sequential(ember.nn.LSTM(256, 256)).eval()
+    quantized = ember.ao.quantization.quantize_dynamic(layer, {ember.nn.LSTM})
+    _, recurrent, _ = quantized[0]._all_weight_values[0].kernels()
+    product = recurrent.bind(batch)
+    h = np.random.default_rng(0).standard_normal((batch, 256)).astype(np.float32)
+    _, x_scale, x_zero_point = _qparams.quantize_activations(h, True, product.input)
+    x = ember.randn(steps, batch, 256)
+
+    parts = {
+        "quantize h to uint8": (lambda: _qparams.quantize_activations(h, True, product.input), 1),
+        "int8 recurrent product (oneDNN)": (lambda: product(x_scale, x_zero_point), 1),
+        "whole int8 step (layer forward / steps)": (lambda: quantized(x), steps),
+        "whole float32 step (layer forward / steps)": (lambda: layer(x), steps),
+    }
+    print(f"| one LSTM step (256 -> 256), batch {batch} | µs |")
+    print("|---|---|")
+    with ember.no_grad():
+        for name, (fn, per_call) in parts.items():
+            calls = max(repeats // per_call, 20)
+            for _ in range(5):
+                fn()
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            print(f"| {name} | {(time.perf_counter() - t0) / calls / per_call * 1e6:.1f} |")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--model", choices=("encoder", "lstm"), default="encoder")
+    p.add_argument("--step-profile", type=int, metavar="BATCH", help="time the parts of one "
+                   "quantized LSTM step at this batch size and exit")  # fmt: skip
     p.add_argument("--child", nargs=5, help="internal")
     args = p.parse_args()
+    if args.step_profile:
+        return step_profile(args.step_profile)
     if args.child:
         lib, model, precision, batch, steps = args.child
         return child(lib, model, precision, int(batch), int(steps))

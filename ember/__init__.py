@@ -29,7 +29,9 @@ from ember._device import device, get_default_device, set_default_device
 from ember._dtype import (
     bfloat16,
     bool,
+    cdouble,
     complex64,
+    complex128,
     double,
     dtype,
     finfo,
@@ -59,7 +61,9 @@ from ember._dtype import (
     uint8,
 )
 from ember._ops import _methods  # noqa: F401  (binds every Tensor method and operator)
+from ember._ops import complex as _complex_ops
 from ember._ops import elementwise as _elementwise
+from ember._ops.complex import *
 from ember._ops.counting import *
 from ember._ops.creation import *
 from ember._ops.elementwise import *
@@ -79,7 +83,12 @@ from ember._ops.special import (
     sinc,
     xlogy,  # PyTorch's NaN and zero-gradient rules at x == 0, unlike elementwise's
 )
+from ember._ops.spectral import istft, stft
+from ember._ops.storage import UntypedStorage
 from ember._ops.trapezoid import *
+from ember._ops.typed_storage import LEGACY_STORAGES as _LEGACY_STORAGES
+from ember._ops.typed_storage import TypedStorage, is_storage
+from ember._ops.windows import *
 from ember._printing import set_printoptions
 from ember._qscheme import (
     per_channel_affine,
@@ -111,6 +120,7 @@ from ember.autograd.grad_mode import (
 )
 
 abs = _elementwise.abs
+complex, polar = _complex_ops.complex, _complex_ops.polar  # the differentiable ones
 round = _elementwise.round
 pow = _elementwise.pow
 
@@ -118,7 +128,9 @@ pow = _elementwise.pow
     FloatTensor, DoubleTensor, HalfTensor, BFloat16Tensor, LongTensor, IntTensor, ShortTensor,
     CharTensor, ByteTensor, BoolTensor,
 ) = _legacy_tensor_types.make_types("ember", is_cuda=False)  # fmt: skip
+globals().update(_LEGACY_STORAGES)  # FloatStorage, LongStorage, ...
 cfloat = complex64
+inf, nan, pi, e, newaxis = _np.inf, _np.nan, _np.pi, _np.e, None  # Python floats
 uint16 = uint32 = uint64 = None
 strided = "strided"
 contiguous_format = channels_last = preserve_format = "memory_format"
@@ -152,7 +164,10 @@ def _lazy_submodules():
 
 _lazy_submodules()
 
-from ember import special
+import ember.ao.quantization  # quantized tensors in checkpoints (small; ember.ao.nn stays lazy)
+from ember import fft, special
+from ember._serialization.file_reader import PyTorchFileReader
+from ember.jit import ScriptFunction, ScriptModule
 from ember.library import ops
 from ember.serialization import load, load_safetensors, save, save_safetensors
 

@@ -1,6 +1,13 @@
-"""ember.device, and the one place that decides which device a ``device=`` argument gives."""
+"""ember.device, and the one place that decides which device a ``device=`` argument gives.
 
-__all__ = ["device", "resolve_device"]
+A device is also a context manager: inside ``with ember.device("meta"):`` factories called
+without ``device=`` put their tensors there. That default, like ``set_default_device``'s, is
+per thread, as in PyTorch.
+"""
+
+import threading
+
+__all__ = ["device", "resolve_device", "get_default_device", "set_default_device"]
 
 
 class device:
@@ -38,8 +45,22 @@ class device:
         idx = "" if self.index is None else f", index={self.index}"
         return f"device(type='{self.type}'{idx})"
 
+    def __enter__(self):
+        dev = resolve_device(self, "device.__enter__")
+        _default.entered = (*_entered(), dev)
+        return self
+
+    def __exit__(self, *exc):
+        _default.entered = _entered()[:-1]
+
 
 CPU = device("cpu")
+META = device("meta")
+_default = threading.local()  # .entered: the devices of enclosing ``with`` blocks; .set
+
+
+def _entered():
+    return getattr(_default, "entered", ())
 
 
 def cupy_or_none():
@@ -52,14 +73,18 @@ def cupy_or_none():
 
 
 def resolve_device(dev, op_name):
-    """The device that ``op_name`` puts its tensors on, given a ``device=`` argument.
+    """The device that ``op_name`` puts its tensors on, given a ``device=`` argument (None: the
+    default device, see ``get_default_device``).
 
-    ember computes on the CPU only for now. Asking for another device raises what PyTorch's
-    CPU-only build raises there (an AssertionError for CUDA, a RuntimeError for a bare device
-    index), so that a program never silently gets CPU tensors where it asked for GPU ones.
+    ember computes on the CPU only for now; the meta device holds shapes without data. Asking
+    for another device raises what PyTorch's CPU-only build raises there (an AssertionError
+    for CUDA, a RuntimeError for a bare device index), so that a program never silently gets
+    CPU tensors where it asked for GPU ones.
     """
     if dev is None:
-        return CPU
+        return get_default_device()
+    if dev is CPU or dev is META:
+        return dev
     if isinstance(dev, int) and not isinstance(dev, bool):
         raise RuntimeError(
             f"{op_name}: device index {dev} names an accelerator, and ember has no GPU backend "
@@ -73,6 +98,8 @@ def resolve_device(dev, op_name):
     dev = device(dev)
     if dev.type == "cpu":
         return CPU
+    if dev.type == "meta":
+        return META
     if dev.type == "cuda":
         raise AssertionError(
             f"{op_name}: ember has no GPU backend yet, so it cannot put tensors on '{dev}' "
@@ -82,10 +109,15 @@ def resolve_device(dev, op_name):
 
 
 def get_default_device():
-    """The device factories put tensors on when not given one: the CPU, ember's only device."""
-    return CPU
+    """The device factories put tensors on when not given one: that of the innermost
+    ``with device(...)`` block, else the one ``set_default_device`` chose, else the CPU."""
+    entered = _entered()
+    if entered:
+        return entered[-1]
+    return getattr(_default, "set", CPU)
 
 
 def set_default_device(dev):
-    """Accepts the CPU (or None); another device raises as a factory asked for it would."""
-    resolve_device(dev, "set_default_device")
+    """Make ``dev`` (cpu or meta; None: the CPU) the default device of this thread's
+    factories; a device ember cannot serve raises as a factory asked for it would."""
+    _default.set = CPU if dev is None else resolve_device(dev, "set_default_device")

@@ -14,6 +14,7 @@ import numpy as np
 __all__ = [
     "dtype", "float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
     "uint8", "bool", "half", "float", "double", "short", "int", "long", "complex64",
+    "complex128", "cfloat", "cdouble",
     "qint8", "quint8", "qint32", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz",
     "float8_e5m2fnuz", "get_default_dtype", "set_default_dtype", "finfo", "iinfo", "promote_types",
 ]  # fmt: skip
@@ -49,7 +50,18 @@ class dtype:
         return self.category == _QUANTIZED
 
     def to_real(self):
-        return self
+        """The real dtype of a complex dtype's parts (complex64 -> float32); others unchanged."""
+        return _COMPLEX_TO_REAL.get(self, self)
+
+    def to_complex(self):
+        """The complex dtype with this dtype's parts (float64 -> complex128)."""
+        if self.category == _COMPLEX:
+            return self
+        if self.category != _FLOAT:
+            raise RuntimeError(
+                f"to_complex is only supported for floating point dtypes, got {self}"
+            )
+        return complex128 if self is float64 else complex64
 
     def __repr__(self):
         return f"ember.{self.name}"
@@ -74,7 +86,8 @@ int32 = int = dtype("int32", np.int32, _INT)
 int64 = long = dtype("int64", np.int64, _INT)
 uint8 = dtype("uint8", np.uint8, _INT)
 bool = dtype("bool", np.bool_, _BOOL)
-complex64 = dtype("complex64", np.complex64, _COMPLEX)
+complex64 = cfloat = dtype("complex64", np.complex64, _COMPLEX)
+complex128 = cdouble = dtype("complex128", np.complex128, _COMPLEX)
 # 8-bit floats, for storing weights and casting (PyTorch has almost no arithmetic on them).
 float8_e4m3fn = dtype("float8_e4m3fn", ml_dtypes.float8_e4m3fn, _FLOAT)
 float8_e5m2 = dtype("float8_e5m2", ml_dtypes.float8_e5m2, _FLOAT)
@@ -86,11 +99,12 @@ quint8 = dtype("quint8", np.uint8, _QUANTIZED)
 qint32 = dtype("qint32", np.int32, _QUANTIZED)
 
 ALL = (float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, bool, complex64,
-       float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz)  # fmt: skip
+       complex128, float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz)  # fmt: skip
 _FROM_NP = {d.np: d for d in ALL}
-_FROM_NP[np.dtype(np.complex128)] = complex64
 _FROM_NAME = {d.name: d for d in ALL}
-_FROM_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64)
+_FROM_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64,
+                  cfloat=complex64, cdouble=complex128)  # fmt: skip
+_COMPLEX_TO_REAL = {complex64: float32, complex128: float64}
 
 _default = [float32]
 
@@ -123,6 +137,8 @@ def to_dtype(d):
         return int64
     if d is builtins.bool:
         return bool
+    if d is builtins.complex:
+        return complex128
     return from_np(np.dtype(d))
 
 
@@ -141,6 +157,9 @@ def promote_types(a, b):
     """The smallest dtype both ``a`` and ``b`` convert to safely, as ``torch.promote_types``."""
     if a is b:
         return a
+    if _COMPLEX in (a.category, b.category) and a.category != _QUANTIZED != b.category:
+        widest = max(d.to_real().itemsize for d in (a, b) if d.category >= _FLOAT)
+        return complex128 if widest >= 8 else complex64  # float64 + complex64 -> complex128
     if a.category != b.category:
         return a if a.category > b.category else b
     if {a, b} == {float16, bfloat16}:
@@ -151,7 +170,9 @@ def promote_types(a, b):
 
 
 def category_default(category):
-    return (bool, int64, _default[0], complex64)[category]
+    if category == _COMPLEX:
+        return _default[0].to_complex()
+    return (bool, int64, _default[0])[category]
 
 
 def scalar_category(x):
@@ -161,9 +182,26 @@ def scalar_category(x):
         return _INT
     if isinstance(x, builtins.float | np.floating):
         return _FLOAT
-    if isinstance(x, complex):
+    if isinstance(x, complex | np.complexfloating):
         return _COMPLEX
     raise TypeError(f"expected a number, got {type(x).__name__}")
+
+
+def _combine(higher, lower):
+    """PyTorch's merge of two operand kinds, ``higher`` having precedence (tensors with
+    dimensions over 0-d tensors over Python numbers): a lower kind only counts when its
+    category is higher, and a complex operand of lower kind keeps a float tensor's width."""
+    if higher is None:
+        return lower
+    if lower is None or higher.category == _COMPLEX:
+        return higher
+    if lower.category == _COMPLEX:
+        return higher.to_complex() if higher.category == _FLOAT else lower
+    if higher.category == _FLOAT:
+        return higher
+    if higher is bool or lower.category == _FLOAT:
+        return promote_types(higher, lower)
+    return higher
 
 
 def result_type(*operands):
@@ -181,21 +219,15 @@ def result_type(*operands):
             dim_t = xd if dim_t is None else promote_types(dim_t, xd)
         else:
             zero_t = xd if zero_t is None else promote_types(zero_t, xd)
-    result = dim_t
-    if zero_t is not None and (result is None or zero_t.category > result.category):
-        result = zero_t if result is None else promote_types(result, zero_t)
-        if dim_t is not None and zero_t.category > dim_t.category:
-            result = zero_t
-    if scalar_cat >= 0 and (result is None or scalar_cat > result.category):
-        result = category_default(scalar_cat)
-    return result
+    wrapped = category_default(scalar_cat) if scalar_cat >= 0 else None
+    return _combine(dim_t, _combine(zero_t, wrapped))
 
 
 class finfo:
     """Machine limits of a floating dtype, as ``torch.finfo``."""
 
     def __init__(self, type=None):
-        type = to_dtype(type)
+        type = to_dtype(type).to_real()  # a complex dtype's limits are its parts' (float32)
         if not type.is_floating_point:
             raise TypeError(f"finfo expects a floating point dtype, got {type}")
         ml = type is bfloat16 or type.name.startswith("float8")

@@ -55,8 +55,24 @@ def _formatter(arr):
     if kind in "iu":
         return str
     if kind == "c":
-        return lambda v: f"{v.real:.4f}{v.imag:+.4f}j"
+        return _complex_formatter(arr.reshape(-1))
     return _float_formatter(arr.astype(np.float64).reshape(-1))
+
+
+def _complex_formatter(values):
+    """Real parts right-aligned in one column, imaginary parts signed after them (``1.+2.j``),
+    each part formatted over all values of that part, as PyTorch does."""
+    real_fmt = _float_formatter(values.real.astype(np.float64))
+    imag_fmt = _float_formatter(values.imag.astype(np.float64))
+    real_width = max(len(real_fmt(v)) for v in values.real.tolist())
+    imag_width = max(len(imag_fmt(v)) for v in values.imag.tolist())
+
+    def fmt(v):
+        imag = imag_fmt(v.imag) + "j"
+        return real_fmt(v.real).rjust(real_width) + (imag if imag[0] in "+-" else "+" + imag)
+
+    fmt.line_width = real_width + imag_width + 1  # what PyTorch counts per value when wrapping
+    return fmt
 
 
 def _summarised(arr):
@@ -73,7 +89,9 @@ def _body(arr, fmt, width, indent, summarise):
         idx = list(range(edge)) + [None] + list(range(n - edge, n))
     if arr.ndim == 1:
         items = ["..." if i is None else fmt(arr[i].item()).rjust(width) for i in idx]
-        per_line = max(1, (_options["linewidth"] - indent) // (width + 2))
+        per_line = max(
+            1, (_options["linewidth"] - indent) // (getattr(fmt, "line_width", width) + 2)
+        )
         lines = [", ".join(items[k : k + per_line]) for k in range(0, len(items), per_line)]
         return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
     sep = "," + "\n" * (arr.ndim - 1) + " " * (indent + 1)
@@ -82,13 +100,15 @@ def _body(arr, fmt, width, indent, summarise):
 
 
 def tensor_repr(t):
+    if t.is_meta:  # no values to show: the size stands in for them, as in PyTorch
+        suffix = ["device='meta'", f"size={tuple(t.shape)}", *_dtype_and_grad(t, values=False)]
+        return "tensor(..., " + ", ".join(suffix) + ")"
     arr = t._data if isinstance(t._data, np.ndarray) else t._data.get()
     if t.dtype is _dtype.bfloat16 or arr.dtype == np.float16:
         shown = arr.astype(np.float32)
     else:
         shown = arr
     suffix = []
-    default = {"f": _dtype.get_default_dtype(), "i": _dtype.int64, "b": _dtype.bool}
     if t.device.type != "cpu":
         suffix.append(f"device='{t.device}'")
     indent = len("tensor(")
@@ -103,15 +123,26 @@ def tensor_repr(t):
             sample = _edges(shown)
         fmt = _formatter(sample)
         width = max(len(fmt(v)) for v in sample.reshape(-1).tolist())
+        if arr.dtype.kind == "c":  # the real parts are aligned; whole values are not padded
+            width = 0
         body = _body(shown, fmt, width, indent, summarise)
-    kind = "f" if t.is_floating_point() else ("b" if arr.dtype.kind == "b" else "i")
-    if default.get(kind) is not t.dtype:
+    suffix += _dtype_and_grad(t)
+    return "tensor(" + body + "".join(", " + s for s in suffix) + ")"
+
+
+def _dtype_and_grad(t, values=True):
+    """The ``dtype=`` and autograd parts of a repr. The dtype is left out when it is the
+    default float dtype, or when printed values show it (int64 and bool)."""
+    suffix = []
+    default = _dtype.get_default_dtype()
+    shown = (default, default.to_complex(), _dtype.int64, _dtype.bool) if values else ()
+    if t.dtype is not default and t.dtype not in shown:
         suffix.append(f"dtype={t.dtype}")
     if t.grad_fn is not None:
         suffix.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t.requires_grad:
         suffix.append("requires_grad=True")
-    return "tensor(" + body + "".join(", " + s for s in suffix) + ")"
+    return suffix
 
 
 def _edges(arr):

@@ -13,7 +13,16 @@ import weakref
 import numpy as np
 
 from ember import _dtype
-from ember._device import CPU, device, resolve_device
+from ember._device import CPU, META, device, resolve_device
+from ember._meta import (
+    COPY_OUT,
+    NO_ITEM,
+    MetaArray,
+    as_meta_if_viewed,
+    element_strides,
+    is_contiguous,
+    meta_array,
+)
 from ember._printing import tensor_repr
 
 __all__ = ["Tensor", "Size", "wrap"]
@@ -54,12 +63,15 @@ class Tensor:
 
     def __init__(self, *args, dtype=None, device=None, requires_grad=False):
         """``Tensor(data)`` copies data; ``Tensor(2, 3)`` makes an uninitialised float tensor."""
-        resolve_device(device, "Tensor")
+        on_meta = device is not None and resolve_device(device, "Tensor") is META
         if len(args) == 1 and not isinstance(args[0], int | np.integer):
             arr = _array_from(args[0], _dtype.to_dtype(dtype))
+            if on_meta:
+                arr = meta_array(arr.shape, arr.dtype)
         else:
             shape = args[0] if len(args) == 1 and isinstance(args[0], tuple | list) else args
-            arr = np.empty(tuple(shape), _dtype.to_dtype(dtype).np)
+            make = meta_array if on_meta else np.empty
+            arr = make(tuple(shape), _dtype.to_dtype(dtype).np)
         _init(self, arr, requires_grad)
 
     # -- metadata ---------------------------------------------------------------------------
@@ -92,7 +104,10 @@ class Tensor:
 
     @property
     def device(self):
-        return CPU if isinstance(self._data, np.ndarray) else device("cuda", self._data.device.id)
+        d = self._data
+        if isinstance(d, np.ndarray):
+            return META if isinstance(d, MetaArray) else CPU
+        return device("cuda", d.device.id)
 
     @property
     def is_cuda(self):
@@ -103,12 +118,15 @@ class Tensor:
         return self.device.type == "cpu"
 
     @property
+    def is_meta(self):
+        return isinstance(self._data, MetaArray)
+
+    @property
     def layout(self):
         return "strided"
 
     is_sparse = False
     is_quantized = False
-    is_meta = False
     is_nested = False
     is_xpu = is_mps = is_mtia = is_ipu = is_xla = is_vulkan = is_maia = is_mkldnn = False
 
@@ -116,7 +134,15 @@ class Tensor:
         return self._data.itemsize
 
     def stride(self, dim=None):
-        st = tuple(s // self._data.itemsize for s in self._data.strides)
+        if isinstance(self._data, MetaArray):
+            st = element_strides(self._data)
+        elif self._data.size == 0:  # NumPy gives empty arrays zero strides; PyTorch contiguous
+            st = tuple(
+                int(np.prod([max(n, 1) for n in self._data.shape[i + 1 :]]))
+                for i in range(self._data.ndim)
+            )
+        else:
+            st = tuple(s // self._data.itemsize for s in self._data.strides)
         return st if dim is None else st[_norm_dim(dim, self._data.ndim, "stride")]
 
     def storage_offset(self):
@@ -127,12 +153,16 @@ class Tensor:
         return off // self._data.itemsize
 
     def data_ptr(self):
+        if isinstance(self._data, MetaArray):
+            return 0
         return self._data.__array_interface__["data"][0]
 
     def untyped_storage(self):
         return _Storage(self._data)
 
     def is_contiguous(self, memory_format=None):
+        if isinstance(self._data, MetaArray):
+            return is_contiguous(self._data)
         return self._data.flags.c_contiguous
 
     def is_floating_point(self):
@@ -245,12 +275,16 @@ class Tensor:
             raise RuntimeError(
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
             )
+        if isinstance(self._data, MetaArray):
+            raise RuntimeError(NO_ITEM)
         v = self._data.reshape(()).item() if self._data.ndim else self._data.item()
         if self.dtype is _dtype.bfloat16:
             v = builtins.float(v)
         return v
 
     def tolist(self):
+        if isinstance(self._data, MetaArray):
+            raise NotImplementedError(COPY_OUT)
         if self.dtype is _dtype.bfloat16:
             return self._data.astype(np.float32).tolist()
         return self._data.tolist()
@@ -260,6 +294,11 @@ class Tensor:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                 "instead."
+            )
+        if isinstance(self._data, MetaArray):
+            raise TypeError(
+                "can't convert meta device type tensor to numpy. Use Tensor.cpu() to copy the "
+                "tensor to host memory first."
             )
         if not isinstance(self._data, np.ndarray):
             if not force:
@@ -271,6 +310,8 @@ class Tensor:
         return self._data
 
     def __array__(self, dtype=None, copy=None):
+        if isinstance(self._data, MetaArray):
+            return self.numpy()  # raises, naming the meta device
         arr = self._data if isinstance(self._data, np.ndarray) else self._data.get()
         return arr if dtype is None else arr.astype(dtype, copy=False)
 
@@ -289,6 +330,8 @@ class Tensor:
             raise RuntimeError(
                 f"Boolean value of Tensor with {'no values' if self._data.size == 0 else 'more than one value'} is ambiguous"  # noqa: E501
             )
+        if isinstance(self._data, MetaArray):
+            raise RuntimeError(NO_ITEM)
         return builtins.bool(self._data.reshape(()))
 
     def _one_element(self, kind):
@@ -318,6 +361,8 @@ class Tensor:
         return id(self)
 
     def __reduce_ex__(self, protocol):
+        if isinstance(self._data, MetaArray):
+            return (_rebuild_meta, (self._data.shape, self._data.dtype, self._requires_grad))
         return (_rebuild, (np.array(self.numpy(force=True)), self._requires_grad))
 
     def __deepcopy__(self, memo):
@@ -407,7 +452,9 @@ def _init(t, arr, requires_grad=False):
 
 
 def wrap(arr, requires_grad=False):
-    """A Tensor around ``arr`` without copying it."""
+    """A Tensor around ``arr`` without copying it (a plain view of a meta array stays meta)."""
+    if arr.base.__class__ is MetaArray:
+        arr = as_meta_if_viewed(arr)
     t = object.__new__(Tensor)
     t._data = arr
     t._requires_grad = requires_grad
@@ -425,6 +472,10 @@ def _rebuild(arr, requires_grad):
     return wrap(arr, requires_grad)
 
 
+def _rebuild_meta(shape, dtype, requires_grad):
+    return wrap(meta_array(shape, dtype), requires_grad)
+
+
 def _norm_dim(dim, ndim, op):
     n = builtins.max(ndim, 1)
     if not -n <= dim < n:
@@ -438,6 +489,8 @@ def _norm_dim(dim, ndim, op):
 def _array_from(data, dtype=None):
     """A new array from Python data, NumPy arrays or Tensors, with PyTorch's dtype inference."""
     if isinstance(data, Tensor):
+        if isinstance(data._data, MetaArray):
+            raise NotImplementedError(COPY_OUT)
         arr = np.array(data._data, copy=True)
         return arr if dtype is None else arr.astype(dtype.np)
     if isinstance(data, np.ndarray | np.generic):  # a NumPy scalar keeps its dtype too
@@ -451,8 +504,8 @@ def _array_from(data, dtype=None):
         arr = arr.astype(_dtype.get_default_dtype().np)
     elif arr.dtype.kind in "iu":
         arr = arr.astype(np.int64)
-    elif arr.dtype.kind == "c":
-        arr = arr.astype(np.complex64)
+    elif arr.dtype.kind == "c":  # complex of the default float's width, as in PyTorch
+        arr = arr.astype(_dtype.get_default_dtype().to_complex().np)
     elif arr.dtype.kind == "b":
         pass
     elif arr.dtype == object or arr.dtype.kind in "US":

@@ -6,6 +6,7 @@ Nothing is ever compiled: ``is_compiling()`` is False, the decorators return wha
 """
 
 from ember._dynamo import config
+from ember._dynamo.eval_frame import OptimizedModule
 from ember.compiler import (
     allow_in_graph,
     assume_constant_result,
@@ -20,7 +21,8 @@ from ember.compiler import (
 __all__ = [
     "allow_in_graph", "assume_constant_result", "config", "disable", "disallow_in_graph",
     "forbid_in_graph", "graph_break", "is_compiling", "list_backends", "mark_dynamic",
-    "mark_static", "mark_static_address", "maybe_mark_dynamic", "optimize", "reset",
+    "mark_static", "mark_static_address", "maybe_mark_dynamic", "OptimizedModule", "optimize",
+    "reset",
     "set_stance", "substitute_in_graph",
 ]  # fmt: skip
 

@@ -8,6 +8,7 @@ function's first argument is the tensor the method is called on.
 
 import numpy as np
 
+from ember._meta import MetaArray
 from ember._ops import (
     activation,
     arithmetic,
@@ -19,11 +20,39 @@ from ember._ops import (
     reduce,
     shape,
     special,
+    spectral,
+    tensor_storage,
     unary,
+    unfold,
 )
+from ember._ops import complex as complex_ops
 from ember._tensor import Tensor, wrap
 from ember.autograd.engine import backward, register_post_accumulate_grad_hook
+from ember.autograd.grad_mode import no_grad
 from ember.autograd.inplace import inplace
+
+
+def _meta_in_place(self, fn, *args, **kwargs):
+    """An in-place op on a meta tensor: ``fn`` checks the arguments and gives the result's
+    shape, which must fit ``self``; there are no values to write."""
+    with no_grad():
+        shape = fn(self, *args, **kwargs)._data.shape
+    if np.broadcast_shapes(shape, self._data.shape) != self._data.shape:
+        raise RuntimeError(
+            f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+            f"{list(np.broadcast_shapes(shape, self._data.shape))}"
+        )
+    self._bump_version()
+    return self
+
+
+def _setitem(self, key, value):
+    """``self[key] = value``; on a meta tensor only the shapes are checked."""
+    if self._data.__class__ is MetaArray:
+        self._data[key] = value._data if isinstance(value, Tensor) else value
+        self._bump_version()
+    else:
+        index.setitem(self, key, value)
 
 
 def _in_place(name, fn):
@@ -31,6 +60,8 @@ def _in_place(name, fn):
     into ``self``'s memory, recorded for autograd."""
 
     def method(self, *args, **kwargs):
+        if self._data.__class__ is MetaArray:
+            return _meta_in_place(self, fn, *args, **kwargs)
         return inplace(self, fn, *args, **kwargs)
 
     method.__name__ = method.__qualname__ = name
@@ -41,6 +72,8 @@ def _in_place_binary(name, fn):
     """As ``_in_place``, for ops with a required second operand (``add_(other)``)."""
 
     def method(self, other, *args, **kwargs):
+        if self._data.__class__ is MetaArray:
+            return _meta_in_place(self, fn, other, *args, **kwargs)
         return inplace(self, fn, other, *args, **kwargs)
 
     method.__name__ = method.__qualname__ = name
@@ -145,7 +178,7 @@ OPERATORS = {
     "__ior__": lambda self, other: inplace(self, _or, other),
     "__ixor__": lambda self, other: inplace(self, _xor, other),
     "__getitem__": index.getitem,
-    "__setitem__": index.setitem,
+    "__setitem__": _setitem,
 }  # fmt: skip
 
 # -- methods: name -> function ---------------------------------------------------------------
@@ -243,6 +276,14 @@ def _polygamma(self, n):
     return special.polygamma(n, self)
 
 
+def _to_dense(self, dtype=None, *, masked_grad=None):
+    """Every ember tensor is already dense (strided): itself, or a copy when ``dtype`` differs."""
+    return self if dtype is None else self.to(dtype)
+
+
+SHAPE["to_dense"] = _to_dense
+SHAPE["unfold"] = unfold.unfold
+
 SPECIAL = {
     "lgamma": special.lgamma, "digamma": special.digamma, "polygamma": _polygamma,
     "mvlgamma": special.mvlgamma, "i0": special.i0, "sinc": special.sinc,
@@ -276,6 +317,11 @@ CREATION["type"] = creation.tensor_type
 CREATION.update(
     {name: creation.dtype_conversion(name, dt) for name, dt in creation.DTYPE_CONVERSIONS.items()}
 )
+
+STORAGE = {
+    name: getattr(tensor_storage, name)
+    for name in ("untyped_storage", "storage", "storage_offset", "set_")
+}
 
 AUTOGRAD = {
     "backward": _backward,
@@ -328,18 +374,28 @@ def _logical_not_(self):
 
 def _bind():
     for table in (ARITHMETIC, UNARY, UNARY_IN_PLACE, COMPARISON, REDUCE, SHAPE, INDEX, SPECIAL,
-                  LINALG, ACTIVATION, CREATION, AUTOGRAD, OPERATORS):  # fmt: skip
+                  LINALG, ACTIVATION, CREATION, STORAGE, AUTOGRAD, OPERATORS):  # fmt: skip
         for name, fn in table.items():
             setattr(Tensor, name, fn)
     for name, fn in IN_PLACE_BINARY.items():
         setattr(Tensor, name, _in_place_binary(name, fn))
     for name, fn in IN_PLACE.items():
         setattr(Tensor, name, _in_place(name, fn))
+    for name in ("conj", "conj_physical", "conj_physical_", "resolve_conj", "resolve_neg",
+                 "is_conj", "angle", "isreal"):  # fmt: skip
+        setattr(Tensor, name, getattr(complex_ops, name))
+    Tensor.cfloat = lambda self, memory_format=None: self.to(complex_ops.complex64)
+    Tensor.cdouble = lambda self, memory_format=None: self.to(complex_ops.complex128)
+    Tensor.stft, Tensor.istft = spectral.stft, spectral.istft
+    Tensor.real = property(complex_ops.real, complex_ops.set_real)
+    Tensor.imag = property(complex_ops.imag, complex_ops.set_imag)
     Tensor.clamp_ = Tensor.clip_ = _clamp_
     Tensor.logical_not_ = _logical_not_
-    # Properties: the transposes (ember's tensors are real, so H and mH are T and mT).
-    Tensor.T = Tensor.H = property(shape.reversed_dims)
-    Tensor.mT = Tensor.mH = property(shape.last_two_dims_swapped)
+    # Properties: the transposes; H and mH also conjugate.
+    Tensor.T = property(shape.reversed_dims)
+    Tensor.mT = property(shape.last_two_dims_swapped)
+    Tensor.H = property(lambda t: complex_ops.conj(shape.reversed_dims(t)))
+    Tensor.mH = property(lambda t: complex_ops.conj(shape.last_two_dims_swapped(t)))
 
 
 _bind()

@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 
-from ember._ops._special import erf
 from ember._ops._util import norm_dim
 from ember._ops.comparison import where
 from ember._ops.unary import sigmoid_array
@@ -12,6 +11,10 @@ from ember._random import np_generator
 from ember._tensor import wrap
 from ember.autograd.function import ArrayFunction
 from ember.autograd.inplace import inplace
+from ember.backends.numpy.erf import erf
+from ember.backends.numpy.row_blocks import over_rows
+from ember.backends.numpy.select import select
+from ember.backends.numpy.threads import elementwise, keeps_dtype, num_threads
 
 __all__ = [
     "relu",
@@ -59,7 +62,7 @@ def _inplace(fn):
 class Relu(ArrayFunction):
     @staticmethod
     def forward(ctx, x):
-        out = np.maximum(x, 0)
+        out = elementwise(np.maximum, x, 0)
         ctx.save_for_backward(out)
         return out
 
@@ -121,9 +124,12 @@ threshold_ = _inplace(lambda input, t, v: Threshold.apply(input, t, v))
 class LeakyRelu(ArrayFunction):
     @staticmethod
     def forward(ctx, x, slope):
-        ctx.slope_mask = np.where(x > 0, 1.0, slope).astype(x.dtype)
+        if ctx.needs_input_grad[0]:
+            ctx.slope_mask = np.where(x > 0, 1.0, slope).astype(x.dtype)
         ctx.save_for_backward(x)  # for the version check: backward reads the slopes
-        return x * ctx.slope_mask
+        # max(x, slope x) when slope <= 1, else the min: x * slope computed as PyTorch does
+        out = np.asarray(elementwise(np.multiply, x, x.dtype.type(slope)))  # 0-d: an array
+        return elementwise(np.maximum if slope <= 1 else np.minimum, x, out, out=out)
 
     @staticmethod
     def backward(ctx, g):
@@ -140,13 +146,37 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 leaky_relu_ = _inplace(lambda input, s=0.01: LeakyRelu.apply(input, s))
 
 
+@keeps_dtype
+def _elu(x, alpha, out=None):
+    """x where x > 0, else alpha (exp(x) - 1), in one buffer."""
+    neg = np.minimum(x, 0, out=np.empty_like(x) if out is None else out)
+    np.exp(neg, out=neg)  # of non-positive numbers only: no overflow
+    np.subtract(neg, 1, out=neg)
+    np.multiply(neg, x.dtype.type(alpha), out=neg)
+    return select(x > 0, x, neg, out=neg)
+
+
+class Elu(ArrayFunction):
+    @staticmethod
+    def forward(ctx, x, alpha):
+        ctx.alpha = alpha
+        y = elementwise(_elu, x, alpha)
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors  # alpha exp(x) = y + alpha where x <= 0
+        return where(x > 0, g, g * (y + ctx.alpha)), None
+
+
 def elu(input, alpha=1.0, inplace=False):
-    neg = alpha * (input.clamp(max=0).exp() - 1)
-    out = where(input > 0, input, neg)
-    return _inplace(lambda t: elu(t, alpha))(input) if inplace else out
+    if inplace:
+        return elu_(input, alpha)
+    return Elu.apply(input, alpha)
 
 
-elu_ = _inplace(lambda input, alpha=1.0: elu(input, alpha))
+elu_ = _inplace(lambda input, alpha=1.0: Elu.apply(input, alpha))
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -163,6 +193,35 @@ def celu(input, alpha=1.0, inplace=False):
     return _inplace(lambda t: celu(t, alpha))(input) if inplace else out
 
 
+@keeps_dtype
+def _gelu_erf(x, out=None):
+    """0.5 x (1 + erf(x / sqrt(2)))."""
+    out = erf(np.multiply(x, x.dtype.type(1 / math.sqrt(2))), out=out)
+    np.add(out, 1, out=out)
+    np.multiply(out, x, out=out)
+    return np.multiply(out, 0.5, out=out)
+
+
+@keeps_dtype
+def _gelu_tanh(x, out=None):
+    """0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), in place in one buffer."""
+    out = np.square(x, out=np.empty_like(x) if out is None else out)
+    np.multiply(out, 0.044715, out=out)
+    np.add(out, 1, out=out)
+    np.multiply(out, x, out=out)
+    np.multiply(out, math.sqrt(2 / math.pi), out=out)
+    np.tanh(out, out=out)
+    np.add(out, 1, out=out)
+    np.multiply(out, x, out=out)
+    return np.multiply(out, 0.5, out=out)
+
+
+@keeps_dtype
+def _silu(x, out=None):
+    out = sigmoid_array(x, out=out)
+    return np.multiply(out, x, out=out)
+
+
 class Gelu(ArrayFunction):
     """GELU, exact (erf) or with the tanh approximation; one op with a hand-written backward."""
 
@@ -170,11 +229,7 @@ class Gelu(ArrayFunction):
     def forward(ctx, x, approximate):
         ctx.approximate = approximate
         ctx.save_for_backward(x)
-        if approximate == "tanh":
-            k = math.sqrt(2 / math.pi)
-            inner = k * (x + 0.044715 * (x * x * x))  # NumPy's x**3 runs the general power
-            return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype, copy=False)
-        return (0.5 * x * (1 + erf(x * (1 / math.sqrt(2))))).astype(x.dtype, copy=False)
+        return elementwise(_gelu_tanh if approximate == "tanh" else _gelu_erf, x)
 
     @staticmethod
     def backward(ctx, g):
@@ -198,9 +253,8 @@ def gelu(input, approximate="none"):
 class Silu(ArrayFunction):
     @staticmethod
     def forward(ctx, x):
-        s = sigmoid_array(x)
         ctx.save_for_backward(x)
-        return x * s
+        return elementwise(_silu, x)
 
     @staticmethod
     def backward(ctx, g):
@@ -307,12 +361,33 @@ def _softmax_dim(input, dim, op):
     return norm_dim(dim, max(input.dim(), 1), op)
 
 
+def _last_axis_softmax(x, log):
+    """Softmax or log-softmax over the last axis of a C-contiguous array, a block of rows at
+    a time (its passes then read it from cache), large inputs on several threads."""
+    rows = x.reshape(-1, x.shape[-1])
+    out = np.empty_like(rows)
+
+    def block(lo, hi):
+        e = out[lo:hi]
+        np.subtract(rows[lo:hi], rows[lo:hi].max(axis=1, keepdims=True), out=e)
+        if log:
+            np.subtract(e, np.log(np.exp(e).sum(axis=1, keepdims=True)), out=e)
+        else:
+            np.exp(e, out=e)
+            np.divide(e, e.sum(axis=1, keepdims=True), out=e)
+
+    over_rows(block, rows.shape[0], x.size, num_threads())
+    return out.reshape(x.shape)
+
+
 class Softmax(ArrayFunction):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
         if x.ndim == 0 or x.size == 0:
             out = np.ones_like(x)
+        elif dim == x.ndim - 1 and x.flags.c_contiguous:
+            out = _last_axis_softmax(x, log=False)
         else:
             e = np.exp(x - np.max(x, axis=dim, keepdims=True))
             out = e / np.sum(e, axis=dim, keepdims=True)
@@ -332,6 +407,8 @@ class LogSoftmax(ArrayFunction):
         ctx.dim = dim
         if x.ndim == 0 or x.size == 0:
             out = np.zeros_like(x)
+        elif dim == x.ndim - 1 and x.flags.c_contiguous:
+            out = _last_axis_softmax(x, log=True)
         else:
             shifted = x - np.max(x, axis=dim, keepdims=True)
             out = shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))

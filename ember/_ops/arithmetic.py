@@ -16,8 +16,10 @@ from ember._ops._promotion import (
     zeros_like_t,
 )
 from ember._ops.comparison import where
+from ember._ops.complex import conj_of, grad_for
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction
+from ember.backends.numpy.threads import elementwise, keeps_dtype
 
 __all__ = [
     "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow",
@@ -31,21 +33,36 @@ __all__ = [
 class Add(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b, dtype):
-        return cast(np.add(operand_array(a, dtype), operand_array(b, dtype)), dtype)
+        ctx.real_inputs = _real_inputs(a, b, dtype)
+        return cast(elementwise(np.add, operand_array(a, dtype), operand_array(b, dtype)), dtype)
 
     @staticmethod
     def backward(ctx, g):
-        return g, g, None
+        return _part(g, ctx.real_inputs[0]), _part(g, ctx.real_inputs[1]), None
 
 
 class Sub(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b, dtype):
-        return cast(np.subtract(operand_array(a, dtype), operand_array(b, dtype)), dtype)
+        ctx.real_inputs = _real_inputs(a, b, dtype)
+        return cast(
+            elementwise(np.subtract, operand_array(a, dtype), operand_array(b, dtype)), dtype
+        )
 
     @staticmethod
     def backward(ctx, g):
-        return g, -g, None
+        return _part(g, ctx.real_inputs[0]), _part(-g, ctx.real_inputs[1]), None
+
+
+def _real_inputs(a, b, dtype):
+    """Which operands are real arrays of a complex result (their gradients' real parts)."""
+    if dtype.kind != "c":
+        return (False, False)
+    return tuple(isinstance(x, np.ndarray) and x.dtype.kind != "c" for x in (a, b))
+
+
+def _part(g, real_input):
+    return g.real if real_input else g
 
 
 class Mul(ArrayFunction):
@@ -53,42 +70,49 @@ class Mul(ArrayFunction):
     def forward(ctx, a, b, dtype):
         need_a, need_b = ctx.needs_input_grad[:2]  # keep only what the gradients read
         ctx.save_for_backward(a if need_b else None, b if need_a else None)
-        return cast(np.multiply(operand_array(a, dtype), operand_array(b, dtype)), dtype)
+        return cast(
+            elementwise(np.multiply, operand_array(a, dtype), operand_array(b, dtype)), dtype
+        )
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        return (g * b if ctx.needs_input_grad[0] else None,
-                g * a if ctx.needs_input_grad[1] else None, None)  # fmt: skip
+        a, b = ctx.saved_tensors  # complex: grad * conj(other), real part for a real input
+        return (grad_for(g * conj_of(b), a) if ctx.needs_input_grad[0] else None,
+                grad_for(g * conj_of(a), b) if ctx.needs_input_grad[1] else None, None)  # fmt: skip
 
 
 class Div(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b, dtype):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)  # only what is read
-        return cast(np.true_divide(operand_array(a, dtype), operand_array(b, dtype)), dtype)
+        return cast(
+            elementwise(np.true_divide, operand_array(a, dtype), operand_array(b, dtype)), dtype
+        )
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        ga = g / b if ctx.needs_input_grad[0] else None
-        gb = -g * a / (b * b) if ctx.needs_input_grad[1] else None
+        a_c, b_c = conj_of(a), conj_of(b)
+        ga = grad_for(g / b_c, a) if ctx.needs_input_grad[0] else None
+        gb = grad_for(-g * a_c / (b_c * b_c), b) if ctx.needs_input_grad[1] else None
         return ga, gb, None
 
 
-def _cube(x):
-    out = np.square(x)
-    out *= x
-    return out
+@keeps_dtype
+def _cube(x, out=None):
+    out = np.square(x, out=np.empty_like(x) if out is None else out)
+    return np.multiply(out, x, out=out)
 
 
-def _inverse_square(x):
-    out = np.square(x)
+@keeps_dtype
+def _inverse_square(x, out=None):
+    out = np.square(x, out=np.empty_like(x) if out is None else out)
     return np.reciprocal(out, out=out)
 
 
-def _inverse_sqrt(x):
-    out = np.sqrt(x)
+@keeps_dtype
+def _inverse_sqrt(x, out=None):
+    out = np.sqrt(x, out=np.empty_like(x) if out is None else out)
     return np.reciprocal(out, out=out)
 
 
@@ -115,10 +139,10 @@ def _power(a, b, dtype):
     if type(b) in (int, float) and isinstance(base, np.ndarray) and base.dtype.kind == "f":
         fast = _FAST_POWERS.get(b)
         if fast is not None:
-            return fast(base)
+            return elementwise(fast, base)
         if float(b).is_integer() and 4 <= b <= 8:
             return _small_integer_power(base, int(b))
-    return np.power(base, operand_array(b, dtype))
+    return elementwise(np.power, base, operand_array(b, dtype))
 
 
 class Pow(ArrayFunction):
@@ -132,6 +156,15 @@ class Pow(ArrayFunction):
     def backward(ctx, g):
         a, b, out = ctx.saved_tensors
         ga = gb = None
+        if out._data.dtype.kind == "c":  # holomorphic: grad * conj(derivative)
+            if ctx.needs_input_grad[0]:
+                ga = grad_for(g * conj_of(b * a ** (b - 1)), a)
+                ga = where(b == 0, zeros_like_t(ga), ga) if isinstance(b, Tensor) else ga
+            if ctx.needs_input_grad[1]:
+                log_a = where(a != 0, a, ones_like_t(a)).log() if isinstance(a, Tensor) else (
+                    np.log(a) if a != 0 else 0)  # fmt: skip
+                gb = grad_for(g * conj_of(out * log_a), b)
+            return ga, gb, None
         if ctx.needs_input_grad[0]:
             ga = g * b * a ** (b - 1)
             ga = where(b == 0, zeros_like_t(ga), ga) if isinstance(b, Tensor) else ga
@@ -162,9 +195,10 @@ class Maximum(ArrayFunction):
     def forward(ctx, a, b, dtype):
         ctx.save_for_backward(a, b)  # for the version check: backward reads the masks
         a, b = operand_array(a, dtype), operand_array(b, dtype)
-        ctx.mask = np.asarray(a > b)
-        ctx.tie = np.asarray(a == b)
-        return cast(np.maximum(a, b), dtype)
+        if any(ctx.needs_input_grad[:2]):  # backward reads the masks
+            ctx.mask = np.asarray(elementwise(np.greater, a, b))
+            ctx.tie = np.asarray(elementwise(np.equal, a, b))
+        return cast(elementwise(np.maximum, a, b), dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -178,9 +212,10 @@ class Minimum(ArrayFunction):
     def forward(ctx, a, b, dtype):
         ctx.save_for_backward(a, b)  # for the version check: backward reads the masks
         a, b = operand_array(a, dtype), operand_array(b, dtype)
-        ctx.mask = np.asarray(a < b)
-        ctx.tie = np.asarray(a == b)
-        return cast(np.minimum(a, b), dtype)
+        if any(ctx.needs_input_grad[:2]):  # backward reads the masks
+            ctx.mask = np.asarray(elementwise(np.less, a, b))
+            ctx.tie = np.asarray(elementwise(np.equal, a, b))
+        return cast(elementwise(np.minimum, a, b), dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -347,21 +382,22 @@ class Clamp(ArrayFunction):
         hi_a = hi if not isinstance(hi, np.ndarray) else hi.astype(x.dtype, copy=False)
         out = x
         if lo_a is not None:
-            out = np.maximum(out, lo_a)
+            out = elementwise(np.maximum, out, lo_a)
         if hi_a is not None:
-            out = np.minimum(out, hi_a)
+            out = elementwise(np.minimum, out, hi_a)
         out = np.asarray(out, dtype=x.dtype)
-        keep = np.ones(out.shape, dtype=bool)
-        if lo_a is not None:
-            keep &= np.broadcast_to(x >= lo_a, out.shape)
-        if hi_a is not None:
-            keep &= np.broadcast_to(x <= hi_a, out.shape)
-        ctx.keep = keep
-        # min(max(x, lo), hi): where lo > hi the result (and the gradient) is hi's.
-        low = x if lo_a is None else np.maximum(x, lo_a)
-        ctx.lo_mask = None if lo_a is None or not isinstance(lo, np.ndarray) else (
-            (x < lo_a) & (True if hi_a is None else lo_a <= hi_a))  # fmt: skip
-        ctx.hi_mask = None if hi_a is None or not isinstance(hi, np.ndarray) else low > hi_a
+        if any(ctx.needs_input_grad):  # the masks backward reads
+            keep = np.ones(out.shape, dtype=bool)
+            if lo_a is not None:
+                keep &= np.broadcast_to(x >= lo_a, out.shape)
+            if hi_a is not None:
+                keep &= np.broadcast_to(x <= hi_a, out.shape)
+            ctx.keep = keep
+            # min(max(x, lo), hi): where lo > hi the result (and the gradient) is hi's.
+            low = x if lo_a is None else np.maximum(x, lo_a)
+            ctx.lo_mask = None if lo_a is None or not isinstance(lo, np.ndarray) else (
+                (x < lo_a) & (True if hi_a is None else lo_a <= hi_a))  # fmt: skip
+            ctx.hi_mask = None if hi_a is None or not isinstance(hi, np.ndarray) else low > hi_a
         return out if out is not x else out.copy()
 
     @staticmethod
@@ -378,6 +414,8 @@ def clamp(input, min=None, max=None, *, out=None):
     """Limit values to [min, max]; either bound may be a number or a tensor."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if input._data.dtype.kind == "c":
+        raise NotImplementedError("clamp is not supported for complex types")
     dt = _dtype.result_type(input, *(b for b in (min, max) if b is not None)).np
     x = input if input._data.dtype == dt else input.to(_dtype.from_np(dt))
     return maybe_out(Clamp.apply(x, min, max), out)

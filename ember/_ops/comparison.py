@@ -1,6 +1,8 @@
 """Comparisons, logical ops, elementwise predicates and ``where``: results that carry no
 gradient (``where`` passes its inputs' gradients through)."""
 
+from functools import partial
+
 import numpy as np
 
 from ember import _dtype
@@ -16,6 +18,8 @@ from ember._ops._promotion import (
 )
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction
+from ember.backends.numpy.select import select
+from ember.backends.numpy.threads import elementwise
 
 __all__ = [
     "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal",
@@ -25,7 +29,8 @@ __all__ = [
 
 
 def _compare(name, np_fn):
-    cls = type(name.capitalize(), (NoGradBinary,), {"np_fn": staticmethod(np_fn)})
+    threaded = partial(elementwise, np_fn)
+    cls = type(name.capitalize(), (NoGradBinary,), {"np_fn": staticmethod(threaded)})
 
     def fn(input, other, *, out=None):
         if other is None:
@@ -33,12 +38,18 @@ def _compare(name, np_fn):
         if not isinstance(input, Tensor):
             input = wrap(np.asarray(input))
         dt = result_dtype(input, other)
+        if dt.kind == "c" and name not in ("eq", "ne"):  # complex numbers have no order
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{_complex_name(dt)}'")
         r = apply_binary(cls, name, input.detach(), detached(other), dt)
         return maybe_out(r, out)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Elementwise comparison '{name}', giving a bool tensor."
     return fn
+
+
+def _complex_name(dt):
+    return "ComplexFloat" if dt == np.complex64 else "ComplexDouble"
 
 
 eq = _compare("eq", np.equal)
@@ -104,9 +115,8 @@ class Where(ArrayFunction):
     @staticmethod
     def forward(ctx, cond, a, b, dtype):
         ctx.save_for_backward(cond)
-        return np.where(cond, operand_array(a, dtype), operand_array(b, dtype)).astype(
-            dtype, copy=False
-        )
+        a, b = operand_array(a, dtype), operand_array(b, dtype)
+        return elementwise(select, cond, a, b, dtype=dtype).astype(dtype, copy=False)
 
     @staticmethod
     def backward(ctx, g):

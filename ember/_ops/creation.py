@@ -1,15 +1,19 @@
 """Factories (tensor, zeros, arange, ...), random sampling, and dtype conversions."""
 
 import builtins
+import warnings
 
 import numpy as np
 
 from ember import _dtype
-from ember._device import resolve_device
+from ember._device import META, resolve_device
 from ember._legacy_tensor_types import LegacyTensorType
+from ember._meta import COPY_OUT, MetaArray, meta_array
 from ember._ops._promotion import maybe_out
 from ember._ops._util import shape_arg
 from ember._ops.comparison import where
+from ember._ops.tensor_storage import storage_as_tensor
+from ember._ops.typed_storage import is_storage
 from ember._random import np_generator
 from ember._tensor import Tensor, _array_from, wrap
 from ember.autograd.function import ArrayFunction
@@ -27,8 +31,10 @@ __all__ = [
 
 
 def _finish(arr, requires_grad=False, device=None, out=None):
-    """The new tensor, or ``out`` holding its values when given."""
-    resolve_device(device, "creating a tensor")
+    """The new tensor on ``device`` (None: the default device), or ``out`` holding its values
+    when given."""
+    if resolve_device(device, "creating a tensor") is META and not isinstance(arr, MetaArray):
+        arr = meta_array(arr.shape, arr.dtype)
     t = wrap(arr)
     if out is not None:
         return maybe_out(t, out)
@@ -41,6 +47,11 @@ def _dt(dtype):
     return _dtype.to_dtype(dtype).np
 
 
+def _on_meta(device):
+    """Whether a factory given ``device`` makes a meta tensor (then it allocates nothing)."""
+    return resolve_device(device, "creating a tensor") is META
+
+
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of ``data``, with PyTorch's dtype inference."""
     dt = None if dtype is None else _dtype.to_dtype(dtype)
@@ -49,7 +60,10 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
 
 def as_tensor(data, dtype=None, device=None):
     """``data`` as a tensor, sharing memory with a NumPy array or tensor where it can."""
-    resolve_device(device, "as_tensor")
+    if resolve_device(device, "as_tensor") is META:
+        if isinstance(data, Tensor):
+            return data.to(device=META, dtype=dtype)
+        return tensor(data, dtype=dtype, device=META)
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)
     if isinstance(data, np.ndarray):
@@ -60,7 +74,10 @@ def as_tensor(data, dtype=None, device=None):
 
 def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
     """``obj`` as a tensor, sharing memory with a tensor or NumPy array where it can;
-    ``copy=True`` always copies, ``copy=False`` refuses where a copy would be needed."""
+    ``copy=True`` always copies, ``copy=False`` refuses where a copy would be needed. A storage
+    is read as ``dtype`` (uint8 for an UntypedStorage, its own for a TypedStorage)."""
+    if is_storage(obj):
+        obj = storage_as_tensor(obj, dtype)
     t = as_tensor(obj, dtype=dtype, device=device)
     src = obj._data if isinstance(obj, Tensor) else obj
     shares = isinstance(src, np.ndarray) and np.shares_memory(t._data, src)
@@ -90,7 +107,40 @@ def from_numpy(ndarray):
 
 
 def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
-    return _finish(np.frombuffer(buffer, _dt(dtype), count, offset), requires_grad)
+    """A 1-d tensor over ``count`` elements of ``buffer`` from byte ``offset``, sharing its
+    memory (its storage is exactly those bytes). A read-only buffer is copied, with a warning."""
+    try:
+        view = memoryview(buffer).cast("B")
+    except TypeError:
+        raise ValueError("object does not implement Python buffer protocol.") from None
+    size, item = view.nbytes, _dtype.to_dtype(dtype).itemsize
+    if size == 0 or count == 0:
+        raise ValueError(f"both buffer length ({size}) and count ({count}) must not be 0")
+    if not 0 <= offset < size:
+        raise ValueError(
+            f"offset ({offset} bytes) must be non-negative and no greater than buffer length "
+            f"({size} bytes) minus 1"
+        )
+    if count < 0 and (size - offset) % item:
+        raise ValueError(
+            f"buffer length ({size - offset} bytes) after offset ({offset} bytes) must be a "
+            f"multiple of element size ({item})"
+        )
+    if count > 0 and offset + count * item > size:
+        raise ValueError(
+            f"requested buffer length ({count} * {item} bytes) after offset ({offset} bytes) "
+            f"must not be greater than actual buffer length ({size} bytes)"
+        )
+    if view.readonly:
+        warnings.warn(
+            "frombuffer: the given buffer is not writable; ember copies it (writes to the "
+            "tensor will not reach the buffer). Make the buffer writable (a bytearray) to share "
+            "its memory.",
+            UserWarning,
+            stacklevel=2,
+        )
+        view = memoryview(bytearray(view))
+    return _finish(np.frombuffer(view, _dt(dtype), count, offset), requires_grad)
 
 
 def _shape(args, size, op):
@@ -113,7 +163,8 @@ def _factory(np_fn):
              requires_grad=False, pin_memory=False, memory_format=None,
              generator=None):  # fmt: skip
         shape = _shape(args, size, np_fn.__name__)
-        return _finish(np_fn(shape, _dt(dtype)), requires_grad, device, out)
+        make = meta_array if _on_meta(device) else np_fn
+        return _finish(make(shape, _dt(dtype)), requires_grad, device, out)
 
     return make
 
@@ -136,6 +187,8 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
             fill_value = fill_value.item()
         dtype = _dtype.category_default(_dtype.scalar_category(fill_value))
     shape = _shape((), size, "full")
+    if _on_meta(device):
+        return _finish(meta_array(shape, _dt(dtype)), requires_grad, device, out)
     return _finish(np.full(shape, fill_value, _dt(dtype)), requires_grad, device, out)
 
 
@@ -148,7 +201,7 @@ def _like(fn):
     def make(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
              layout=None, pin_memory=False):  # fmt: skip
         return fn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
-                  device=device)  # fmt: skip
+                  device=input.device if device is None else device)  # fmt: skip
 
     make.__name__ = fn.__name__ + "_like"
     return make
@@ -162,7 +215,7 @@ empty_like = _like(empty)
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None, pin_memory=False):  # fmt: skip
     return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad,
-                device=device)  # fmt: skip
+                device=input.device if device is None else device)  # fmt: skip
 
 
 def arange(start, end=None, step=1, *, out=None, dtype=None, device=None, requires_grad=False,
@@ -244,6 +297,8 @@ def rand(*args, size=None, generator=None, out=None, dtype=None, layout=None, de
          requires_grad=False, pin_memory=False):  # fmt: skip
     """Uniform samples on [0, 1)."""
     shape = _shape(args, size, "rand")
+    if _on_meta(device):  # no draw: the generator's state stays as it is
+        return _finish(meta_array(shape, _dt(dtype)), requires_grad, device, out)
     arr = np_generator(generator).random(shape, dtype=np.float64).astype(_dt(dtype))
     return _finish(arr, requires_grad, device, out)
 
@@ -252,6 +307,8 @@ def randn(*args, size=None, generator=None, out=None, dtype=None, layout=None, d
           requires_grad=False, pin_memory=False):  # fmt: skip
     """Standard normal samples."""
     shape = _shape(args, size, "randn")
+    if _on_meta(device):
+        return _finish(meta_array(shape, _dt(dtype)), requires_grad, device, out)
     gen = np_generator(generator)
     dt = _dt(dtype)
     arr = gen.standard_normal(shape, dtype=dt if dt in (np.float32, np.float64) else np.float64)
@@ -269,6 +326,8 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
             f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
         )  # noqa: E501
     shape = _shape((), size, "randint")
+    if _on_meta(device):
+        return _finish(meta_array(shape, _dt(dtype or _dtype.int64)), requires_grad, device, out)
     arr = np_generator(generator).integers(low, high, size=shape, dtype=np.int64)
     return _finish(arr.astype(_dt(dtype or _dtype.int64)), requires_grad, device, out)
 
@@ -283,7 +342,8 @@ def _random_like(fn):
     def make(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
              layout=None, pin_memory=False, generator=None):  # fmt: skip
         return fn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
-                  device=device, generator=generator)  # fmt: skip
+                  device=input.device if device is None else device,
+                  generator=generator)  # fmt: skip
 
     make.__name__ = fn.__name__ + "_like"
     return make
@@ -297,7 +357,8 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
                  memory_format=None, layout=None, pin_memory=False, generator=None):  # fmt: skip
     if high is None:
         low, high = 0, low
-    return randint(low, high, input.shape, dtype=dtype or input.dtype, device=device,
+    return randint(low, high, input.shape, dtype=dtype or input.dtype,
+                   device=input.device if device is None else device,
                    requires_grad=requires_grad, generator=generator)  # fmt: skip
 
 
@@ -389,7 +450,9 @@ def _fill_value(self, value):
     if GRAD_ENABLED[0] and (self._requires_grad or value_grad):
         keep = wrap(np.zeros((), bool))
         return inplace(self, lambda t: where(keep, t, value))
-    return _fill_in_place(self, value.item() if isinstance(value, Tensor) else value)
+    if isinstance(value, Tensor):  # a meta tensor is filled with shapes only
+        value = value._data if self.is_meta else value.item()
+    return _fill_in_place(self, value)
 
 
 def zero_(self):
@@ -401,10 +464,14 @@ def fill_(self, value):
 
 
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    if self.is_meta:  # nothing to draw for
+        return _fill_in_place(self, a)
     return _fill_in_place(self, np_generator(generator).uniform(a, b, self._data.shape))
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    if self.is_meta:
+        return _fill_in_place(self, mean)
     return _fill_in_place(self, mean + std * np_generator(generator).standard_normal(self.shape))
 
 
@@ -449,6 +516,10 @@ def copy_(self, src, non_blocking=False):
             f"The size of tensor a ({list(self.shape)}) must match the size of tensor b "
             f"({list(src.shape)}) at non-singleton dimension (copy_)"
         ) from None
+    if src.is_meta and not self.is_meta:
+        raise NotImplementedError(COPY_OUT)
+    if self.is_meta:  # shapes only: nothing is written
+        return _fill_in_place(self, src._data)
     return inplace(self, _CopyFrom.apply, src)
 
 
@@ -473,6 +544,8 @@ class Cast(ArrayFunction):
 
     @staticmethod
     def backward(ctx, g):
+        if g.is_complex() and ctx.src.kind != "c":  # a real source gets the real part
+            g = g.real
         return g.to(_dtype.from_np(ctx.src)), None
 
 
@@ -525,9 +598,25 @@ def _describe(args):
 
 
 def _to_device(t, dev):
-    """``t`` on ``dev``, which resolve_device has checked: ember has the CPU only, where every
-    tensor already is."""
-    return t
+    """``t`` on ``dev``, which resolve_device has checked: the CPU or the meta device. A meta
+    tensor has no values to bring back to the CPU."""
+    if t.is_meta == (dev is META):
+        return t
+    if dev is META:
+        return ToMeta.apply(t)
+    raise NotImplementedError(COPY_OUT)
+
+
+class ToMeta(ArrayFunction):
+    """``t.to("meta")``: the shape and dtype of ``t``, without its values."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return meta_array(x.shape, x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.to("cpu")  # a meta gradient has no values for a cpu input: this raises
 
 
 # Tensor.float(), Tensor.long() and the rest: the method name and the dtype it casts to.
@@ -611,7 +700,8 @@ def is_pinned(self):
 def _new(fn):
     def method(self, *args, size=None, dtype=None, device=None, requires_grad=False,
                layout=None, pin_memory=False):  # fmt: skip
-        return fn(*args, size=size, dtype=dtype or self.dtype, device=device,
+        return fn(*args, size=size, dtype=dtype or self.dtype,
+                  device=self.device if device is None else device,
                   requires_grad=requires_grad)  # fmt: skip
 
     method.__name__ = method.__qualname__ = "new_" + fn.__name__
@@ -625,13 +715,15 @@ new_empty = _new(empty)
 
 def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False,
              layout=None, pin_memory=False):  # fmt: skip
-    return full(size, fill_value, dtype=dtype or self.dtype, device=device,
+    return full(size, fill_value, dtype=dtype or self.dtype,
+                device=self.device if device is None else device,
                 requires_grad=requires_grad)  # fmt: skip
 
 
 def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None,
                pin_memory=False):  # fmt: skip
-    return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+    return tensor(data, dtype=dtype or self.dtype, device=self.device if device is None else device,
+                  requires_grad=requires_grad)  # fmt: skip
 
 
 def new(self, *args):

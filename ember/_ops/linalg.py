@@ -6,6 +6,7 @@ from ember import _dtype
 from ember._ops._first_order import first_order_only
 from ember._ops._promotion import maybe_out
 from ember._ops._util import norm_dims
+from ember._ops.complex import conj_of
 from ember._ops.shape import stack
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction
@@ -39,6 +40,7 @@ class MatMul(ArrayFunction):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
+        a, b = conj_of(a), conj_of(b)  # complex: the products with the conjugates
         ga = gb = None
         if a.ndim == 1 and b.ndim == 1:
             return (g * b if ctx.needs_input_grad[0] else None,
@@ -203,7 +205,7 @@ class Einsum(ArrayFunction):
             avail = set(out) | set("".join(others))
             kept = "".join(c for c in uniq if c in avail)
             eq = ",".join([out] + others) + "->" + kept
-            gx = einsum(eq, g, *other_x)
+            gx = einsum(eq, g, *[conj_of(t) for t in other_x])
             if kept != uniq:
                 full = [sizes[c] if c in avail else 1 for c in uniq]
                 gx = gx.reshape(full).expand(tuple(sizes[c] for c in uniq))

@@ -44,7 +44,8 @@ class Linear(ArrayFunction):
             out = x @ w.T
         if b is not None:
             out += b
-        return out
+        # NumPy multiplies bfloat16 matrices into float32: round once, after the bias.
+        return out if out.dtype == x.dtype else out.astype(x.dtype)
 
     @staticmethod
     def backward(ctx, g):

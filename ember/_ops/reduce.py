@@ -8,11 +8,14 @@ import numpy as np
 from ember import _dtype
 from ember._ops._util import norm_dim, norm_dims, np_dtype
 from ember._ops.arithmetic import maximum, minimum
+from ember._ops.complex import conj_of, reject_complex
 from ember._ops.linalg import matrix_norm, vector_norm
 from ember._ops.shape import cat, stack
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction
 from ember.autograd.inplace import inplace
+from ember.backends.numpy.fast_sum import fast_sum
+from ember.backends.numpy.threads import along_axis, reduction
 
 __all__ = [
     "sum", "mean", "nansum", "nanmean", "prod", "max", "min", "amax", "amin", "aminmax",
@@ -51,6 +54,9 @@ class Sum(ArrayFunction):
     @staticmethod
     def forward(ctx, x, dims, keepdim, dtype):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
+        if dtype is None or dtype == x.dtype:
+            fast = fast_sum(x, dims, keepdim)
+            return reduction(np.sum, x, dims, keepdim) if fast is None else fast
         return np.sum(x, axis=dims, keepdims=keepdim, dtype=dtype)
 
     @staticmethod
@@ -108,8 +114,8 @@ class Prod(ArrayFunction):
         if (x._data == 0).any():
             # Product of the other elements, exact even where x has zeros.
             others = _prod_of_others(x, ctx.dims)
-            return g * others, None, None, None
-        return g * out / x, None, None, None
+            return g * conj_of(others), None, None, None
+        return g * conj_of(out / x), None, None, None
 
 
 def _prod_of_others(x, dims):
@@ -145,7 +151,7 @@ class AmaxAmin(ArrayFunction):
                 f"{'amax' if is_max else 'amin'}(): Expected reduction dim {dims[0]} to have "
                 "non-zero size."
             )
-        out = (np.max if is_max else np.min)(x, axis=dims, keepdims=keepdim)
+        out = reduction(np.max if is_max else np.min, x, dims, keepdim)
         ctx.save_for_backward(x, out)
         return out
 
@@ -168,11 +174,13 @@ def _require_dim_if_empty(input, dim, op):
 
 
 def amax(input, dim=(), keepdim=False):
+    reject_complex(input, "max_all")
     _require_dim_if_empty(input, dim, "amax")
     return AmaxAmin.apply(input, _dims(input, dim, "amax"), keepdim, True)
 
 
 def amin(input, dim=(), keepdim=False):
+    reject_complex(input, "min_all")
     _require_dim_if_empty(input, dim, "amin")
     return AmaxAmin.apply(input, _dims(input, dim, "amin"), keepdim, False)
 
@@ -183,6 +191,7 @@ def aminmax(input, *, dim=None, keepdim=False):
 
 
 def _arg(input, dim, keepdim, is_max, op):
+    reject_complex(input, op)
     x = input._data
     if dim is None:
         if x.size == 0:
@@ -223,6 +232,7 @@ def _max_min(input, dim, keepdim, other, is_max):
         other, dim = dim, None
     if other is not None:
         return maximum(input, other) if is_max else minimum(input, other)
+    reject_complex(input, "max_all" if is_max else "min_all")
     if dim is None:
         if input._data.size == 0:
             raise RuntimeError(
@@ -319,7 +329,7 @@ class CumSum(ArrayFunction):
     @staticmethod
     def forward(ctx, x, dim, dtype):
         ctx.dim = dim
-        return np.cumsum(x, axis=dim, dtype=dtype)
+        return along_axis(np.cumsum, x, dim, dtype=dtype)
 
     @staticmethod
     def backward(ctx, g):

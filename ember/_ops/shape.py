@@ -91,7 +91,7 @@ def _view_dtype(t, dtype):
         what = f"to view {t.dtype} as {dtype} (different element sizes)"
         if x.ndim == 0:
             raise RuntimeError(f"view(dtype): self.dim() cannot be 0 {what}")
-        if x.shape[-1] != 1 and x.strides[-1] != x.itemsize:
+        if x.shape[-1] != 1 and x.size and x.strides[-1] != x.itemsize:
             raise RuntimeError(
                 f"view(dtype): self.stride(-1) must be 1 {what}, but got "
                 f"{x.strides[-1] // x.itemsize}"

@@ -6,13 +6,15 @@ import math
 import numpy as np
 
 from ember._ops._promotion import maybe_out
-from ember._ops._special import erf as _erf
 from ember._ops._special import erfinv as _erfinv
 from ember._ops._util import float_np
 from ember._ops.arithmetic import clamp
+from ember._ops.complex import sgn_grad
 from ember._tensor import wrap
 from ember.autograd.function import ArrayFunction
 from ember.autograd.inplace import inplace
+from ember.backends.numpy.erf import erf as _erf
+from ember.backends.numpy.threads import elementwise, keeps_dtype
 
 _NAMES = (
     "neg", "abs", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt",
@@ -24,25 +26,32 @@ _ALIASES = ("negative", "absolute", "arcsin", "arccos", "arctan", "arcsinh", "ar
 __all__ = [*_NAMES, *(n + "_" for n in _NAMES), *_ALIASES, "round"]
 
 
-def _unary(name, np_fn, grad, *, float_only=True, save=True):
-    """The op ``name`` = ``np_fn`` with derivative ``grad(x, y, g)`` written in ember ops."""
+def _unary(name, np_fn, grad, *, float_only=True, save=True, holomorphic=True, complex_ok=True):
+    """The op ``name`` = ``np_fn`` with derivative ``grad(x, y, g)`` written in ember ops.
+
+    On complex input a ``holomorphic`` op's gradient is ``g * conj(f'(z))``, which is
+    ``grad`` evaluated at the conjugates (f has real Taylor coefficients: f(z*) = f(z)*)."""
 
     def forward(ctx, x):
         if float_only:
             x = float_np(x)
-        y = np_fn(x)
+        y = elementwise(np_fn, x)
         if save:
             ctx.save_for_backward(x, y)
         return y
 
     def backward(ctx, g):
         x, y = ctx.saved_tensors if save else (None, None)
+        if holomorphic and x is not None and x._data.dtype.kind == "c":
+            x, y = x.conj(), y.conj()
         return grad(x, y, g)
 
     cls = type(name.title().replace("_", ""), (ArrayFunction,), {
         "forward": staticmethod(forward), "backward": staticmethod(backward)})  # fmt: skip
 
     def fn(input, *, out=None):
+        if not complex_ok and input._data.dtype.kind == "c":
+            raise NotImplementedError(f"{name} is not supported for complex inputs")
         return maybe_out(cls.apply(input), out)
 
     fn.__name__ = fn.__qualname__ = name
@@ -64,14 +73,29 @@ def _sign(x):
     return wrap(np.sign(x._data))
 
 
+def _abs_derivative(x):
+    """sign(x); for complex x the differentiable sgn(x) = x / |x| (it depends on x)."""
+    return x.sgn() if x._data.dtype.kind == "c" else _sign(x)
+
+
 def _zero_grad(x, y, g):
     return g * 0
 
 
-def sigmoid_array(x):
-    # exp of a non-positive number only: no overflow for large |x|.
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+@keeps_dtype
+def sigmoid_array(x, out=None):
+    """1 / (1 + exp(-x)) in place in one buffer; where exp(-x) overflows the result is 0, as
+    in PyTorch."""
+    out = np.negative(x, out=np.empty_like(x) if out is None else out)
+    np.exp(out, out=out)
+    np.add(out, 1, out=out)
+    return np.reciprocal(out, out=out)
+
+
+@keeps_dtype
+def rsqrt_array(x, out=None):
+    out = np.sqrt(x, out=np.empty_like(x) if out is None else out)
+    return np.reciprocal(out, out=out)
 
 
 def sign_array(x, out=None):
@@ -88,7 +112,8 @@ def sign_array(x, out=None):
 _SQRT_PI = math.sqrt(math.pi)
 
 neg = _unary("neg", np.negative, lambda x, y, g: -g, float_only=False, save=False)
-abs = _unary("abs", np.abs, lambda x, y, g: g * _sign(x), float_only=False)
+abs = _unary("abs", np.abs, lambda x, y, g: g * _abs_derivative(x), float_only=False,
+             holomorphic=False)  # fmt: skip
 exp = _unary("exp", np.exp, lambda x, y, g: g * y)
 exp2 = _unary("exp2", np.exp2, lambda x, y, g: g * y * math.log(2))
 expm1 = _unary("expm1", np.expm1, lambda x, y, g: g * (y + 1))
@@ -97,7 +122,7 @@ log2 = _unary("log2", np.log2, lambda x, y, g: g / (x * math.log(2)))
 log10 = _unary("log10", np.log10, lambda x, y, g: g / (x * math.log(10)))
 log1p = _unary("log1p", np.log1p, lambda x, y, g: g / (x + 1))
 sqrt = _unary("sqrt", np.sqrt, lambda x, y, g: g / (2 * y))
-rsqrt = _unary("rsqrt", lambda x: 1 / np.sqrt(x), lambda x, y, g: -0.5 * g * y * y * y)
+rsqrt = _unary("rsqrt", rsqrt_array, lambda x, y, g: -0.5 * g * y * y * y)
 square = _unary("square", np.square, lambda x, y, g: 2 * g * x, float_only=False)
 reciprocal = _unary("reciprocal", np.reciprocal, lambda x, y, g: -g * y * y)
 sin = _unary("sin", np.sin, lambda x, y, g: g * x.cos())
@@ -117,12 +142,12 @@ _logit_unclamped = _unary("logit", lambda x: np.log(x / (1 - x)), lambda x, y, g
 erf = _unary("erf", _erf, lambda x, y, g: g * (2 / _SQRT_PI) * (-x * x).exp())
 erfc = _unary("erfc", lambda x: 1 - _erf(x), lambda x, y, g: -g * (2 / _SQRT_PI) * (-x * x).exp())
 erfinv = _unary("erfinv", _erfinv, lambda x, y, g: g * (_SQRT_PI / 2) * (y * y).exp())
-floor = _unary("floor", np.floor, _zero_grad, float_only=False, save=False)
-ceil = _unary("ceil", np.ceil, _zero_grad, float_only=False, save=False)
-trunc = _unary("trunc", np.trunc, _zero_grad, float_only=False, save=False)
-sign = _unary("sign", sign_array, _zero_grad, float_only=False, save=False)
+floor = _unary("floor", np.floor, _zero_grad, float_only=False, save=False, complex_ok=False)
+ceil = _unary("ceil", np.ceil, _zero_grad, float_only=False, save=False, complex_ok=False)
+trunc = _unary("trunc", np.trunc, _zero_grad, float_only=False, save=False, complex_ok=False)
+sign = _unary("sign", sign_array, _zero_grad, float_only=False, save=False, complex_ok=False)
 frac = _unary("frac", lambda x: x - np.trunc(x), lambda x, y, g: g, save=False)
-sgn = _unary("sgn", sign_array, _zero_grad, float_only=False, save=False)
+sgn = _unary("sgn", sign_array, sgn_grad, float_only=False, holomorphic=False)
 
 negative, absolute, fix = neg, abs, trunc
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh

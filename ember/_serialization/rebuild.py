@@ -4,11 +4,12 @@ A pickled tensor is a call such as ``torch._utils._rebuild_tensor_v2(storage, of
 stride, requires_grad, hooks)`` whose storage comes from the archive by persistent id. Both
 unpicklers map those names to the functions here, which check every argument against the
 storage before building a view of it, and turn an unsupported feature (backward hooks, tensor
-attributes, quantized or sparse layouts) into a clear error.
+attributes, sparse layouts) into a clear error.
 """
 
 from collections import OrderedDict
 
+from ember import _dtype
 from ember._serialization import memory
 from ember._serialization.errors import CheckpointError
 from ember._subclasses import parameter_class
@@ -16,7 +17,8 @@ from ember._tensor import Tensor, wrap
 
 __all__ = [
     "StorageType", "LoadedStorage", "rebuild_tensor", "rebuild_tensor_v2", "rebuild_parameter",
-    "rebuild_parameter_with_state", "rebuild_from_type_v2", "unsupported",
+    "rebuild_parameter_with_state", "rebuild_from_type_v2", "unsupported", "check_layout",
+    "storage_array",
 ]  # fmt: skip
 
 
@@ -48,6 +50,43 @@ def rebuild_tensor(storage, storage_offset, size, stride):
 def rebuild_tensor_v2(
     storage, storage_offset, size, stride, requires_grad, backward_hooks, metadata=None
 ):
+    what, name = check_layout(storage, storage_offset, size, stride, requires_grad)
+    if backward_hooks:
+        raise CheckpointError(f"{what}: {name} carries backward hooks, which ember does not load")
+    if metadata:
+        raise CheckpointError(f"{what}: {name} carries metadata {metadata!r:.80}")
+    if storage.dtype.is_quantized:
+        raise CheckpointError(f"{what}: {name} has a quantized storage but is not quantized")
+    t = wrap(storage_array(storage, storage_offset, size, stride, what, name))
+    if requires_grad:
+        if not (storage.dtype.is_floating_point or storage.dtype.is_complex):
+            raise CheckpointError(f"{what}: {name} of dtype {storage.dtype} requires grad")
+        t.requires_grad_(True)
+    return t
+
+
+def rebuild_tensor_v3(
+    storage, storage_offset, size, stride, requires_grad, backward_hooks, dtype, metadata=None
+):
+    """A tensor of ``dtype`` read from an untyped (byte) storage: how PyTorch saves dtypes
+    that have no typed storage class, such as the float8 family."""
+    if not isinstance(dtype, _dtype.dtype) or dtype.is_quantized:
+        raise CheckpointError(f"a tensor is rebuilt with dtype {dtype!r:.40}")
+    if not isinstance(storage, LoadedStorage) or storage.dtype is not _dtype.uint8:
+        raise CheckpointError("_rebuild_tensor_v3 needs an untyped storage")
+    if storage.array.nbytes % dtype.itemsize:
+        raise CheckpointError(
+            f"{storage.what}: storage {storage.key!r} of {storage.array.nbytes} bytes does not "
+            f"hold whole {dtype} elements"
+        )
+    typed = LoadedStorage(storage.array, dtype, storage.key, storage.what)
+    return rebuild_tensor_v2(
+        typed, storage_offset, size, stride, requires_grad, backward_hooks, metadata
+    )
+
+
+def check_layout(storage, storage_offset, size, stride, requires_grad):
+    """``(what, name)`` for messages, once the layout is checked against the storage."""
     if not isinstance(storage, LoadedStorage):
         raise CheckpointError(f"a tensor is rebuilt from {type(storage).__name__}, not a storage")
     what, name = storage.what, f"the tensor on storage {storage.key!r}"
@@ -64,12 +103,13 @@ def rebuild_tensor_v2(
             f"{what}: {name} has an invalid layout (offset {storage_offset!r:.40}, size "
             f"{size!r:.80}, stride {stride!r:.80})"
         )
-    if backward_hooks:
-        raise CheckpointError(f"{what}: {name} carries backward hooks, which ember does not load")
-    if metadata:
-        raise CheckpointError(f"{what}: {name} carries metadata {metadata!r:.80}")
+    return what, name
+
+
+def storage_array(storage, storage_offset, size, stride, what, name):
+    """The array a tensor of this layout views in ``storage`` (checked to lie inside it)."""
     item = storage.dtype.itemsize
-    arr = memory.view(
+    return memory.view(
         storage.array,
         storage.dtype.np,
         tuple(size),
@@ -78,12 +118,6 @@ def rebuild_tensor_v2(
         what,
         name,
     )
-    t = wrap(arr)
-    if requires_grad:
-        if not (storage.dtype.is_floating_point or storage.dtype.is_complex):
-            raise CheckpointError(f"{what}: {name} of dtype {storage.dtype} requires grad")
-        t.requires_grad_(True)
-    return t
 
 
 def rebuild_parameter(data, requires_grad, backward_hooks):

@@ -24,7 +24,9 @@ import numpy as np
 
 from ember._device import device
 from ember._dtype import dtype
+from ember._serialization import quantized
 from ember._serialization.dtypes import TORCH_STORAGE
+from ember._serialization.script_object import ScriptObject
 from ember._subclasses import parameter_class
 from ember._tensor import Size, Tensor
 
@@ -90,8 +92,11 @@ class CheckpointPickler(pickle._Pickler):
     def persistent_id(self, obj):
         if type(obj) is not StorageRecord:
             return None
-        kind = _torch("torch", TORCH_STORAGE[obj.dtype])
-        return ("storage", kind, obj.key, obj.location, obj.numel)
+        name = TORCH_STORAGE.get(obj.dtype)
+        if name is None:  # a dtype with no typed storage: bytes, read by _rebuild_tensor_v3
+            return ("storage", _torch("torch.storage", "UntypedStorage"), obj.key, obj.location,
+                    obj.data.nbytes)  # fmt: skip
+        return ("storage", _torch("torch", name), obj.key, obj.location, obj.numel)
 
     def reducer_override(self, obj):
         if isinstance(obj, Tensor):
@@ -110,12 +115,34 @@ class CheckpointPickler(pickle._Pickler):
             return _torch("torch", "device"), args
         if type(obj) is Size:
             return _torch("torch", "Size"), (tuple(obj),)
+        reduce = quantized.reducer(obj)
+        if reduce is not None:
+            return reduce(self, obj)
         return NotImplemented
+
+    def save(self, obj, save_persistent_id=True):
+        if type(obj) is ScriptObject:
+            self._save_script_object(obj)
+        else:
+            super().save(obj, save_persistent_id)
+
+    def _save_script_object(self, obj):
+        """As PyTorch writes one: ``torch.ScriptObject`` made empty, then BUILD with its
+        ``(state, class name)``."""
+        seen = self.memo.get(id(obj))
+        if seen is not None:
+            self.write(self.get(seen[0]))
+            return
+        self.save(_torch("torch", "ScriptObject"))
+        self.write(pickle.EMPTY_TUPLE + pickle.NEWOBJ)
+        self.memoize(obj)
+        self.save(obj.__getstate__())
+        self.write(pickle.BUILD)
 
     def save_global(self, obj, name=None):
         if isinstance(obj, _TorchName):
             self._global(obj.module, obj.name, obj)
-        elif isinstance(obj, dtype):
+        elif isinstance(obj, dtype) or quantized.pickles_by_name(obj):
             self._global("torch", obj.name, obj)
         else:
             super().save_global(obj, name)
@@ -124,13 +151,25 @@ class CheckpointPickler(pickle._Pickler):
         self.write(pickle.GLOBAL + f"{module}\n{name}\n".encode())
         self.memoize(obj)
 
+    def own_storage(self, arr, dt):
+        """``(StorageRecord, element offset, element strides)`` of a contiguous copy of the
+        host array ``arr``, stored as dtype ``dt`` (for registered reducers)."""
+        return self._own(arr, dt, "cpu")
+
+    @staticmethod
+    def torch_global(module, name):
+        """An object that pickles as the global ``module.name`` of PyTorch's (for registered
+        reducers)."""
+        return _torch(module, name)
+
     def _rebuild(self, t, requires_grad):
-        if t.dtype not in TORCH_STORAGE:
-            raise TypeError(f"ember.save: tensors of dtype {t.dtype} cannot be saved")
         storage, offset, stride = self._storage_of(t)
-        rebuild = _torch("torch._utils", "_rebuild_tensor_v2")
         args = (storage, offset, tuple(t.shape), stride, requires_grad, OrderedDict())
-        return rebuild, args
+        if t.dtype in TORCH_STORAGE:
+            return _torch("torch._utils", "_rebuild_tensor_v2"), args
+        if t.dtype.is_floating_point:  # float8: PyTorch names the dtype in the call instead
+            return _torch("torch._utils", "_rebuild_tensor_v3"), (*args, t.dtype)
+        raise TypeError(f"ember.save: tensors of dtype {t.dtype} cannot be saved")
 
     def _storage_of(self, t):
         """``(StorageRecord, element offset, element strides)`` for tensor ``t``."""

@@ -4,10 +4,11 @@ It reads ``data.pkl`` one opcode at a time and understands only the opcodes prot
 data: containers, numbers, strings, memo access, persistent storage ids, and calls. A call
 (REDUCE, NEWOBJ) may only reach the globals a tensor checkpoint needs, mapped to ember's own
 functions and classes, plus those the user admitted with ``add_safe_globals``. BUILD (which sets
-attributes) applies only to fresh OrderedDicts (their ``_metadata``) and to instances of
-user-admitted classes; never to tensors, functions or classes. The memo is a dict, so an index
-in the file costs nothing until something is stored there; every string's length is checked
-against the bytes present. Nothing from the file is executed.
+attributes) applies only to fresh OrderedDicts (their ``_metadata``), to the packed parameters
+of quantized layers (``torch.ScriptObject``, whose state is checked field by field) and to
+instances of user-admitted classes; never to tensors, functions or classes. The memo is a
+dict, so an index in the file costs nothing until something is stored there; every string's
+length is checked against the bytes present. Nothing from the file is executed.
 """
 
 import _compat_pickle
@@ -17,10 +18,11 @@ import pickle
 import struct
 from collections import Counter, OrderedDict
 
-from ember import _device
-from ember._serialization import rebuild, safe_globals
+from ember import _device, _dtype
+from ember._serialization import quantized, rebuild, safe_globals
 from ember._serialization.dtypes import FROM_TORCH_DTYPE, FROM_TORCH_STORAGE
 from ember._serialization.errors import CheckpointError, UnsafeCheckpointError
+from ember._serialization.script_object import ScriptObject
 from ember._subclasses import parameter_class
 from ember._tensor import Size, Tensor
 
@@ -28,16 +30,13 @@ __all__ = ["WeightsUnpickler", "storage_id", "builtin_globals"]
 
 # dtypes PyTorch has and ember does not; a checkpoint using them gets a precise error
 _MISSING_DTYPES = (
-    "uint16", "uint32", "uint64", "complex32", "complex128", "float8_e4m3fn", "float8_e5m2",
-    "float8_e4m3fnuz", "float8_e5m2fnuz", "qint8", "quint8", "qint32", "quint4x2",
+    "uint16", "uint32", "uint64", "complex32", "quint4x2",
 )  # fmt: skip
 _UNSUPPORTED = {
-    "torch._utils._rebuild_qtensor": "quantized",
     "torch._utils._rebuild_sparse_tensor": "sparse",
     "torch._utils._rebuild_nested_tensor": "nested",
     "torch._utils._rebuild_meta_tensor_no_storage": "meta",
     "torch._utils._rebuild_wrapper_subclass": "wrapper-subclass",
-    "torch._utils._rebuild_tensor_v3": "sized-storage (v3)",
     "torch._utils._rebuild_device_tensor_from_numpy": "NumPy-backed device",
     "torch._utils._rebuild_device_tensor_from_cpu_tensor": "device-from-CPU",
 }
@@ -96,10 +95,14 @@ def builtin_globals():
         "builtins.complex": _complex,
         "torch._utils._rebuild_tensor": rebuild.rebuild_tensor,
         "torch._utils._rebuild_tensor_v2": rebuild.rebuild_tensor_v2,
+        "torch._utils._rebuild_tensor_v3": rebuild.rebuild_tensor_v3,
+        "torch.storage.UntypedStorage": rebuild.StorageType("UntypedStorage", _dtype.uint8),
         "torch._utils._rebuild_parameter": rebuild.rebuild_parameter,
         "torch._utils._rebuild_parameter_with_state": rebuild.rebuild_parameter_with_state,
         "torch._tensor._rebuild_from_type_v2": rebuild.rebuild_from_type_v2,
+        "torch.ScriptObject": ScriptObject,  # quantized layers' packed parameters, checked
     }
+    out.update(quantized.GLOBALS)  # quantized tensors and schemes
     out.update((f"torch.{name}", d) for name, d in FROM_TORCH_DTYPE.items())
     for name, d in FROM_TORCH_STORAGE.items():
         # PyTorch 1.x named the storages of CUDA tensors torch.cuda.FloatStorage and so on
@@ -145,7 +148,11 @@ class WeightsUnpickler:
         self._stack = []
         self._builtins = builtin_globals()
         self._user = safe_globals.lookup()
-        self._callable = {id(v) for v in self._builtins.values() if v is not Tensor and callable(v)}
+        self._callable = {
+            id(v)
+            for v in self._builtins.values()
+            if v is not Tensor and v is not ScriptObject and callable(v)
+        }
         self._callable |= {id(v) for v in self._user.values()}
         self._user_types = {v for v in self._user.values() if isinstance(v, type)}
         self._ops = {op[0]: getattr(self, f"_op_{name}") for op, name in _OPCODES.items()}
@@ -249,6 +256,8 @@ class WeightsUnpickler:
             raise CheckpointError(f"{self._what}: NEWOBJ with non-tuple arguments")
         if cls is Parameter:
             self._stack.append(_parameter(*args))
+        elif cls is ScriptObject and not args:
+            self._stack.append(ScriptObject.__new__(ScriptObject))
         elif cls in (OrderedDict, Counter, set) or cls in self._user_types:
             self._stack.append(cls.__new__(cls, *args))
         else:
@@ -265,6 +274,8 @@ class WeightsUnpickler:
             if not (isinstance(state, dict) and all(type(k) is str for k in state)):
                 raise CheckpointError(f"{self._what}: invalid OrderedDict state")
             inst.__dict__.update(state)
+        elif type(inst) is ScriptObject:
+            inst.__setstate__(state)  # admits only quantized packed parameters, checked
         elif type(inst) in self._user_types:
             _set_state(inst, state)
         else:

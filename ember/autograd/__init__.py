@@ -1,7 +1,7 @@
 """ember.autograd: backward, grad, custom Functions and gradient checks."""
 
 from ember._tensor import Tensor
-from ember.autograd import anomaly_mode, functional, grad_mode, profiler
+from ember.autograd import anomaly_mode, functional, grad_mode, graph, profiler
 from ember.autograd.anomaly_mode import detect_anomaly, set_detect_anomaly
 from ember.autograd.engine import backward, grad
 from ember.autograd.engine import queue_callback as _queue_callback
@@ -19,7 +19,7 @@ __all__ = [
     "backward", "grad", "Function", "FunctionCtx", "once_differentiable", "Variable",
     "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
     "detect_anomaly", "set_detect_anomaly", "gradcheck", "gradgradcheck", "functional",
-    "anomaly_mode", "grad_mode", "profiler",
+    "anomaly_mode", "grad_mode", "graph", "profiler",
 ]  # fmt: skip
 
 

@@ -25,6 +25,10 @@ PROFILER = [None]
 __all__ = ["Function", "ArrayFunction", "FunctionCtx", "once_differentiable"]
 
 _FREED = object()
+_SAVED_NONE = object()  # a None passed to save_for_backward, kept apart from packed values
+
+SAVED_TENSORS_HOOKS = []
+"""Active ``(pack, unpack)`` pairs of ``autograd.graph.saved_tensors_hooks``; the last packs."""
 _DIFFERENTIABLE_KINDS = frozenset("fcV")  # V: ml_dtypes' bfloat16
 
 
@@ -62,6 +66,9 @@ class FunctionCtx:
             )
         if saved is None:
             return ()
+        unpack = self.__dict__.get("_unpack")
+        if unpack is not None:
+            return tuple(None if p is _SAVED_NONE else _unpacked(unpack, p) for p in saved)
         for t, version in zip(saved, self._saved_versions):
             if t is not None and version is not None and t._vc[0] != version:
                 raise RuntimeError(
@@ -222,8 +229,23 @@ def _connect(ctx, args, raws, outs):
     to_save = d.pop("_to_save", None)
     if to_save is not None:
         saved = tuple(_resolve_saved(s, inputs, raws, outs) for s in to_save)
-        ctx._saved = saved
-        ctx._saved_versions = [None if t is None else t._vc[0] for t in saved]
+        if SAVED_TENSORS_HOOKS:
+            pack, ctx._unpack = SAVED_TENSORS_HOOKS[-1]
+            ctx._saved = tuple(_SAVED_NONE if t is None else pack(t) for t in saved)
+        else:
+            ctx._saved = saved
+            ctx._saved_versions = [None if t is None else t._vc[0] for t in saved]
+
+
+def _unpacked(unpack, packed):
+    """A saved tensor back from its unpack hook; as in PyTorch, its version is not checked."""
+    t = unpack(packed)
+    if not isinstance(t, Tensor):
+        raise TypeError(
+            "Output of saved tensor unpack_hook expected to be a Tensor but got result of type "
+            f"{type(t).__name__}"
+        )
+    return t
 
 
 def _resolve_saved(s, inputs, raws, outs):

@@ -12,7 +12,14 @@ import time
 
 from ember.autograd.function import PROFILER
 
-__all__ = ["profile", "record_function", "EventList", "FunctionEvent", "FunctionEventAvg"]
+__all__ = [
+    "profile",
+    "record_function",
+    "emit_nvtx",
+    "EventList",
+    "FunctionEvent",
+    "FunctionEventAvg",
+]
 
 
 class FunctionEvent:
@@ -225,3 +232,21 @@ class record_function:
 
         wrapped.__name__ = getattr(fn, "__name__", "wrapped")
         return wrapped
+
+
+class emit_nvtx:
+    """NVTX ranges mark ops for NVIDIA's profilers; ember has no GPU, so entering fails."""
+
+    def __init__(self, enabled=True, record_shapes=False):
+        self.enabled = enabled
+
+    def __enter__(self):
+        if self.enabled:
+            raise RuntimeError(
+                "emit_nvtx: NVTX ranges need CUDA, and ember runs on the CPU only; "
+                "use torch.autograd.profiler.profile instead"
+            )
+        return self
+
+    def __exit__(self, *exc):
+        return False

@@ -15,7 +15,8 @@ from ember._legacy_tensor_types import make_types
 __all__ = [
     "is_available", "device_count", "is_initialized", "init", "current_device", "set_device",
     "get_device_name", "get_device_capability", "get_device_properties", "empty_cache",
-    "synchronize", "manual_seed", "manual_seed_all", "seed", "seed_all", "memory_allocated",
+    "synchronize", "manual_seed", "manual_seed_all", "seed", "seed_all", "get_rng_state",
+    "set_rng_state", "get_rng_state_all", "set_rng_state_all", "memory_allocated",
     "max_memory_allocated", "memory_reserved", "max_memory_reserved", "reset_peak_memory_stats",
     "is_bf16_supported", "amp", "device", "FloatTensor", "DoubleTensor", "HalfTensor",
     "BFloat16Tensor", "LongTensor", "IntTensor", "ShortTensor", "CharTensor", "ByteTensor",
@@ -86,6 +87,25 @@ def seed():
 
 
 seed_all = seed
+
+
+def get_rng_state(device="cuda"):
+    raise _no_gpu("get_rng_state")
+
+
+def set_rng_state(new_state, device="cuda"):
+    raise _no_gpu("set_rng_state")
+
+
+def get_rng_state_all():
+    """One state per GPU: none."""
+    return []
+
+
+def set_rng_state_all(new_states):
+    """Sets each GPU's state from the list: an empty list (one state per GPU) changes nothing."""
+    for i, state in enumerate(new_states):
+        set_rng_state(state, i)
 
 
 def memory_allocated(device=None):

@@ -6,8 +6,6 @@ install it with ``pip install ember[distributed]``.
 """
 # ruff: noqa: F401  (the names are this package's API)
 
-import datetime as _datetime
-
 
 def _mpi_imports():
     try:
@@ -47,6 +45,8 @@ if _AVAILABLE:
         scatter,
         send,
     )
+    from ember.distributed.constants import default_pg_timeout
+    from ember.distributed.device_mesh import DeviceMesh, init_device_mesh
     from ember.distributed.errors import (
         DistBackendError,
         DistError,
@@ -83,5 +83,3 @@ if _AVAILABLE:
     )
     from ember.distributed.reduce_op import ReduceOp
     from ember.distributed.work import Work
-
-    default_pg_timeout = _datetime.timedelta(minutes=30)

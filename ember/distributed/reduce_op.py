@@ -34,6 +34,8 @@ class ReduceOp(enum.Enum):
 
 
 RedOpType = ReduceOp
+# PyTorch nests the enum of ops as ``ReduceOp.RedOpType``; code names that type through it.
+ReduceOp.RedOpType = ReduceOp
 
 _MPI_OPS = {
     ReduceOp.SUM: MPI.SUM,

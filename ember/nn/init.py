@@ -1,6 +1,7 @@
 """Weight initialisers (``ember.nn.init``), drawing from ember's seeded generator.
 
-Each one writes its tensor in place under ``no_grad``. Values are drawn in float64 and cast to
+Each one writes its tensor in place under ``no_grad``; on a meta tensor, which has no values,
+each checks its arguments and does nothing else. Values are drawn in float64 and cast to
 the tensor's dtype, so a seed gives the same weights whatever the dtype.
 """
 
@@ -105,6 +106,8 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """Normal samples redrawn until they fall in [a, b]."""
+    if tensor.is_meta:  # no values to draw
+        return tensor
     with no_grad():
         out = _normal64(tensor.shape, mean, std, generator)
         bad = (out < a) | (out > b)
@@ -129,6 +132,8 @@ def zeros_(tensor):
 def eye_(tensor):
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
+    if tensor.is_meta:
+        return tensor
     return _fill(tensor, eye(*tensor.shape, dtype=float64))
 
 
@@ -136,6 +141,8 @@ def dirac_(tensor, groups=1):
     dims = tensor.dim()
     if dims not in (3, 4, 5):
         raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    if tensor.is_meta:
+        return tensor
     out = zeros(tensor.shape, dtype=float64)
     per_group = tensor.shape[0] // groups
     min_dim = min(per_group, tensor.shape[1])
@@ -182,6 +189,8 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
 def orthogonal_(tensor, gain=1, generator=None):
     if tensor.dim() < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.is_meta:
+        return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
     flat = _normal64((rows, cols), 0.0, 1.0, generator)
@@ -196,6 +205,8 @@ def orthogonal_(tensor, gain=1, generator=None):
 
 def sparse_(tensor, sparsity, std=0.01, generator=None):
     rows, cols = tensor.shape
+    if tensor.is_meta:
+        return tensor
     out = _normal64((rows, cols), 0.0, std, generator)
     num_zeros = int(math.ceil(sparsity * rows))
     for c in range(cols):

@@ -10,7 +10,12 @@ from ember.autograd import profiler as _autograd_profiler
 from ember.autograd.profiler import record_function
 
 __all__ = ["profile", "record_function", "ProfilerActivity", "ProfilerAction", "schedule",
-           "tensorboard_trace_handler"]  # fmt: skip
+           "tensorboard_trace_handler", "kineto_available"]  # fmt: skip
+
+
+def kineto_available():
+    """Whether PyTorch's Kineto tracer is built in; ember's profiler is its own."""
+    return False
 
 
 class ProfilerActivity(enum.Enum):

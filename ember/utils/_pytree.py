@@ -171,6 +171,9 @@ def _node_type(tree):
     return t
 
 
+_get_node_type = _node_type  # PyTorch's name, which libraries import
+
+
 def tree_is_leaf(tree, is_leaf=None):
     """True when ``tree`` is not a registered container, or ``is_leaf(tree)`` says it is a leaf."""
     if is_leaf is not None and is_leaf(tree):

@@ -31,7 +31,10 @@ from ember.autograd import Function, grad
 from ember.autograd import backward as run_backward
 from ember.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
 
-__all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "noop_context_fn"]
+__all__ = [
+    "checkpoint", "checkpoint_sequential", "CheckpointError", "noop_context_fn",
+    "get_device_states", "set_device_states",
+]  # fmt: skip
 
 
 class CheckpointError(RuntimeError):
@@ -132,6 +135,20 @@ def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwar
         )
         start += size
     return run(start, len(functions))(input)
+
+
+def get_device_states(*args):
+    """(devices, random states) of the accelerators holding tensors in ``args``. ember's tensors
+    live in host memory, whose random state ``get_rng_state`` covers, so both lists are empty."""
+    return [], []
+
+
+def set_device_states(devices, states, *, device_type=None):
+    """Restore accelerator random states taken by ``get_device_states`` (none in ember)."""
+    if len(devices) or len(states):
+        raise ValueError(
+            f"set_device_states: ember has no accelerator random states, got devices {devices}"
+        )
 
 
 @contextlib.contextmanager

@@ -165,3 +165,32 @@ def test_recurrent_layers_match_pytorch_quantized(kind, layers, batch_first, bid
     for o, th in zip(flat_ours, flat_theirs):
         np.testing.assert_allclose(o.numpy(), th.detach().numpy(), atol=1e-4)
     assert np.abs(flat_ours[0].numpy() - float_out).max() < 0.05
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("batch", [1, 40])
+def test_recurrent_layers_agree_with_the_numpy_fallback(kind, batch):
+    ember.manual_seed(3)
+    model = _recurrent_pair(ember, kind, 2, False, True)
+    x = ember.randn(6, batch, 16)
+    fast = quantize_dynamic(model, {getattr(nn, kind)})(x)[0].numpy()
+    with registry.only("numpy"):
+        slow = quantize_dynamic(model, {getattr(nn, kind)})(x)[0].numpy()
+        assert registry.last_used("int8_linear_pack") == "numpy"
+    np.testing.assert_allclose(fast, slow, atol=1e-5)
+
+
+@pytest.mark.parametrize("bad", [float("inf"), float("nan")])
+def test_non_finite_inputs_are_refused(bad):
+    _, e = _pair()
+    q = quantize_dynamic(e, {nn.Linear})
+    x = ember.randn(2, 32)
+    x[1, 3] = bad
+    with pytest.raises(RuntimeError, match="inf or nan"):
+        q(x)
+    ember.manual_seed(0)
+    lstm = quantize_dynamic(_recurrent_pair(ember, "LSTM", 1, False, False), {nn.LSTM})
+    seq = ember.randn(3, 2, 16)
+    seq[2, 0, 0] = bad
+    with pytest.raises(RuntimeError, match="inf or nan"):
+        lstm(seq)

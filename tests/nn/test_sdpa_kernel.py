@@ -19,3 +19,20 @@ def test_selection_with_math_runs_and_without_it_raises():
     with pytest.raises(AssertionError, match="SDPBackend"):
         with sdpa_kernel(["math"]):
             pass
+
+
+def test_flex_attention_names_import_and_calls_raise():
+    import torch.nn.attention.flex_attention as torch_flex
+
+    from ember.nn.attention import flex_attention as flex
+
+    assert flex._DEFAULT_SPARSE_BLOCK_SIZE == torch_flex._DEFAULT_SPARSE_BLOCK_SIZE
+    assert flex.AuxRequest() == tuple(torch_flex.AuxRequest())
+    assert flex.AuxRequest._fields == torch_flex.AuxRequest._fields
+    q = ember.zeros(1, 1, 2, 4)
+    with pytest.raises(NotImplementedError, match="flex_attention.flex_attention"):
+        flex.flex_attention(q, q, q)
+    with pytest.raises(NotImplementedError, match="create_block_mask"):
+        flex.create_block_mask(lambda b, h, q_idx, kv_idx: q_idx >= kv_idx, 1, 1, 2, 2)
+    with pytest.raises(NotImplementedError, match="BlockMask"):
+        flex.BlockMask()

@@ -100,6 +100,9 @@ ROWS = [
         [(r(),), (r(3),)], **U),
     Row("rot90", lambda lib, a: (lib.rot90(a), a.rot90(2), a.rot90(-1, (0, 1))), [(r(3, 4),)],
         **U),
+    Row("unfold_windows", lambda lib, a: (a.unfold(1, 3, 2), a.unfold(0, 2, 1), a.unfold(-1, 7, 1),
+                                          a.unfold(1, 0, 3)), [(r(3, 7),), (nc(3, 7),)], **U),
+    Row("unfold_0d", lambda lib, a: a.unfold(0, 1, 1), [(r(),)], **U),
 ]  # fmt: skip
 
 

@@ -14,7 +14,7 @@ from ember.nn import Parameter
 
 TORCH_DTYPES = [
     torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int8, torch.int16,
-    torch.int32, torch.int64, torch.uint8, torch.bool, torch.complex64,
+    torch.int32, torch.int64, torch.uint8, torch.bool, torch.complex64, torch.complex128,
 ]  # fmt: skip
 
 
@@ -198,3 +198,20 @@ def test_pytorch_1_cuda_storage_names(torch_zip):
     raw = np.array([1.5, -2.0], np.float32).tobytes()
     out = ember.load(io.BytesIO(torch_zip(pkl, {"0": raw})), map_location="cpu")
     assert out.tolist() == [1.5, -2.0] and out.device == ember.device("cpu")
+
+
+@pytest.mark.parametrize("name", ["float8_e4m3fn", "float8_e5m2"])
+def test_float8_tensors_travel_both_ways_as_untyped_storages(name):
+    values = torch.tensor([[0.5, -2.0, 0.0], [448.0 if "e4m3" in name else 3.0, 1.5, -0.25]])
+    t = values.to(getattr(torch, name))[:, 1:]
+    buffer = io.BytesIO()
+    torch.save({"w": t}, buffer)
+    e = load(buffer.getvalue())["w"]
+    assert e.dtype is getattr(ember, name) and e.stride() == t.stride()
+    np.testing.assert_array_equal(e.float().numpy(), t.float().numpy())
+    back = io.BytesIO()
+    ember.save({"w": e}, back)
+    back.seek(0)
+    reread = torch.load(back)["w"]
+    assert reread.dtype == t.dtype
+    assert torch.equal(reread.float(), t.float())

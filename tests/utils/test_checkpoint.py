@@ -280,3 +280,14 @@ def test_parameter_behind_an_input_single_backward_and_refused_double_backward()
     y = checkpoint(lambda a: (a * w).sum(), w * 2, use_reentrant=False)
     with pytest.raises(NotImplementedError, match="create_graph=True.*pass it as an input"):
         ember.autograd.grad(y, w, create_graph=True)
+
+
+def test_device_states_of_host_tensors_are_empty_as_in_torch():
+    import ember.utils.checkpoint as ember_cp
+
+    for lib, module in ((torch, torch_cp), (ember, ember_cp)):
+        devices, states = module.get_device_states(lib.ones(2), 3, lib.zeros(1, requires_grad=True))
+        assert (devices, states) == ([], []), lib.__name__
+        module.set_device_states(devices, states)
+    with pytest.raises(ValueError, match="no accelerator random states"):
+        ember_cp.set_device_states([0], [ember.get_rng_state()])

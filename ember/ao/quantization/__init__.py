@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ember import nn
 from ember._dtype import qint8
+from ember.ao.quantization import _checkpoint  # noqa: F401 (registers with checkpoints)
 from ember.ao.quantization._qtensor import (
     QuantizedTensor,
     dequantize,

@@ -7,9 +7,14 @@ range, which always includes 0; as PyTorch's x86 kernels do, the range is reduce
 (0..127) so that the int16 sums inside the int8 kernels cannot saturate.
 """
 
+import math
+
 import numpy as np
 
 _EPS = float(np.finfo(np.float32).eps)
+_FLOAT32_OVERFLOW = float(np.finfo(np.float32).max) + 2.0**103
+"""The smallest number that float32 rounds to infinity."""
+_ZERO = np.float32(0)
 
 
 def weight_qparams(w, per_channel):
@@ -29,22 +34,37 @@ def weight_qparams(w, per_channel):
 def affine_qparams(low, high, qmin, qmax):
     """Scale and zero point mapping [low, high] (widened to include 0) onto [qmin, qmax]."""
     low, high = min(float(low), 0.0), max(float(high), 0.0)
-    scale = (high - low) / (qmax - qmin)
-    if float(np.float32(scale)) == 0.0 or not np.isfinite(1.0 / np.float32(scale)):
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise RuntimeError(
+            f"dynamically quantized layer: its input holds inf or nan (range [{low}, {high}]), "
+            "which no int8 scale can represent"
+        )
+    scale = float(np.float32((high - low) / (qmax - qmin)))
+    if scale == 0.0 or 1.0 / scale >= _FLOAT32_OVERFLOW:  # 1 / scale is infinite in float32
         scale = 0.1
-    scale = float(np.float32(scale))
     from_low, from_high = qmin - low / scale, qmax - high / scale
     error_low, error_high = abs(qmin) - abs(low / scale), abs(qmax) - abs(high / scale)
     initial = from_low if error_low < error_high else from_high
-    zero_point = int(np.clip(np.rint(initial), qmin, qmax))
+    zero_point = min(max(round(initial), qmin), qmax)  # round() and rint both round half to even
     return scale, zero_point
 
 
-def quantize_activations(x, reduce_range=True):
-    """uint8 values of a float32 array, and their scale and zero point."""
+def quantize_activations(x, reduce_range=True, out=None):
+    """uint8 values of a float32 array (into ``out`` when given), and their scale and zero
+    point."""
     qmax = 127 if reduce_range else 255
     if x.size == 0:
-        return x.astype(np.uint8), 1.0, 0
-    scale, zero_point = affine_qparams(x.min(), x.max(), 0, qmax)
-    q = np.clip(np.rint(x * np.float32(1.0 / scale)) + zero_point, 0, qmax).astype(np.uint8)
-    return q, scale, zero_point
+        return (x.astype(np.uint8) if out is None else out), 1.0, 0
+    low, high = np.minimum.reduce(x, axis=None), np.maximum.reduce(x, axis=None)
+    scale, zero_point = affine_qparams(low, high, 0, qmax)
+    # NumPy scalars throughout: a Python number costs a conversion per call, which is most
+    # of the time at a recurrent step's size
+    q = np.multiply(x, np.float32(1.0 / scale), dtype=np.float32)
+    np.rint(q, out=q)
+    q += np.float32(zero_point)
+    np.maximum(q, _ZERO, out=q)
+    np.minimum(q, np.float32(qmax), out=q)
+    if out is None:
+        return q.astype(np.uint8), scale, zero_point
+    np.copyto(out, q, casting="unsafe")
+    return out, scale, zero_point

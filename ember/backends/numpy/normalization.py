@@ -27,6 +27,8 @@ def _rstd(var, eps, dtype):
 
 
 def _row_dot(a, b):
+    if a.dtype.kind == "V":  # ml_dtypes' bfloat16, which einsum has no loop for
+        return np.einsum("ij,ij->i", a, b, dtype=np.float32).astype(a.dtype)
     return np.einsum("ij,ij->i", a, b)
 
 

@@ -7,6 +7,7 @@ Where the library is missing or does not answer as expected, `available()` is fa
 every oneDNN kernel declines, so the NumPy kernels run.
 """
 
+import contextlib
 import ctypes
 import os
 import sys
@@ -111,6 +112,25 @@ def set_num_threads(n):
         ctypes.CDLL("libgomp.so.1").omp_set_num_threads(int(n))
     except (OSError, AttributeError):
         pass
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Primitives created inside the block run on the calling thread alone. oneDNN fixes a
+    primitive's thread count when it creates it; one that has a single thread calls its kernel
+    directly, without waking OpenMP's pool (tens of microseconds, more than a small product
+    costs)."""
+    try:
+        gomp = ctypes.CDLL("libgomp.so.1")
+        before = gomp.omp_get_max_threads()
+    except (OSError, AttributeError):
+        yield
+        return
+    gomp.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        gomp.omp_set_num_threads(before)
 
 
 class Desc:

@@ -1,6 +1,7 @@
 """Module: the base of every layer, with PyTorch's registration, state_dict and hooks."""
 
 import itertools
+import warnings
 from collections import OrderedDict, namedtuple
 
 from ember._device import resolve_device
@@ -9,6 +10,7 @@ from ember.nn.parameter import Buffer, Parameter, is_lazy
 
 __all__ = ["Module"]
 
+_EXTRA_STATE_KEY_SUFFIX = "_extra_state"  # the state_dict key of get_extra_state()'s value
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
@@ -380,6 +382,12 @@ class Module:
         def convert(t):
             out = t
             if device is not None:
+                if t.is_meta and device.type != "meta":
+                    raise NotImplementedError(
+                        "Cannot copy out of meta tensor; no data! Please use "
+                        "torch.nn.Module.to_empty() instead of torch.nn.Module.to() when moving "
+                        "module from meta to a different device."
+                    )
                 out = out.to(device)
             if dtype is not None and out.is_floating_point():
                 out = out.to(dtype)
@@ -428,11 +436,27 @@ class Module:
         return self
 
     def to_empty(self, *, device=None, recurse=True):
-        """Give every parameter and buffer fresh uninitialised storage of the same shape."""
+        """Give every parameter and buffer fresh uninitialised storage of the same shape on
+        ``device`` (None: where each already is): how a model built on the meta device gets
+        memory before its weights are loaded. ``recurse=False`` leaves submodules alone."""
         from ember._ops.creation import empty_like
 
-        resolve_device(device, "Module.to_empty")
-        return self._apply(empty_like)
+        if device is not None:
+            device = resolve_device(device, "Module.to_empty")
+        modules = self.modules() if recurse else (self,)
+        for m in modules:
+            for name, p in m._parameters.items():
+                if p is None:
+                    continue
+                new = empty_like(p, device=device)
+                if new.device == p.device:  # the same Parameter object, as in PyTorch
+                    p.data = new
+                else:
+                    m._parameters[name] = Parameter(new, requires_grad=p.requires_grad)
+            for name, b in m._buffers.items():
+                if b is not None:
+                    m._buffers[name] = empty_like(b, device=device)
+        return self
 
     def compile(self, *args, **kwargs):
         """Accepted for compatibility; ember runs modules eagerly."""
@@ -460,7 +484,7 @@ class Module:
             if b is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = b if keep_vars else b.detach()
         if self._has_extra_state():
-            destination[prefix + "_extra_state"] = self.get_extra_state()
+            destination[prefix + _EXTRA_STATE_KEY_SUFFIX] = self.get_extra_state()
 
     def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
         if args:
@@ -520,9 +544,25 @@ class Module:
             if local_metadata.get("assign_to_params_buffers"):
                 self._assign_loaded(name, param, value)
                 continue
-            with no_grad():
-                param.copy_(value)
-        extra_key = prefix + "_extra_state"
+            if param.is_meta and not value.is_meta:
+                warnings.warn(
+                    f"for {key}: copying from a non-meta parameter in the checkpoint to a meta "
+                    "parameter in the current model, which is a no-op. (Did you mean to pass "
+                    "`assign=True` to assign items in the state dictionary to their "
+                    "corresponding key in the module instead of copying them in place?)",
+                    stacklevel=3,
+                )
+                continue
+            try:
+                with no_grad():
+                    param.copy_(value)
+            except NotImplementedError as e:  # a meta value has nothing to copy
+                error_msgs.append(
+                    f'While copying the parameter named "{key}", whose dimensions in the model '
+                    f"are {param.shape} and whose dimensions in the checkpoint are "
+                    f"{value.shape}, an exception occurred : {e.args}."
+                )
+        extra_key = prefix + _EXTRA_STATE_KEY_SUFFIX
         if type(self).set_extra_state is not Module.set_extra_state:
             if extra_key in state_dict:
                 self.set_extra_state(state_dict[extra_key])
@@ -534,7 +574,7 @@ class Module:
             for key in state_dict:
                 if key.startswith(prefix):
                     input_name = key[len(prefix) :].split(".", 1)
-                    if input_name[0] == "_extra_state" and len(input_name) == 1:
+                    if input_name[0] == _EXTRA_STATE_KEY_SUFFIX and len(input_name) == 1:
                         continue
                     if input_name[0] not in self._modules and input_name[0] not in local:
                         unexpected_keys.append(key)
@@ -542,10 +582,13 @@ class Module:
                         unexpected_keys.append(key)
 
     def _assign_loaded(self, name, current, value):
-        """``load_state_dict(assign=True)``: keep the loaded tensor itself, not a copy."""
+        """``load_state_dict(assign=True)``: keep the loaded tensor itself, not a copy; a
+        parameter stays a Parameter with the module's ``requires_grad``, as in PyTorch."""
         if name in self._parameters:
             if not isinstance(value, Parameter):
                 value = Parameter(value, requires_grad=current.requires_grad)
+            else:
+                value.requires_grad_(current.requires_grad)
             self._parameters[name] = value
         else:
             self._buffers[name] = value

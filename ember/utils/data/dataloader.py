@@ -263,7 +263,14 @@ def _base_seed(loader):
     return int(np_generator(loader.generator).integers(0, 2**63))
 
 
-class _SingleProcessIter:
+class _BaseDataLoaderIter:
+    """What every DataLoader iterator is (libraries check ``isinstance`` against it)."""
+
+    def __iter__(self):
+        return self
+
+
+class _SingleProcessIter(_BaseDataLoaderIter):
     def __init__(self, loader):
         self._base_seed = _base_seed(loader)
         self._sampler_iter = iter(loader._index_sampler)
@@ -275,9 +282,6 @@ class _SingleProcessIter:
             loader.drop_last,
         )
         self._view = _LoaderView(loader)
-
-    def __iter__(self):
-        return self
 
     def __next__(self):
         return self._fetcher.fetch(next(self._sampler_iter))
@@ -409,7 +413,7 @@ def _death_message(workers, worker_ids):
     return f"DataLoader worker (pid(s) {pids}) exited unexpectedly: {why}"
 
 
-class _MultiProcessIter:
+class _MultiProcessIter(_BaseDataLoaderIter):
     """Feeds indices to the workers' queues and hands results out in sampler order.
 
     Up to ``prefetch_factor * num_workers`` tasks are outstanding; results that arrive early
@@ -447,9 +451,6 @@ class _MultiProcessIter:
                     waiting -= 1
         for _ in range(self._prefetch):
             self._try_put_index()
-
-    def __iter__(self):
-        return self
 
     def __len__(self):
         return _length(self._view)
@@ -534,3 +535,8 @@ class _MultiProcessIter:
         if isinstance(data, ExceptionWrapper):
             data.reraise()
         return data
+
+
+# PyTorch's names for the two iterators.
+_SingleProcessDataLoaderIter = _SingleProcessIter
+_MultiProcessingDataLoaderIter = _MultiProcessIter

@@ -96,8 +96,9 @@ def weights_builder(weights_enum, legacy_weights):
             weights = weights_enum.verify(weights)
             if weights is None:
                 return build(**kwargs)
-            expected = len(weights.meta["categories"])
-            if kwargs.setdefault("num_classes", expected) != expected:
+            categories = weights.meta["categories"]
+            expected = None if categories is None else len(categories)
+            if expected is not None and kwargs.setdefault("num_classes", expected) != expected:
                 raise ValueError(
                     f"The parameter 'num_classes' expected value {expected} but got "
                     f"{kwargs['num_classes']} instead."

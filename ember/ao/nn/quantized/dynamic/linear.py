@@ -4,6 +4,7 @@ Made from a float ``nn.Linear`` by ``quantize_dynamic`` (or `Linear.from_float`)
 is quantized to int8 once (per tensor by default, per output channel with the per-channel
 qconfig) and packed for the int8 kernel; each forward quantizes its input to uint8 over the
 input's own range and returns float32. It is an inference layer: nothing is trained through it.
+As in PyTorch, the weight and bias live in the ``_packed_params`` child.
 """
 
 import numpy as np
@@ -11,9 +12,13 @@ import numpy as np
 from ember import _qscheme, nn
 from ember._dtype import float32, qint8
 from ember._ops.creation import from_numpy, tensor, zeros
+from ember.ao.nn.quantized.dynamic.packed_params import (
+    LinearPackedParams,
+    hidden_repr,
+    record_version,
+)
 from ember.ao.quantization import _qparams
 from ember.ao.quantization._qtensor import QuantizedTensor
-from ember.backends.registry import kernels
 
 
 class Linear(nn.Module):
@@ -27,32 +32,34 @@ class Linear(nn.Module):
                 f"dynamic quantized Linear supports dtype ember.qint8, got {dtype}"
             )
         self.in_features, self.out_features = in_features, out_features
-        weight = np.zeros((out_features, in_features), np.float32)
-        scale, values = _qparams.weight_qparams(weight, per_channel=False)
-        bias = zeros(out_features, dtype=float32) if bias_ else None
-        self.set_weight_bias(
-            QuantizedTensor(values, qint8, _qscheme.per_tensor_affine, float(scale), 0), bias
-        )
+        # the output scale and zero point of static quantized Linear, unused by the dynamic
+        # layer but kept, as PyTorch keeps them
+        self.scale, self.zero_point = 1.0, 0
+        weight = QuantizedTensor(
+            np.zeros((out_features, in_features), np.int8), qint8, _qscheme.per_tensor_affine,
+            1.0, 0,
+        )  # fmt: skip
+        self._packed_params = LinearPackedParams(dtype)
+        self.set_weight_bias(weight, zeros(out_features, dtype=float32) if bias_ else None)
 
     def set_weight_bias(self, weight, bias):
         """Store a quantized weight (a QuantizedTensor of qint8) and a float bias, and pack them."""
-        if weight.dtype != qint8:
+        shape = (self.out_features, self.in_features)
+        if getattr(weight, "shape", None) != shape:
             raise RuntimeError(
-                f"set_weight_bias: the weight must be quantized to qint8, got {weight.dtype}"
+                f"set_weight_bias: the weight of DynamicQuantizedLinear must have shape {shape}, "
+                f"got {getattr(weight, 'shape', type(weight).__name__)}"
             )
-        self._weight, self._bias = weight, bias
-        scales = np.asarray(weight._scales, np.float32)
-        b = None if bias is None else bias.detach().numpy()
-        self._packed = kernels.int8_linear_pack(weight._values, scales, b)
-
-    def weight(self):
-        return self._weight
-
-    def bias(self):
-        return self._bias
+        self._packed_params.set_weight_bias(weight, bias)
 
     def _weight_bias(self):
-        return self._weight, self._bias
+        return self._packed_params._weight_bias()
+
+    def weight(self):
+        return self._weight_bias()[0]
+
+    def bias(self):
+        return self._weight_bias()[1]
 
     @classmethod
     def from_float(cls, mod, use_precomputed_fake_quant=False):
@@ -81,34 +88,36 @@ class Linear(nn.Module):
             )
         a = np.ascontiguousarray(x.detach().numpy(), dtype=np.float32).reshape(-1, self.in_features)
         q, scale, zero_point = _qparams.quantize_activations(a)
-        out = self._packed.run(q, scale, zero_point)
+        out = self._packed_params.kernel.run(q, scale, zero_point)
         return from_numpy(out.reshape(*x.shape[:-1], self.out_features))
 
     def _save_to_state_dict(self, destination, prefix, keep_vars):
-        # The output scale and zero point of static quantized Linear, unused here but kept
-        # so that the keys are PyTorch's.
-        destination[prefix + "scale"] = tensor(1.0)
-        destination[prefix + "zero_point"] = tensor(0)
-        destination[prefix + "_packed_params.dtype"] = qint8
-        destination[prefix + "_packed_params._packed_params"] = (self._weight, self._bias)
+        record_version(self, destination, prefix)
+        destination[prefix + "scale"] = tensor(self.scale)
+        destination[prefix + "zero_point"] = tensor(self.zero_point)
 
     def _load_from_state_dict(
         self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
     ):
-        key = prefix + "_packed_params._packed_params"
-        if key in state_dict:
-            weight, bias = state_dict.pop(key)
-            for extra in ("_packed_params.dtype", "scale", "zero_point"):
-                state_dict.pop(prefix + extra, None)
-            self.set_weight_bias(weight, bias)
-        elif strict:
-            missing_keys.append(key)
+        for name, kind in (("scale", float), ("zero_point", int)):
+            key = prefix + name
+            if key in state_dict:
+                setattr(self, name, kind(state_dict[key].item()))
+            elif strict:
+                missing_keys.append(key)
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, False, missing_keys, unexpected_keys, error_msgs
+        )
 
     def _get_name(self):
         return "DynamicQuantizedLinear"
 
     def extra_repr(self):
+        weight = self.weight()
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, "
-            f"dtype={self._weight.dtype}, qscheme={self._weight.qscheme()}"
+            f"dtype={weight.dtype}, qscheme={weight.qscheme()}"
         )
+
+    def __repr__(self):
+        return hidden_repr(self, LinearPackedParams)

@@ -57,12 +57,22 @@ def test_ddp_join_on_uneven_inputs_matches_torch(mpirun, tmp_path):
     pytest.importorskip("torch")
     import socket
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = str(s.getsockname()[1])
-    for lib in ("torch", "ember"):
-        options = ["--lib", lib, "--out", str(tmp_path), "--port", port]
-        mpirun("ddp_join_uneven.py", 2, *options, timeout=120)
+    def free_port():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return str(s.getsockname()[1])
+
+    # PyTorch's gloo backend sometimes aborts a rank while tearing down after the early
+    # termination case ("terminate called without an active exception"): the reference run
+    # gets up to three tries; ember's run gets one.
+    for _ in range(3):
+        options = ["--lib", "torch", "--out", str(tmp_path), "--port", free_port()]
+        reference = mpirun("ddp_join_uneven.py", 2, *options, timeout=120, expect_ok=False)
+        if reference.returncode == 0:
+            break
+    assert reference.returncode == 0, reference.stdout[-3000:] + reference.stderr[-5000:]
+    options = ["--lib", "ember", "--out", str(tmp_path), "--port", free_port()]
+    mpirun("ddp_join_uneven.py", 2, *options, timeout=120)
     for rank in (0, 1):
         want = np.load(tmp_path / f"torch_rank{rank}.npz")
         got = np.load(tmp_path / f"ember_rank{rank}.npz")

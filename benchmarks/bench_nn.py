@@ -116,10 +116,9 @@ def child(lib_name, key, repeats, warmup):
 
 
 def in_process(lib_name, key, repeats, warmup):
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     cmd = [sys.executable, os.path.abspath(__file__), "--child", lib_name, key]
     cmd += ["--repeats", str(repeats), "--warmup", str(warmup)]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode:
         raise RuntimeError(f"{lib_name} {key} failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])

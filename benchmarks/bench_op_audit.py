@@ -141,12 +141,11 @@ def child(lib_name, size, reps, only, backward, statistic):
 
 
 def _run_child(lib_name, size, reps, only, backward, statistic):
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     cmd = [sys.executable, os.path.abspath(__file__), "--child", lib_name, size, str(reps)]
     cmd += ["--statistic", statistic]
     cmd += ["--only", ",".join(only)] if only else []
     cmd += ["--backward"] if backward else []
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"{lib_name} {size} failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])

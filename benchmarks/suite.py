@@ -51,12 +51,10 @@ def child(lib_name, name, steps, warmup=3):
 
 
 def run_in_process(lib_name, name, steps):
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     out = subprocess.run(
         [sys.executable, os.path.abspath(__file__), "--child", lib_name, name, str(steps)],
         capture_output=True,
         text=True,
-        env=env,
     )
     if out.returncode != 0:
         raise RuntimeError(f"{lib_name} {name} failed:\n{out.stderr[-2000:]}")

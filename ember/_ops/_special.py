@@ -1,22 +1,10 @@
-"""Special functions on arrays (erf and friends), from SciPy."""
+"""Special functions on arrays, from SciPy (erf itself has ember's own float32 kernel)."""
 
 from scipy import special as _sp
 
 
-def erf(x):
-    return _sp.erf(x).astype(x.dtype, copy=False)
-
-
 def erfinv(x):
     return _sp.erfinv(x).astype(x.dtype, copy=False)
-
-
-def lgamma(x):
-    return _sp.gammaln(x).astype(x.dtype, copy=False)
-
-
-def digamma(x):
-    return _sp.digamma(x).astype(x.dtype, copy=False)
 
 
 def call(name, *arrays, dtype):

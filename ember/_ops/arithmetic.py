@@ -193,6 +193,7 @@ class Atan2(ArrayFunction):
 class Maximum(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b, dtype):
+        reject_complex_extremum("maximum", dtype)
         ctx.save_for_backward(a, b)  # for the version check: backward reads the masks
         a, b = operand_array(a, dtype), operand_array(b, dtype)
         if any(ctx.needs_input_grad[:2]):  # backward reads the masks
@@ -210,6 +211,7 @@ class Maximum(ArrayFunction):
 class Minimum(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b, dtype):
+        reject_complex_extremum("minimum", dtype)
         ctx.save_for_backward(a, b)  # for the version check: backward reads the masks
         a, b = operand_array(a, dtype), operand_array(b, dtype)
         if any(ctx.needs_input_grad[:2]):  # backward reads the masks
@@ -222,6 +224,11 @@ class Minimum(ArrayFunction):
         _ = ctx.saved_tensors  # raises if an input was modified in place since forward
         w = np.where(ctx.tie, 0.5, ctx.mask.astype(np.float64)).astype(g._data.dtype)
         return g * wrap(w), g * wrap(1 - w), None
+
+
+def reject_complex_extremum(name, dtype):
+    if np.dtype(dtype).kind == "c":
+        raise RuntimeError(f"{name} not implemented for complex tensors.")
 
 
 def _binary_fn(cls, name, op_label=None):

@@ -285,12 +285,13 @@ def polar(abs, angle, *, out=None):
     return complex(abs * angle.cos(), abs * angle.sin(), out=out)
 
 
-def reject_complex(input, op):
-    """PyTorch's error for an op that has no meaning on complex numbers (an ordering)."""
+def reject_complex(input, op, message=None, error=NotImplementedError):
+    """PyTorch's error for an op that has no meaning on complex numbers (an ordering): by
+    default its kernel-not-implemented error for ``op``, else ``error(message)``."""
     if isinstance(input, Tensor) and input._data.dtype.kind == "c":
-        raise NotImplementedError(
-            f"\"{op}\" not implemented for '{_complex_dtype_name(input._data.dtype)}'"
-        )
+        if message is None:
+            message = f"\"{op}\" not implemented for '{_complex_dtype_name(input._data.dtype)}'"
+        raise error(message)
 
 
 def sgn_grad(z, s, g):

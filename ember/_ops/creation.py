@@ -26,7 +26,6 @@ __all__ = [
     "rand", "randn", "randint", "randperm", "rand_like", "randn_like", "randint_like", "normal",
     "bernoulli", "multinomial", "poisson", "is_tensor", "is_floating_point", "is_complex",
     "numel", "tril_indices", "triu_indices", "scalar_tensor", "empty_strided", "frombuffer",
-    "complex", "polar",
 ]  # fmt: skip
 
 
@@ -280,14 +279,6 @@ def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None,
     resolve_device(device, "triu_indices")
     r, c = np.triu_indices(row, offset, col)
     return wrap(np.stack([r, c]).astype(_dt(dtype or _dtype.int64)))
-
-
-def complex(real, imag):
-    return wrap((real._data + 1j * imag._data).astype(np.complex64))
-
-
-def polar(abs, angle):
-    return complex(abs * angle.cos(), abs * angle.sin())
 
 
 # -- random ----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import numpy as np
 
 from ember import _dtype
 from ember._ops._util import norm_dim
+from ember._ops.complex import reject_complex
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction, ViewFunction
 from ember.autograd.inplace import check_no_internal_overlap, has_internal_overlap, inplace
@@ -613,6 +614,7 @@ def _np_sort(x, dim, descending, stable=True):
 
 def sort(input, dim=-1, descending=False, stable=False):
     """Sorted values and their indices (NaN sorts as the largest value, as in PyTorch)."""
+    reject_complex(input, "sort", "sort: does not support complex dtypes on CPU", RuntimeError)
     if input._data.ndim == 0:
         return sort_result(input.clone(), wrap(np.zeros((), np.int64)))
     d = norm_dim(dim, input._data.ndim, "sort")
@@ -629,6 +631,7 @@ def msort(input):
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True):
+    reject_complex(input, "topk", "topk: does not support complex dtypes on CPU", RuntimeError)
     d = norm_dim(dim, max(input._data.ndim, 1), "topk") if input._data.ndim else 0
     n = input._data.shape[d] if input._data.ndim else 1
     if not 0 <= k <= n:
@@ -644,6 +647,7 @@ kthvalue_result = namedtuple("kthvalue", ["values", "indices"])
 
 
 def kthvalue(input, k, dim=-1, keepdim=False):
+    reject_complex(input, "kthvalue_cpu")
     d = norm_dim(dim, input._data.ndim, "kthvalue")
     n = input._data.shape[d] if input._data.ndim else 1
     if not 1 <= k <= n:
@@ -662,6 +666,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
 
 def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
     """Distinct values (sorted), with inverse indices and counts on request."""
+    reject_complex(input, "unique")
     x = input._data
     if dim is None:
         vals, inv, counts = np.unique(x.reshape(-1), return_inverse=True, return_counts=True)
@@ -697,6 +702,8 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
 
 
 def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):
+    reject_complex(sorted_sequence, "searchsorted_out_cpu")
+    reject_complex(input, "searchsorted_out_cpu")
     side = side or ("right" if right else "left")
     seq = sorted_sequence._data
     vals = input._data if isinstance(input, Tensor) else np.asarray(input)

@@ -191,7 +191,7 @@ def aminmax(input, *, dim=None, keepdim=False):
 
 
 def _arg(input, dim, keepdim, is_max, op):
-    reject_complex(input, op)
+    reject_complex(input, op, f"{op}(): does not support complex input", RuntimeError)
     x = input._data
     if dim is None:
         if x.size == 0:
@@ -398,10 +398,12 @@ def _cum_ext(input, dim, is_max):
 
 
 def cummax(input, dim):
+    reject_complex(input, "cummax_cpu")
     return _cum_ext(input, dim, True)
 
 
 def cummin(input, dim):
+    reject_complex(input, "cummin_cpu")
     return _cum_ext(input, dim, False)
 
 
@@ -434,6 +436,7 @@ def count_nonzero(input, dim=None):
 
 def median(input, dim=None, keepdim=False):
     """The lower median (PyTorch's convention), with indices when ``dim`` is given."""
+    reject_complex(input, "median_cpu")
     if dim is None:
         flat = input.reshape(-1)
         k = (flat.shape[0] - 1) // 2
@@ -454,6 +457,7 @@ def nanmedian(input, dim=None, keepdim=False):
 
 
 def mode(input, dim=-1, keepdim=False):
+    reject_complex(input, "mode_cpu")
     if input._data.ndim == 0:
         return _scalar_values_indices(input, dim, "mode")
     d = norm_dim(dim, input._data.ndim, "mode")
@@ -501,6 +505,10 @@ def trace(input):
 
 
 def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
+    reject_complex(
+        input, "quantile", "quantile() input tensor must be either float or double dtype",
+        RuntimeError,
+    )  # fmt: skip
     if input._data.ndim == 0 and dim is not None:  # dim 0 or -1: the tensor's one value
         norm_dim(dim, 0, "quantile")
         return quantile(input.reshape(1), q, 0, False, interpolation=interpolation)

@@ -64,13 +64,18 @@ from ember._ops import _methods  # noqa: F401  (binds every Tensor method and op
 from ember._ops import complex as _complex_ops
 from ember._ops import elementwise as _elementwise
 from ember._ops.complex import *
+from ember._ops.construction import *
 from ember._ops.counting import *
 from ember._ops.creation import *
 from ember._ops.elementwise import *
 from ember._ops.foreach import *
 from ember._ops.index import *
 from ember._ops.linalg import *
+from ember._ops.linalg_legacy import *
+from ember._ops.normalization import rms_norm
+from ember._ops.pointwise_extra import *
 from ember._ops.reduce import *
+from ember._ops.scatter_family import *
 from ember._ops.shape import *
 from ember._ops.special import (
     digamma,
@@ -84,7 +89,10 @@ from ember._ops.special import (
     xlogy,  # PyTorch's NaN and zero-gradient rules at x == 0, unlike elementwise's
 )
 from ember._ops.spectral import istft, stft
+from ember._ops.splits_copies import *
+from ember._ops.statistics import *
 from ember._ops.storage import UntypedStorage
+from ember._ops.tensor_queries import *
 from ember._ops.trapezoid import *
 from ember._ops.typed_storage import LEGACY_STORAGES as _LEGACY_STORAGES
 from ember._ops.typed_storage import TypedStorage, is_storage
@@ -166,6 +174,7 @@ _lazy_submodules()
 
 import ember.ao.quantization  # quantized tensors in checkpoints (small; ember.ao.nn stays lazy)
 from ember import fft, special
+from ember._compile.frontend import compile  # after the ops: it maps them to kernels
 from ember._serialization.file_reader import PyTorchFileReader
 from ember.jit import ScriptFunction, ScriptModule
 from ember.library import ops
@@ -201,5 +210,6 @@ _FROM_FUNCTIONAL = frozenset({
     "max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d",
     "pixel_shuffle", "pixel_unshuffle", "cosine_similarity", "pairwise_distance", "bilinear",
     "alpha_dropout", "feature_dropout", "softplus", "hardtanh", "binary_cross_entropy_with_logits",
-    "channel_shuffle",
+    "channel_shuffle", "pdist", "celu_", "selu_", "rrelu_", "max_pool1d_with_indices",
+    "max_pool3d",
 })  # fmt: skip

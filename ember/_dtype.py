@@ -21,6 +21,11 @@ __all__ = [
 
 _BOOL, _INT, _FLOAT, _COMPLEX, _QUANTIZED = 0, 1, 2, 3, 4
 
+# The package name reprs print (``ember.float32``, ``ember.Size([2])``): "torch" while
+# ``ember run`` makes ``import torch`` give ember (set by ``_torch_alias.install``), so a
+# PyTorch program prints what it prints under PyTorch.
+repr_package = "ember"
+
 
 class dtype:
     """A tensor element type, mirroring ``torch.dtype``."""
@@ -64,7 +69,7 @@ class dtype:
         return complex128 if self is float64 else complex64
 
     def __repr__(self):
-        return f"ember.{self.name}"
+        return f"{repr_package}.{self.name}"
 
     def __reduce__(self):
         return self.name

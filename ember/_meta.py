@@ -23,7 +23,7 @@ import numpy as np
 
 __all__ = [
     "MetaArray", "meta_array", "as_meta_if_viewed", "element_strides", "is_contiguous",
-    "COPY_OUT", "NO_ITEM",
+    "forward_on_meta", "meta_backward", "COPY_OUT", "NO_ITEM", "SEEN",
 ]  # fmt: skip
 
 COPY_OUT = "Cannot copy out of meta tensor; no data!"
@@ -34,9 +34,13 @@ _VALUE_DEPENDENT = {np.nonzero, np.argwhere, np.flatnonzero, np.unique, np.extra
 # Functions that answer with a Python value computed from the values.
 _VALUE_ANSWERS = {np.allclose, np.array_equal, np.array_equiv}
 
+SEEN = [False]
+"""True once a meta array has been made: until then ``Function.apply`` looks for none."""
+
 
 def meta_array(shape, dtype, strides=None):
     """A meta array of ``shape`` and ``dtype``; ``strides`` in elements (None: contiguous)."""
+    SEEN[0] = True
     owner = np.ndarray.__new__(MetaArray, (), dtype)
     owner.view(np.ndarray)[()] = 0
     shape = tuple(shape)
@@ -97,6 +101,55 @@ def _plain(x):
     return x
 
 
+def _probes(x):
+    """``x`` with every meta array in it a probe (see ``_probe``)."""
+    if isinstance(x, MetaArray):
+        return _probe(x)
+    if isinstance(x, list | tuple):
+        return type(x)(_probes(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _probes(v) for k, v in x.items()}
+    return x
+
+
+def _identities(x):
+    """``x`` with every meta array in it a plain read-only stack of identity matrices (zeros
+    where it is not square): values a linear-algebra routine accepts, as it would reject zeros
+    as singular."""
+    if isinstance(x, MetaArray):
+        if x.ndim < 2 or x.shape[-1] != x.shape[-2]:
+            return x.view(np.ndarray)
+        return np.broadcast_to(np.eye(x.shape[-1], dtype=x.dtype), x.shape)
+    if isinstance(x, list | tuple):
+        return type(x)(_identities(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _identities(v) for k, v in x.items()}
+    return x
+
+
+def _stand_ins(func, x):
+    """The arrays ``func`` runs on in place of the meta arrays in ``x``."""
+    return _identities(x) if func.__module__.startswith("numpy.linalg") else _plain(x)
+
+
+def _views_meta(arr):
+    """Whether ``arr`` is a view of a meta array's memory."""
+    base = arr.base
+    while base is not None:
+        if isinstance(base, MetaArray):
+            return True
+        base = base.base
+    return False
+
+
+def _view_result(result, probe):
+    """A view NumPy made of a meta array, as a meta array whose logical strides are those of
+    the same view of the probe (contiguous where that view reverses an axis)."""
+    if probe.shape != result.shape or any(s < 0 for s in probe.strides):
+        return meta_array(result.shape, result.dtype)
+    return meta_array(result.shape, result.dtype, probe.strides)
+
+
 def _as_meta(result):
     """The arrays in ``result`` as meta arrays (freeing any memory they held)."""
     if isinstance(result, MetaArray):
@@ -114,8 +167,10 @@ def _into(outs, result, name):
     output would receive values a meta array does not have."""
     results = result if isinstance(result, tuple) else (result,)
     for out, res in zip(outs, results):
-        if not isinstance(out, MetaArray):
-            raise NotImplementedError(COPY_OUT)
+        if not isinstance(out, MetaArray) and not isinstance(out.base, MetaArray):
+            if not FILLING[0]:
+                raise NotImplementedError(COPY_OUT)
+            np.ndarray.fill(out, 0)
         if np.broadcast_shapes(np.shape(res), out.shape) != out.shape:
             raise ValueError(
                 f"{name}: non-broadcastable output operand with shape {out.shape} doesn't "
@@ -159,7 +214,7 @@ class MetaArray(np.ndarray):
 
     def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
         if method == "at":
-            if not isinstance(inputs[0], MetaArray):
+            if not isinstance(inputs[0], MetaArray) and not FILLING[0]:
                 raise NotImplementedError(COPY_OUT)
             return None
         if out is not None:
@@ -169,9 +224,10 @@ class MetaArray(np.ndarray):
             if method == "__call__" and ufunc.signature is None and "where" not in kwargs:
                 shape = np.broadcast_shapes(*(np.shape(x) for x in inputs))
                 one = ufunc(*(_one_element(x) for x in inputs), **kwargs)
+                strides = _elementwise_strides(shape, inputs)
                 if isinstance(one, tuple):
-                    return tuple(meta_array(shape, r.dtype) for r in one)
-                return meta_array(shape, np.result_type(one))
+                    return tuple(meta_array(shape, r.dtype, strides) for r in one)
+                return meta_array(shape, np.result_type(one), strides)
             return _as_meta(getattr(ufunc, method)(*_plain(inputs), **_plain(kwargs)))
 
     def __array_function__(self, func, types, args, kwargs):
@@ -182,6 +238,13 @@ class MetaArray(np.ndarray):
             )
         if func in _VALUE_ANSWERS:
             raise RuntimeError(NO_ITEM)
+        if func is np.repeat and isinstance(
+            args[1] if len(args) > 1 else kwargs.get("repeats"), MetaArray
+        ):
+            raise NotImplementedError(
+                "repeat: the shape of the result depends on the values of the repeats, and "
+                "meta tensors have none"
+            )
         if func is np.copyto:
             dst, src = args[0], args[1]
             np.broadcast_shapes(np.shape(src), np.shape(dst))
@@ -190,9 +253,11 @@ class MetaArray(np.ndarray):
             return self._view(args[0], lambda a: np.broadcast_to(a, *args[1:], **kwargs))
         out = kwargs.pop("out", None)
         with np.errstate(all="ignore"):
-            result = func(*_plain(args), **_plain(kwargs))
+            result = func(*_stand_ins(func, args), **_stand_ins(func, kwargs))
         if out is not None:
             return _into(out if isinstance(out, tuple) else (out,), result, func.__name__)
+        if isinstance(result, np.ndarray) and _views_meta(result):
+            return _view_result(result, func(*_probes(args), **_probes(kwargs)))
         return _as_meta(result)
 
     # -- views keep their logical strides ---------------------------------------------------
@@ -246,6 +311,13 @@ class MetaArray(np.ndarray):
     def _no_item(self, *args, **kwargs):
         raise RuntimeError(NO_ITEM)
 
+    def _no_value(self, *args, **kwargs):
+        """A value read: an error, except within an op on meta inputs, where a kernel storing
+        a meta element into a buffer of its own reads a zero (its result becomes meta)."""
+        if not FILLING[0]:
+            raise RuntimeError(NO_ITEM)
+        return self.dtype.type(0).item()
+
     def _no_copy_out(self, *args, **kwargs):
         raise NotImplementedError(COPY_OUT)
 
@@ -257,7 +329,8 @@ class MetaArray(np.ndarray):
         PyTorch's meta kernels check no values. ``bool`` of a meta tensor raises."""
         return False
 
-    item = __float__ = __int__ = __index__ = __complex__ = _no_item
+    __int__ = __index__ = _no_item
+    item = __float__ = __complex__ = _no_value
     tolist = tobytes = _no_copy_out
 
     @property
@@ -268,3 +341,165 @@ class MetaArray(np.ndarray):
         return f"MetaArray(shape={self.shape}, dtype={self.dtype})"
 
     __str__ = __repr__
+
+
+# -- ops on meta inputs -----------------------------------------------------------------------
+def _dense_in_order_of(shape, strides):
+    """Contiguous strides for ``shape`` laid out in the order of ``strides`` (largest first),
+    as PyTorch gives the result of an elementwise op on a permuted input."""
+    order = sorted(range(len(shape)), key=lambda i: -strides[i])
+    result, step = [0] * len(shape), 1
+    for i in reversed(order):
+        result[i] = step
+        step *= max(shape[i], 1)
+    return tuple(result)
+
+
+def _elementwise_strides(shape, inputs):
+    """The logical strides of an elementwise result: those of the first input of the full
+    shape, made dense in its order (None: contiguous)."""
+    for x in inputs:
+        if isinstance(x, np.ndarray) and x.shape == shape:
+            if isinstance(x, MetaArray):
+                strides = element_strides(x)
+            elif x.flags.c_contiguous or any(s < 0 for s in x.strides):
+                return None
+            else:
+                strides = x.strides
+            dense = _dense_in_order_of(shape, strides)
+            return None if dense == contiguous_strides(shape) else dense
+    return None
+
+
+def _layout(arr):
+    """A plain array's strides in elements when it is laid out densely in some order of its
+    dims (None: contiguous, also for anything else)."""
+    if arr.flags.c_contiguous or any(s <= 0 or s % arr.itemsize for s in arr.strides):
+        return None
+    strides = tuple(s // arr.itemsize for s in arr.strides)
+    return strides if _dense_in_order_of(arr.shape, strides) == strides else None
+
+
+def _meta_result(r):
+    """An array an op computed for meta inputs, as a meta array of its shape, dtype, layout."""
+    if r.__class__ is MetaArray or not isinstance(r, np.ndarray | np.generic):
+        return r
+    if isinstance(r, np.generic) or isinstance(r.base, MetaArray):
+        return meta_array(np.shape(r), r.dtype)
+    return meta_array(r.shape, r.dtype, _layout(r))
+
+
+def _is_exempt(arr):
+    """Cpu tensors accepted beside meta ones: 0-d scalars, integer indices and boolean masks
+    (PyTorch's attention takes a cpu mask beside meta inputs), and the zero gradient autograd
+    fills in for an output that was not used."""
+    if arr.ndim == 0 or arr.dtype.kind in "iub":
+        return True
+    return arr.flags.owndata and arr.flags.c_contiguous and not arr.any()
+
+
+# Matrix products and convolutions, which PyTorch runs on meta and cpu inputs mixed (no device
+# check); every other op refuses the mix as its elementwise ops do.
+_MIXING_OPS = frozenset({"MatMul", "Einsum", "Convolution", "ConvTranspose"})
+
+
+def _check_one_device(op, tensors):
+    """Refuse meta and cpu tensors mixed in one op, with PyTorch's message."""
+    if op in _MIXING_OPS:
+        return
+    first = None
+    for arr in tensors:
+        on_meta = isinstance(arr, MetaArray)
+        if not on_meta and _is_exempt(arr):
+            continue
+        if first is None:
+            first = arr
+        elif on_meta != isinstance(first, MetaArray):
+            expected, found = ("cpu", "meta") if on_meta else ("meta", "cpu")
+            raise RuntimeError(
+                f"{op}: Tensor on device {found} is not on the expected device {expected}! "
+                f"(a {expected} tensor of shape {list(first.shape)} and a {found} tensor of "
+                f"shape {list(arr.shape)}; move them to one device with .to())"
+            )
+
+
+FILLING = [0]
+"""How many ops on meta inputs are running: while one is, a cpu buffer a kernel allocated may
+take a meta result (see ``_into``)."""
+
+
+class _Filling:
+    """Within the block: a kernel that writes a meta result into a cpu buffer it allocated
+    gets zeros there instead of an error (the op's outputs are made meta afterwards)."""
+
+    def __enter__(self):
+        FILLING[0] += 1
+        self._errors = np.seterr(all="ignore")  # zeros give 0/0 and log(0): values nobody reads
+
+    def __exit__(self, *exc):
+        np.seterr(**self._errors)
+        FILLING[0] -= 1
+
+
+def forward_on_meta(op, forward, ctx, arrays, tensors, kwargs):
+    """Run an op's array ``forward`` on meta inputs (``tensors``: the arrays of its tensor
+    arguments) and return meta outputs.
+
+    Most kernels run on meta arrays as they are: the overrides above compute shapes only. A
+    kernel that allocates a cpu buffer and writes into it gets zeros there (``_Filling``).
+    Either way the outputs become meta arrays with the layout the kernel gave them, what
+    ``forward`` kept for backward refers to meta arrays, and the node's backward runs the
+    same way (``meta_backward``).
+    """
+    if not FILLING[0]:
+        _check_one_device(op, tensors)
+    with _Filling():
+        raw = forward(ctx, *arrays, **kwargs)
+    single = not isinstance(raw, tuple)
+    raws = (raw,) if single else raw
+    metas = tuple(_meta_result(r) for r in raws)
+    renamed = {id(r): m for r, m in zip(raws, metas) if m is not r}
+    _rename_in_context(ctx, renamed, {id(a) for a in arrays})
+    return metas[0] if single else metas
+
+
+def meta_backward(backward, wrap):
+    """``backward`` for a node built on meta inputs: run as ``forward_on_meta`` runs a
+    forward, its gradients made meta tensors (``wrap``: array to Tensor)."""
+
+    def run(ctx, *grads):
+        with _Filling():
+            out = backward(ctx, *grads)
+        if isinstance(out, tuple):
+            return tuple(_meta_gradient(g, wrap) for g in out)
+        return _meta_gradient(out, wrap)
+
+    return run
+
+
+def _meta_gradient(g, wrap):
+    """A gradient a backward on meta inputs computed as a cpu tensor, as a meta tensor."""
+    data = getattr(g, "_data", None)
+    if data is None or data.__class__ is MetaArray or g.grad_fn is not None:
+        return g
+    return wrap(_meta_result(data))
+
+
+def _rename_in_context(ctx, renamed, inputs):
+    """Point what ``ctx`` holds at the meta arrays standing for the plain ones it was given."""
+
+    def swap(x):
+        if id(x) in renamed:
+            return renamed[id(x)]
+        if id(x) in inputs or not isinstance(x, np.ndarray) or x.ndim == 0:
+            return x
+        return _meta_result(x)
+
+    d = ctx.__dict__
+    for name, value in list(d.items()):
+        if name == "_non_diff":
+            d[name] = {id(renamed[i]) if i in renamed else i for i in value}
+        elif name in ("_to_save", "_to_save_forward"):
+            d[name] = tuple(swap(x) for x in value)
+        elif isinstance(value, np.ndarray):
+            d[name] = swap(value)

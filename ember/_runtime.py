@@ -1,10 +1,11 @@
-"""Process-wide switches scripts call before building a model: threads, determinism, compile."""
+"""Process-wide switches scripts call before building a model: threads, determinism, matmul
+precision."""
 
 import os
 
 __all__ = [
     "set_num_threads", "get_num_threads", "set_num_interop_threads", "get_num_interop_threads",
-    "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "compile",
+    "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
     "set_float32_matmul_precision", "get_float32_matmul_precision",
 ]  # fmt: skip
 
@@ -20,7 +21,9 @@ _state = {"threads": _threads_at_start(), "deterministic": False, "matmul": "hig
 
 
 def set_num_threads(n):
-    """Limit BLAS threads (through threadpoolctl when it is installed)."""
+    """The threads ember's kernels use: the split of large elementwise ops and reductions
+    (ember/backends/numpy/threads.py), oneDNN's convolutions and matmuls, and the BLAS (through
+    threadpoolctl when it is installed)."""
     if int(n) < 1:
         raise RuntimeError(f"set_num_threads expects a positive integer, got {n}")
     _state["threads"] = int(n)
@@ -64,11 +67,3 @@ def set_float32_matmul_precision(precision):
 
 def get_float32_matmul_precision():
     return _state["matmul"]
-
-
-def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None,
-            options=None, disable=False):  # fmt: skip
-    """Return ``model`` unchanged: ember runs eagerly (documented in docs/compat.md)."""
-    if model is None:
-        return lambda m: m
-    return model

@@ -38,7 +38,7 @@ class Size(tuple):
         return n
 
     def __repr__(self):
-        return f"ember.Size({list(self)})"
+        return f"{_dtype.repr_package}.Size({list(self)})"
 
     def __getitem__(self, item):
         r = tuple.__getitem__(self, item)

@@ -160,9 +160,10 @@ class TorchAliasFinder(importlib.abc.MetaPathFinder):
 def install():
     """Route later imports of torch and torchvision to ember, and make ``importlib.metadata``
     report them installed at ember's torch-compatible versions."""
-    from ember import _torch_distribution
+    from ember import _dtype, _torch_distribution
 
     _torch_distribution.install()
+    _dtype.repr_package = "torch"
     if not any(isinstance(f, TorchAliasFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, TorchAliasFinder())
 

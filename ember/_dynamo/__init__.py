@@ -1,11 +1,13 @@
-"""ember._dynamo: the names libraries probe on torch._dynamo, for an eager-only framework.
+"""ember._dynamo: the names libraries probe on torch._dynamo.
 
-Nothing is ever compiled: ``is_compiling()`` is False, the decorators return what they decorate,
-``optimize`` gives a decorator that changes nothing, shape marks are accepted and ignored, and
-``config`` keeps PyTorch's settings without effect.
+``OptimizedModule`` is what ``ember.compile`` returns for a module; ``utils.compile_times``
+reports what compiling took. A compiled graph is traced once and then run as ordinary ember
+calls, so ``is_compiling()`` is False; the decorators return what they decorate, ``optimize``
+gives a decorator that changes nothing, shape marks are accepted and ignored (every shape is
+compiled statically), and of ``config`` only ``recompile_limit`` has an effect.
 """
 
-from ember._dynamo import config
+from ember._dynamo import config, exc, utils  # noqa: F401  (submodules, as torch._dynamo.utils)
 from ember._dynamo.eval_frame import OptimizedModule
 from ember.compiler import (
     allow_in_graph,

@@ -1,7 +1,8 @@
-"""``OptimizedModule``, the type PyTorch gives a compiled module.
+"""``OptimizedModule``, the type ``ember.compile`` gives a compiled module.
 
-``ember.compile`` returns the module it is given, so no ember object is an ``OptimizedModule``;
-the class exists for the ``isinstance`` checks libraries make before unwrapping ``_orig_mod``.
+As in PyTorch the original module is the submodule ``_orig_mod`` (so ``state_dict`` keys
+carry the ``_orig_mod.`` prefix and ``parameters()`` are the original ones), attributes the
+wrapper lacks are read from it, and calls go through the compiled callable.
 """
 
 from ember.nn import Module
@@ -10,12 +11,21 @@ __all__ = ["OptimizedModule"]
 
 
 class OptimizedModule(Module):
-    """A module wrapped by a compiler: ``_orig_mod`` is the module, calls go straight to it."""
+    """A module wrapped by a compiler: ``_orig_mod`` is the module, calls run compiled."""
 
     def __init__(self, mod, dynamo_ctx=None):
         super().__init__()
         self._orig_mod = mod
-        self.dynamo_ctx = dynamo_ctx
+        self.dynamo_ctx = dynamo_ctx  # the compiled callable, or None to call mod directly
+        self.training = mod.training
 
     def forward(self, *args, **kwargs):
-        return self._orig_mod(*args, **kwargs)
+        if self.dynamo_ctx is None:
+            return self._orig_mod(*args, **kwargs)
+        return self.dynamo_ctx(*args, **kwargs)
+
+    def __getattr__(self, name):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self._modules["_orig_mod"], name)

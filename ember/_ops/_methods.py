@@ -8,19 +8,25 @@ function's first argument is the tensor the method is called on.
 
 import numpy as np
 
-from ember._meta import MetaArray
 from ember._ops import (
     activation,
     arithmetic,
     comparison,
+    construction,
     counting,
     creation,
     index,
     linalg,
+    linalg_legacy,
+    pointwise_extra,
     reduce,
+    scatter_family,
     shape,
     special,
     spectral,
+    splits_copies,
+    statistics,
+    tensor_queries,
     tensor_storage,
     unary,
     unfold,
@@ -28,31 +34,11 @@ from ember._ops import (
 from ember._ops import complex as complex_ops
 from ember._tensor import Tensor, wrap
 from ember.autograd.engine import backward, register_post_accumulate_grad_hook
-from ember.autograd.grad_mode import no_grad
 from ember.autograd.inplace import inplace
 
 
-def _meta_in_place(self, fn, *args, **kwargs):
-    """An in-place op on a meta tensor: ``fn`` checks the arguments and gives the result's
-    shape, which must fit ``self``; there are no values to write."""
-    with no_grad():
-        shape = fn(self, *args, **kwargs)._data.shape
-    if np.broadcast_shapes(shape, self._data.shape) != self._data.shape:
-        raise RuntimeError(
-            f"output with shape {list(self.shape)} doesn't match the broadcast shape "
-            f"{list(np.broadcast_shapes(shape, self._data.shape))}"
-        )
-    self._bump_version()
-    return self
-
-
 def _setitem(self, key, value):
-    """``self[key] = value``; on a meta tensor only the shapes are checked."""
-    if self._data.__class__ is MetaArray:
-        self._data[key] = value._data if isinstance(value, Tensor) else value
-        self._bump_version()
-    else:
-        index.setitem(self, key, value)
+    index.setitem(self, key, value)
 
 
 def _in_place(name, fn):
@@ -60,8 +46,6 @@ def _in_place(name, fn):
     into ``self``'s memory, recorded for autograd."""
 
     def method(self, *args, **kwargs):
-        if self._data.__class__ is MetaArray:
-            return _meta_in_place(self, fn, *args, **kwargs)
         return inplace(self, fn, *args, **kwargs)
 
     method.__name__ = method.__qualname__ = name
@@ -72,8 +56,6 @@ def _in_place_binary(name, fn):
     """As ``_in_place``, for ops with a required second operand (``add_(other)``)."""
 
     def method(self, other, *args, **kwargs):
-        if self._data.__class__ is MetaArray:
-            return _meta_in_place(self, fn, other, *args, **kwargs)
         return inplace(self, fn, other, *args, **kwargs)
 
     method.__name__ = method.__qualname__ = name
@@ -241,7 +223,7 @@ REDUCE = {
         "sum", "mean", "nansum", "nanmean", "prod", "max", "min", "amax", "amin", "aminmax",
         "argmax", "argmin", "std", "var", "logsumexp", "cumsum", "cumprod", "cummax", "cummin",
         "all", "any", "count_nonzero", "median", "nanmedian", "mode", "norm", "logcumsumexp",
-        "diff", "trace", "quantile", "var_mean", "std_mean", "cumsum_",
+        "diff", "trace", "var_mean", "std_mean", "cumsum_",
     )
 }  # fmt: skip
 
@@ -298,6 +280,16 @@ LINALG = {
         "matrix_power",
     )
 }  # fmt: skip
+LINALG.update(
+    {
+        name: getattr(linalg_legacy, name)
+        for name in (
+            "cholesky", "cholesky_inverse", "cholesky_solve", "geqrf", "lu_solve", "matrix_exp",
+            "orgqr", "ormqr", "pinverse", "qr", "svd", "triangular_solve",
+        )
+    }
+)  # fmt: skip
+LINALG["lu"] = linalg_legacy.lu
 
 ACTIVATION = {
     "relu": activation.relu, "relu_": activation.relu_, "softmax": activation.softmax,
@@ -377,7 +369,11 @@ def _bind():
                   LINALG, ACTIVATION, CREATION, STORAGE, AUTOGRAD, OPERATORS):  # fmt: skip
         for name, fn in table.items():
             setattr(Tensor, name, fn)
-    for name, fn in IN_PLACE_BINARY.items():
+    for family in (pointwise_extra, statistics, construction, tensor_queries, splits_copies,
+                   scatter_family):  # fmt: skip
+        for name, fn in family.METHODS.items():
+            setattr(Tensor, name, fn)
+    for name, fn in (IN_PLACE_BINARY | pointwise_extra.IN_PLACE_BINARY_METHODS).items():
         setattr(Tensor, name, _in_place_binary(name, fn))
     for name, fn in IN_PLACE.items():
         setattr(Tensor, name, _in_place(name, fn))

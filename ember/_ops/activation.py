@@ -4,14 +4,17 @@ import math
 
 import numpy as np
 
+from ember._ops._numpy_kwargs import numpy_kwargs
 from ember._ops._util import norm_dim
 from ember._ops.comparison import where
 from ember._ops.unary import sigmoid_array
 from ember._random import np_generator
 from ember._tensor import wrap
 from ember.autograd.function import ArrayFunction
+from ember.autograd.grad_mode import GRAD_ENABLED
 from ember.autograd.inplace import inplace
-from ember.backends.numpy.erf import erf
+from ember.backends.numpy import activation_grad
+from ember.backends.numpy import gelu as gelu_kernels
 from ember.backends.numpy.row_blocks import over_rows
 from ember.backends.numpy.select import select
 from ember.backends.numpy.threads import elementwise, keeps_dtype, num_threads
@@ -69,7 +72,20 @@ class Relu(ArrayFunction):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
+        if _fusable(g, out):
+            return _fused_grad(activation_grad.positive_part_grad, g, out)
         return _MaskGrad.apply(g, out._data > 0)
+
+
+def _fusable(*tensors):
+    """Whether a backward may use a fused array kernel: it is not being recorded (a
+    recorded one differentiates the formula in ember ops) and the arrays are NumPy's."""
+    return not GRAD_ENABLED[0] and activation_grad.plain_arrays(*(t._data for t in tensors))
+
+
+def _fused_grad(kernel, g, saved):
+    """``kernel(g, saved)`` on arrays (see backends/numpy/activation_grad.py) as a Tensor."""
+    return wrap(elementwise(kernel, g._data, saved._data))
 
 
 class _MaskGrad(ArrayFunction):
@@ -124,17 +140,18 @@ threshold_ = _inplace(lambda input, t, v: Threshold.apply(input, t, v))
 class LeakyRelu(ArrayFunction):
     @staticmethod
     def forward(ctx, x, slope):
-        if ctx.needs_input_grad[0]:
-            ctx.slope_mask = np.where(x > 0, 1.0, slope).astype(x.dtype)
-        ctx.save_for_backward(x)  # for the version check: backward reads the slopes
+        ctx.slope = slope
+        ctx.save_for_backward(x)
         # max(x, slope x) when slope <= 1, else the min: x * slope computed as PyTorch does
         out = np.asarray(elementwise(np.multiply, x, x.dtype.type(slope)))  # 0-d: an array
         return elementwise(np.maximum if slope <= 1 else np.minimum, x, out, out=out)
 
     @staticmethod
     def backward(ctx, g):
-        _ = ctx.saved_tensors  # raises if the input was modified in place since forward
-        return g * wrap(ctx.slope_mask), None
+        (x,) = ctx.saved_tensors
+        if _fusable(g, x):
+            return _fused_grad(activation_grad.leaky_relu_grad_x(ctx.slope), g, x), None
+        return where(x > 0, g, g * ctx.slope), None
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
@@ -194,15 +211,6 @@ def celu(input, alpha=1.0, inplace=False):
 
 
 @keeps_dtype
-def _gelu_erf(x, out=None):
-    """0.5 x (1 + erf(x / sqrt(2)))."""
-    out = erf(np.multiply(x, x.dtype.type(1 / math.sqrt(2))), out=out)
-    np.add(out, 1, out=out)
-    np.multiply(out, x, out=out)
-    return np.multiply(out, 0.5, out=out)
-
-
-@keeps_dtype
 def _gelu_tanh(x, out=None):
     """0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), in place in one buffer."""
     out = np.square(x, out=np.empty_like(x) if out is None else out)
@@ -229,11 +237,15 @@ class Gelu(ArrayFunction):
     def forward(ctx, x, approximate):
         ctx.approximate = approximate
         ctx.save_for_backward(x)
-        return elementwise(_gelu_tanh if approximate == "tanh" else _gelu_erf, x)
+        return elementwise(_gelu_tanh if approximate == "tanh" else gelu_kernels.gelu, x)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
+        if _fusable(g, x):
+            kernel = activation_grad.gelu_tanh_grad_x if ctx.approximate == "tanh" else (
+                gelu_kernels.gelu_grad)  # fmt: skip
+            return _fused_grad(kernel, g, x), None
         if ctx.approximate == "tanh":
             k = math.sqrt(2 / math.pi)
             t = (k * (x + 0.044715 * x**3)).tanh()
@@ -259,6 +271,8 @@ class Silu(ArrayFunction):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
+        if _fusable(g, x):
+            return _fused_grad(activation_grad.silu_grad_x, g, x)
         s = x.sigmoid()
         return g * s * (1 + x * (1 - s))
 
@@ -336,7 +350,11 @@ def prelu(input, weight):
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    if training and inplace:
+        return _inplace(rrelu)(input, lower, upper, True)
     if training:
+        if input.is_meta:  # no values to draw
+            return where(input >= 0, input, input * input.new_empty(input.shape))
         slope = np_generator().uniform(lower, upper, input.shape).astype(input._data.dtype)
         return where(input >= 0, input, input * wrap(slope))
     return leaky_relu(input, (lower + upper) / 2, inplace)
@@ -397,6 +415,8 @@ class Softmax(ArrayFunction):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
+        if _fusable(g, y) and y.dim() and y._data.size:
+            return _softmax_grad(g, y, ctx.dim, log=False), None
         gy = g * y
         return gy - y * gy.sum(ctx.dim, keepdim=True) if y.dim() else gy * 0, None
 
@@ -420,7 +440,13 @@ class LogSoftmax(ArrayFunction):
         (y,) = ctx.saved_tensors
         if not y.dim():
             return g * 0, None
+        if _fusable(g, y) and y._data.size:
+            return _softmax_grad(g, y, ctx.dim, log=True), None
         return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
+
+
+def _softmax_grad(g, y, dim, log):
+    return wrap(activation_grad.softmax_grad(g._data, y._data, dim, log, num_threads()))
 
 
 def _cast_for(input, dtype):
@@ -435,12 +461,14 @@ def _check_float(input, op):
         )
 
 
+@numpy_kwargs
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     input = _cast_for(input, dtype)
     _check_float(input, "softmax")
     return Softmax.apply(input, _softmax_dim(input, dim, "softmax"))
 
 
+@numpy_kwargs
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     input = _cast_for(input, dtype)
     _check_float(input, "log_softmax")

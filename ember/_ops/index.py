@@ -5,6 +5,7 @@ from collections import namedtuple
 import numpy as np
 
 from ember import _dtype
+from ember._ops._numpy_kwargs import numpy_kwargs
 from ember._ops._util import norm_dim
 from ember._ops.complex import reject_complex
 from ember._tensor import Tensor, wrap
@@ -211,6 +212,7 @@ def check_in_range(op, idx, dim, n, error=RuntimeError, wrap_negative=False):
         raise error(f"{op}(): index {bad} is out of bounds for dimension {dim} with size {n}")
 
 
+@numpy_kwargs
 def gather(input, dim, index, *, sparse_grad=False):
     """Values of ``input`` at ``index`` along ``dim``."""
     d = norm_dim(dim, input._data.ndim, "gather")
@@ -315,6 +317,7 @@ def _check_scatter(op, input, dim, index, src):
     return d
 
 
+@numpy_kwargs
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     """A copy of ``input`` with ``src`` (or ``value``) written at ``index`` along ``dim``."""
     if src is None:
@@ -327,6 +330,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     return Scatter.apply(input, d, index, src)
 
 
+@numpy_kwargs
 def scatter_add(input, dim, index, src):
     d = _check_scatter("scatter_add", input, dim, index, src)
     return ScatterAdd.apply(input, d, index, src)
@@ -394,6 +398,7 @@ class ScatterReduce(ArrayFunction):
         return gx, None, None, _src_grad(gsrc, index, src.shape), None, None
 
 
+@numpy_kwargs
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     if reduce not in ("sum", "mean", "prod", "amax", "amin"):
         raise RuntimeError(
@@ -444,6 +449,7 @@ def _check_index(op, input, dim, index):
     return d, flat  # a view of a tensor index keeps its version counter for backward
 
 
+@numpy_kwargs
 def index_select(input, dim, index):
     d, index = _check_index("index_select", input, dim, index)
     return IndexSelect.apply(input, d, index)
@@ -467,6 +473,7 @@ class IndexAdd(ArrayFunction):
         return g, None, None, gs, None
 
 
+@numpy_kwargs
 def index_add(input, dim, index, source, *, alpha=1):
     d, index = _check_index("index_add", input, dim, index)
     return IndexAdd.apply(input, d, index, source, alpha)
@@ -489,11 +496,13 @@ class IndexFill(ArrayFunction):
         return SetItem.apply(g, 0.0, ctx.key), None, None, gv
 
 
+@numpy_kwargs
 def index_fill(input, dim, index, value):
     d, index = _check_index("index_fill", input, dim, index)
     return IndexFill.apply(input, d, index, value)
 
 
+@numpy_kwargs
 def index_copy(input, dim, index, source):
     d, index = _check_index("index_copy", input, dim, index)
     key = (slice(None),) * d + (index._data,)
@@ -553,6 +562,7 @@ def masked_scatter(input, mask, source):
     return SetItem.apply(input, source.reshape(-1)[:n], (m,))
 
 
+@numpy_kwargs
 def take_along_dim(input, indices, dim=None):
     if dim is None:
         return input.reshape(-1).gather(0, indices.reshape(-1))
@@ -612,6 +622,7 @@ def _np_sort(x, dim, descending, stable=True):
     return idx
 
 
+@numpy_kwargs
 def sort(input, dim=-1, descending=False, stable=False):
     """Sorted values and their indices (NaN sorts as the largest value, as in PyTorch)."""
     reject_complex(input, "sort", "sort: does not support complex dtypes on CPU", RuntimeError)
@@ -622,6 +633,7 @@ def sort(input, dim=-1, descending=False, stable=False):
     return sort_result(input.gather(d, idx), idx)
 
 
+@numpy_kwargs
 def argsort(input, dim=-1, descending=False, stable=False):
     return sort(input, dim, descending, stable).indices
 
@@ -630,6 +642,7 @@ def msort(input):
     return sort(input, 0).values
 
 
+@numpy_kwargs
 def topk(input, k, dim=-1, largest=True, sorted=True):
     reject_complex(input, "topk", "topk: does not support complex dtypes on CPU", RuntimeError)
     d = norm_dim(dim, max(input._data.ndim, 1), "topk") if input._data.ndim else 0
@@ -646,6 +659,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
 kthvalue_result = namedtuple("kthvalue", ["values", "indices"])
 
 
+@numpy_kwargs
 def kthvalue(input, k, dim=-1, keepdim=False):
     reject_complex(input, "kthvalue_cpu")
     d = norm_dim(dim, input._data.ndim, "kthvalue")

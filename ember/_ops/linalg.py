@@ -4,6 +4,7 @@ import numpy as np
 
 from ember import _dtype
 from ember._ops._first_order import first_order_only
+from ember._ops._numpy_kwargs import numpy_kwargs
 from ember._ops._promotion import maybe_out
 from ember._ops._util import norm_dims
 from ember._ops.complex import conj_of
@@ -312,6 +313,7 @@ def kron(input, other):
     return (a * b).reshape(tuple(x * y for x, y in zip(input.shape, other.shape)))
 
 
+@numpy_kwargs
 def cross(input, other, dim=None):
     if dim is None:
         dim = next(i for i, s in enumerate(input.shape) if s == 3)
@@ -336,6 +338,7 @@ def chain_matmul(*matrices):
 # -- ember.linalg ----------------------------------------------------------------------------
 
 
+@numpy_kwargs
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     """The p-norm over ``dim`` (all elements by default)."""
     if dtype is not None:
@@ -384,6 +387,7 @@ class _L2Norm(ArrayFunction):
         return g * x / safe * (out != 0).to(x.dtype), None, None
 
 
+@numpy_kwargs
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     if ord == "fro":
         return vector_norm(A, 2, dim, keepdim, dtype=dtype)
@@ -404,6 +408,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     return r if keepdim else r.squeeze((d0, d1))
 
 
+@numpy_kwargs
 def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     if ord is None and dim is None:
         return vector_norm(A.reshape(-1), 2, None, keepdim, dtype=dtype) if not keepdim else (
@@ -523,9 +528,10 @@ def solve(A, B, *, left=True):
 
 
 def svd(A, full_matrices=True):
-    """U, S, Vh. Differentiable through ember ops only for distinct singular values."""
-    u, s, vh = np.linalg.svd(A._data, full_matrices=full_matrices)
-    return wrap(u), wrap(s), wrap(vh)
+    """(U, S, Vh), differentiable for distinct singular values."""
+    from ember._ops import linalg_decompositions  # it imports this module
+
+    return linalg_decompositions.svd(A, full_matrices)
 
 
 def svdvals(A):
@@ -588,22 +594,36 @@ class _SvdValsGrad(ArrayFunction):
 
 
 def qr(A, mode="reduced"):
-    q, r = np.linalg.qr(A._data, mode=mode)
-    return wrap(q), wrap(r)
+    """(Q, R) with A = Q R, differentiable."""
+    from ember._ops import linalg_decompositions  # it imports this module
+
+    return linalg_decompositions.qr(A, mode)
 
 
-def cholesky(A, *, upper=False):
-    L = np.linalg.cholesky(A._data)
-    return wrap(L.swapaxes(-1, -2).conj() if upper else L)
+def cholesky(A, *, upper=False, out=None):
+    """The Cholesky factor, differentiable (see ``linalg_extra.cholesky_ex``)."""
+    from ember._ops import linalg_extra  # it imports this module
+
+    L, info = linalg_extra.cholesky_ex(A, upper=upper)
+    if info._data.any():
+        raise LinAlgError(
+            "linalg.cholesky: The factorization could not be completed because the input is not "
+            f"positive-definite (the leading minor of order {int(info._data[info._data != 0][0])} "
+            "is not positive-definite)."
+        )
+    return maybe_out(L, out)
 
 
 def eigh(A, UPLO="L"):
-    w, v = np.linalg.eigh(A._data, UPLO=UPLO)
-    return wrap(w), wrap(v)
+    """(eigenvalues, eigenvectors) of Hermitian matrices, differentiable."""
+    from ember._ops import linalg_decompositions  # it imports this module
+
+    return linalg_decompositions.eigh(A, UPLO)
 
 
 def eigvalsh(A, UPLO="L"):
-    return wrap(np.linalg.eigvalsh(A._data, UPLO=UPLO))
+    """The eigenvalues of Hermitian matrices, ascending, differentiable."""
+    return eigh(A, UPLO)[0]
 
 
 def matrix_rank(A, tol=None, hermitian=False):
@@ -611,8 +631,11 @@ def matrix_rank(A, tol=None, hermitian=False):
                            dtype=np.int64))  # fmt: skip
 
 
-def pinv(A, rcond=1e-15, hermitian=False):
-    return wrap(np.linalg.pinv(A._data, rcond=rcond, hermitian=hermitian))
+def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
+    """The pseudo-inverse, differentiable (see ``linalg_decompositions.pinv``)."""
+    from ember._ops import linalg_decompositions  # it imports this module
+
+    return linalg_decompositions.pinv(A, rcond, hermitian, atol=atol, rtol=rtol, out=out)
 
 
 def matrix_power(A, n):

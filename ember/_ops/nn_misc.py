@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ember._ops._numpy_kwargs import numpy_kwargs
 from ember._ops._util import norm_dim
 from ember._ops.index import out_of_range
 from ember._ops.linalg import einsum, vector_norm
@@ -271,6 +272,7 @@ def _check_pair(op, x1, x2):
         ) from None
 
 
+@numpy_kwargs
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """x1 . x2 / (max(|x1|, eps) * max(|x2|, eps)) along ``dim``, with broadcasting."""
     _check_pair("cosine_similarity", x1, x2)
@@ -280,6 +282,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     return (x1 * x2).sum(dim) / (n1 * n2)
 
 
+@numpy_kwargs
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     """The p-norm of x1 - x2 + eps over the last dimension, with broadcasting."""
     _check_pair("pairwise_distance", x1, x2)

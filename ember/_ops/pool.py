@@ -442,7 +442,14 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
     return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding, output_size)
 
 
+def lp_finish(mean_of_powers, norm_type, window):
+    """(window * mean of x^p)^(1/p), with PyTorch's sign(s) * relu(|s|): a negative window sum
+    (odd p) gives NaN as in PyTorch."""
+    s = mean_of_powers
+    return (s.sign() * s.abs().relu()).mul(window) ** (1.0 / norm_type)
+
+
 def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     k = _pair(kernel_size)
     out = avg_pool2d(input**norm_type, k, stride, 0, ceil_mode)
-    return (out.sign() * out.abs()).relu().mul(k[0] * k[1]) ** (1.0 / norm_type)
+    return lp_finish(out, norm_type, k[0] * k[1])

@@ -6,6 +6,7 @@ from collections import namedtuple
 import numpy as np
 
 from ember import _dtype
+from ember._ops._numpy_kwargs import numpy_kwargs
 from ember._ops._util import norm_dim, norm_dims, np_dtype
 from ember._ops.arithmetic import maximum, minimum
 from ember._ops.complex import conj_of, reject_complex
@@ -13,6 +14,7 @@ from ember._ops.linalg import matrix_norm, vector_norm
 from ember._ops.shape import cat, stack
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction
+from ember.autograd.grad_mode import GRAD_ENABLED
 from ember.autograd.inplace import inplace
 from ember.backends.numpy.fast_sum import fast_sum
 from ember.backends.numpy.threads import along_axis, reduction
@@ -21,7 +23,7 @@ __all__ = [
     "sum", "mean", "nansum", "nanmean", "prod", "max", "min", "amax", "amin", "aminmax",
     "argmax", "argmin", "std", "var", "std_mean", "var_mean", "logsumexp", "cumsum", "cumprod",
     "cummax", "cummin", "all", "any", "count_nonzero", "median", "nanmedian", "mode", "norm",
-    "logcumsumexp", "diff", "trace", "quantile",
+    "logcumsumexp", "diff", "trace",
 ]  # fmt: skip
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
@@ -64,6 +66,7 @@ class Sum(ArrayFunction):
         return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim).expand(ctx.shape), None, None, None
 
 
+@numpy_kwargs
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum over ``dim`` (all dims by default); integers and bools sum to int64."""
     dt = np_dtype(dtype)
@@ -72,6 +75,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
     return Sum.apply(input, _dims(input, dim, "sum"), keepdim, dt)
 
 
+@numpy_kwargs
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     return sum(input.where(~input.isnan(), 0.0), dim, keepdim, dtype=dtype)
 
@@ -84,6 +88,7 @@ def _require_float(input, op):
         )
 
 
+@numpy_kwargs
 def mean(input, dim=None, keepdim=False, *, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
@@ -93,6 +98,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None):
     return Sum.apply(input, dims, keepdim, None) / (n if n else float("nan"))
 
 
+@numpy_kwargs
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     keep = ~input.isnan()
     return nansum(input, dim, keepdim) / keep.sum(dim, keepdim)
@@ -132,6 +138,7 @@ def cat_last(ts):
     return cat(ts, -1)
 
 
+@numpy_kwargs
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     dt = np_dtype(dtype)
     if dt is None and input._data.dtype.kind in "iub":
@@ -173,18 +180,21 @@ def _require_dim_if_empty(input, dim, op):
         )
 
 
+@numpy_kwargs
 def amax(input, dim=(), keepdim=False):
     reject_complex(input, "max_all")
     _require_dim_if_empty(input, dim, "amax")
     return AmaxAmin.apply(input, _dims(input, dim, "amax"), keepdim, True)
 
 
+@numpy_kwargs
 def amin(input, dim=(), keepdim=False):
     reject_complex(input, "min_all")
     _require_dim_if_empty(input, dim, "amin")
     return AmaxAmin.apply(input, _dims(input, dim, "amin"), keepdim, False)
 
 
+@numpy_kwargs
 def aminmax(input, *, dim=None, keepdim=False):
     return minmax_result(amin(input, dim if dim is not None else (), keepdim),
                          amax(input, dim if dim is not None else (), keepdim))  # fmt: skip
@@ -219,10 +229,12 @@ def _arg(input, dim, keepdim, is_max, op):
     return wrap(np.asarray(r, dtype=np.int64))  # an array even when r is a NumPy scalar
 
 
+@numpy_kwargs
 def argmax(input, dim=None, keepdim=False):
     return _arg(input, dim, keepdim, True, "argmax")
 
 
+@numpy_kwargs
 def argmin(input, dim=None, keepdim=False):
     return _arg(input, dim, keepdim, False, "argmin")
 
@@ -251,11 +263,13 @@ def _max_min(input, dim, keepdim, other, is_max):
     return values_indices(values, idx)
 
 
+@numpy_kwargs
 def max(input, dim=None, keepdim=False, *, other=None):
     """Largest value; with ``dim``, (values, indices); with a tensor, elementwise maximum."""
     return _max_min(input, dim, keepdim, other, True)
 
 
+@numpy_kwargs
 def min(input, dim=None, keepdim=False, *, other=None):
     return _max_min(input, dim, keepdim, other, False)
 
@@ -268,6 +282,7 @@ def _correction(unbiased, correction):
     return 1 if unbiased else 0
 
 
+@numpy_kwargs
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance with Bessel's correction by default (``correction=1``)."""
     if isinstance(dim, bool):
@@ -282,10 +297,12 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return sq / denom if denom > 0 else sq / float("nan") if n == 0 else sq * float("inf")
 
 
+@numpy_kwargs
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
 
 
+@numpy_kwargs
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if isinstance(dim, bool):
         unbiased, dim = dim, None
@@ -293,6 +310,7 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
             mean(input, _dims(input, dim, "var_mean"), keepdim))  # fmt: skip
 
 
+@numpy_kwargs
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     v, m = var_mean(input, dim, unbiased, keepdim, correction=correction)
     return v.sqrt(), m
@@ -319,6 +337,7 @@ class LogSumExp(ArrayFunction):
         return g * (x - out).exp(), None, None
 
 
+@numpy_kwargs
 def logsumexp(input, dim, keepdim=False):
     if input._data.dtype.kind in "iub":
         input = input.float()
@@ -333,9 +352,21 @@ class CumSum(ArrayFunction):
 
     @staticmethod
     def backward(ctx, g):
+        if not GRAD_ENABLED[0] and g._data.ndim and g._data.__class__ is np.ndarray:
+            return wrap(_reverse_cumsum(g._data, ctx.dim)), None, None
         return g.flip(ctx.dim).cumsum(ctx.dim).flip(ctx.dim), None, None
 
 
+def _reverse_cumsum(a, axis):
+    """Sums from each position to the end along ``axis`` (the flipped cumulative sum), read
+    and written through reversed views: no flipped copies."""
+    out = np.empty(a.shape, a.dtype)
+    reverse = (slice(None),) * axis + (slice(None, None, -1),)
+    along_axis(np.cumsum, a[reverse], axis, out=out[reverse])
+    return out
+
+
+@numpy_kwargs
 def cumsum(input, dim, *, dtype=None):
     dt = np_dtype(dtype)
     if dt is None and input._data.dtype.kind in "iub":
@@ -373,6 +404,7 @@ class CumProd(ArrayFunction):
         return (g * out).flip(d).cumsum(d).flip(d) / x, None, None
 
 
+@numpy_kwargs
 def cumprod(input, dim, *, dtype=None):
     dt = np_dtype(dtype)
     if dt is None and input._data.dtype.kind in "iub":
@@ -397,16 +429,19 @@ def _cum_ext(input, dim, is_max):
     return values_indices(input.gather(d, idx_t), idx_t)
 
 
+@numpy_kwargs
 def cummax(input, dim):
     reject_complex(input, "cummax_cpu")
     return _cum_ext(input, dim, True)
 
 
+@numpy_kwargs
 def cummin(input, dim):
     reject_complex(input, "cummin_cpu")
     return _cum_ext(input, dim, False)
 
 
+@numpy_kwargs
 def logcumsumexp(input, dim):
     d = norm_dim(dim, input._data.ndim, "logcumsumexp")
     m = input.detach().amax(d, keepdim=True)
@@ -419,21 +454,25 @@ def _logical_result(r, input):
     return wrap(np.asarray(r, dtype=np.uint8 if input._data.dtype == np.uint8 else np.bool_))
 
 
+@numpy_kwargs
 def all(input, dim=None, keepdim=False):
     axis = None if dim is None else _dims(input, dim, "all")
     return _logical_result(np.all(input._data, axis=axis, keepdims=keepdim), input)
 
 
+@numpy_kwargs
 def any(input, dim=None, keepdim=False):
     axis = None if dim is None else _dims(input, dim, "any")
     return _logical_result(np.any(input._data, axis=axis, keepdims=keepdim), input)
 
 
+@numpy_kwargs
 def count_nonzero(input, dim=None):
     axis = None if dim is None else _dims(input, dim, "count_nonzero")
     return wrap(np.asarray(np.count_nonzero(input._data, axis=axis), dtype=np.int64))
 
 
+@numpy_kwargs
 def median(input, dim=None, keepdim=False):
     """The lower median (PyTorch's convention), with indices when ``dim`` is given."""
     reject_complex(input, "median_cpu")
@@ -452,10 +491,12 @@ def median(input, dim=None, keepdim=False):
     return values_indices(v, i)
 
 
+@numpy_kwargs
 def nanmedian(input, dim=None, keepdim=False):
     return median(input, dim, keepdim)
 
 
+@numpy_kwargs
 def mode(input, dim=-1, keepdim=False):
     reject_complex(input, "mode_cpu")
     if input._data.ndim == 0:
@@ -488,6 +529,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     return vector_norm(input, p, dim, keepdim, dtype=dtype)
 
 
+@numpy_kwargs
 def diff(input, n=1, dim=-1, prepend=None, append=None):
     if input._data.ndim == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")
@@ -504,33 +546,6 @@ def trace(input):
     return input.diagonal().sum()
 
 
-def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
-    reject_complex(
-        input, "quantile", "quantile() input tensor must be either float or double dtype",
-        RuntimeError,
-    )  # fmt: skip
-    if input._data.ndim == 0 and dim is not None:  # dim 0 or -1: the tensor's one value
-        norm_dim(dim, 0, "quantile")
-        return quantile(input.reshape(1), q, 0, False, interpolation=interpolation)
-    qs = q._data if isinstance(q, Tensor) else np.asarray(q, dtype=input._data.dtype)
-    x = input if dim is not None else input.reshape(-1)
-    d = 0 if dim is None else norm_dim(dim, input._data.ndim, "quantile")
-    s = x.sort(d).values
-    n = s.shape[d]
-    pos = qs * (n - 1)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, n - 1)
-    frac = wrap((pos - lo).astype(input._data.dtype))
-    outs = []
-    for j in range(qs.size):
-        a = s.select(d, int(lo.reshape(-1)[j]))
-        b = s.select(d, int(hi.reshape(-1)[j]))
-        outs.append(a + (b - a) * frac.reshape(-1)[j])
-    out = stack(outs) if qs.ndim else outs[0]
-    if keepdim and dim is not None:
-        out = out.unsqueeze(d + (1 if qs.ndim else 0))
-    return out
-
-
+@numpy_kwargs
 def cumsum_(self, dim, *, dtype=None):
     return inplace(self, cumsum, dim, dtype=dtype)

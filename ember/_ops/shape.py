@@ -5,6 +5,7 @@ import builtins
 import numpy as np
 
 from ember import _dtype
+from ember._ops._numpy_kwargs import numpy_kwargs
 from ember._ops._promotion import maybe_out
 from ember._ops._util import norm_dim, norm_dims, shape_arg
 from ember._ops.index import embed
@@ -16,8 +17,8 @@ __all__ = [
     "swapaxes", "swapdims", "movedim", "moveaxis", "broadcast_to", "broadcast_tensors",
     "repeat_interleave", "tile", "cat", "concat", "concatenate", "stack", "hstack", "vstack",
     "dstack", "column_stack", "split", "chunk", "unbind", "narrow", "flip", "fliplr", "flipud",
-    "roll", "tril", "triu", "diag", "diagonal", "diag_embed", "meshgrid", "atleast_1d",
-    "atleast_2d", "ravel", "select", "clone", "squeeze_copy", "tensor_split", "rot90",
+    "roll", "tril", "triu", "diag", "diagonal", "meshgrid", "atleast_1d",
+    "atleast_2d", "ravel", "select", "clone", "tensor_split", "rot90",
     "broadcast_shapes",
 ]  # fmt: skip
 
@@ -139,6 +140,7 @@ def ravel(input):
     return input.reshape(-1)
 
 
+@numpy_kwargs
 def unflatten(input, dim, sizes):
     d = norm_dim(dim, input._data.ndim, "unflatten")
     shp = input._data.shape
@@ -146,6 +148,7 @@ def unflatten(input, dim, sizes):
     return input.reshape(shp[:d] + tuple(sizes) + shp[d + 1 :])
 
 
+@numpy_kwargs
 def squeeze(input, dim=None):
     shp = input._data.shape
     if dim is None:
@@ -156,9 +159,7 @@ def squeeze(input, dim=None):
     return Reshape.apply(input, new)
 
 
-squeeze_copy = squeeze
-
-
+@numpy_kwargs
 def unsqueeze(input, dim):
     nd = input._data.ndim
     d = norm_dim(dim, nd + 1, "unsqueeze")
@@ -339,6 +340,7 @@ class Cat(ArrayFunction):
         return tuple(out)
 
 
+@numpy_kwargs
 def cat(tensors, dim=0, *, out=None):
     """Join tensors along an existing dim (1-d empty tensors are skipped, as in PyTorch)."""
     tensors = list(tensors)
@@ -373,6 +375,7 @@ def concatenate(tensors, axis=0, *, dim=None, out=None):
     return cat(tensors, axis if dim is None else dim, out=out)
 
 
+@numpy_kwargs
 def stack(tensors, dim=0, *, out=None):
     """Join tensors of equal shape along a new dim."""
     tensors = list(tensors)
@@ -431,6 +434,7 @@ class Slice(ViewFunction):
         return embed(g, ctx.shape, ctx.key), None
 
 
+@numpy_kwargs
 def narrow(input, dim, start, length):
     if input._data.ndim == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
@@ -445,6 +449,7 @@ def narrow(input, dim, start, length):
     return Slice.apply(input, key)
 
 
+@numpy_kwargs
 def select(input, dim, index):
     if input._data.ndim == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
@@ -485,6 +490,7 @@ def split_method(self, split_size, dim=0):
     return split(self, split_size, dim)
 
 
+@numpy_kwargs
 def tensor_split(input, indices_or_sections=None, dim=0, *, sections=None, indices=None):
     given = [v for v in (indices_or_sections, sections, indices) if v is not None]
     if len(given) != 1:
@@ -502,6 +508,7 @@ def tensor_split(input, indices_or_sections=None, dim=0, *, sections=None, indic
     return tuple(input.narrow(d, a, builtins.max(b - a, 0)) for a, b in zip(bounds, bounds[1:]))
 
 
+@numpy_kwargs
 def chunk(input, chunks, dim=0):
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
@@ -510,6 +517,7 @@ def chunk(input, chunks, dim=0):
     return split(input, step, dim)
 
 
+@numpy_kwargs
 def unbind(input, dim=0):
     _require_dims(input, dim, "unbind")
     d = norm_dim(dim, input._data.ndim, "unbind")
@@ -652,7 +660,9 @@ def diag(input, diagonal=0):
     raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " + f"{input.ndim}D")
 
 
-def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+def diag_embed(input, offset=0):
+    """Each last-dim vector on the diagonal (``offset``) of the last two dims of a new tensor;
+    construction.diag_embed places those dims anywhere."""
     n = input.shape[-1] + builtins.abs(offset)
     shape = tuple(input.shape[:-1]) + (n, n)
     return DiagonalBackward.apply(input, shape, offset, len(shape) - 2, len(shape) - 1)
@@ -681,6 +691,7 @@ def tile(input, dims):
     return input.repeat(dims)
 
 
+@numpy_kwargs
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if dim is None:
         input = input.reshape(-1)
@@ -708,10 +719,12 @@ def meshgrid(*tensors, indexing="ij"):
     return tuple(outs)
 
 
+@numpy_kwargs
 def squeeze_(self, dim=None):
     return _set_shape(self, self.squeeze(dim))
 
 
+@numpy_kwargs
 def unsqueeze_(self, dim):
     return _set_shape(self, self.unsqueeze(dim))
 

@@ -5,6 +5,10 @@ memory of its root array (the array its views were taken from), so writes throug
 and through the tensor are seen by both. A storage that owns memory of its own (made from a size,
 a sequence, a file or a slice) is a root array itself, so tensors made from it (``asarray``,
 ``Tensor.set_``) give that same storage back.
+
+As in PyTorch, the same memory gives the same storage object while that object is alive
+(``x.untyped_storage() is x[1:].untyped_storage()``); once it is gone, the next call makes a
+new one.
 """
 
 import mmap
@@ -22,12 +26,21 @@ __all__ = ["UntypedStorage"]
 # Arrays over files mapped by ``from_file``, by id; PyTorch counts file mappings as shared.
 _FILE_MAPPINGS = {}
 
+# The live storage object of each root array, by the root's id, held weakly: a storage keeps
+# its root alive, so a live entry's id cannot have been reused by another array.
+_LIVE_STORAGES = {}
+
 
 def root_array(arr):
-    """The array ``arr``'s views were taken from: the first base that is not an ndarray."""
-    while isinstance(arr.base, np.ndarray):
-        arr = arr.base
-    return arr
+    """The array ``arr``'s views were taken from: the first base that is not an ndarray,
+    looking through the wrapper NumPy's ``as_strided`` puts between a view and its base."""
+    while True:
+        base = arr.base
+        if not isinstance(base, np.ndarray):
+            base = getattr(base, "base", None) if type(base).__name__ == "DummyArray" else None
+            if not isinstance(base, np.ndarray):
+                return arr
+        arr = base
 
 
 def byte_extent(arr):
@@ -38,6 +51,29 @@ def byte_extent(arr):
     low = sum((n - 1) * s for n, s in zip(arr.shape, arr.strides) if s < 0)
     high = sum((n - 1) * s for n, s in zip(arr.shape, arr.strides) if s > 0)
     return start + low, high - low + arr.itemsize
+
+
+def _remember(storage, root):
+    """Record ``storage`` as the storage object of ``root``'s memory while it is alive."""
+    key = id(root)
+
+    def forget(ref):
+        if _LIVE_STORAGES.get(key) is ref:
+            del _LIVE_STORAGES[key]
+
+    _LIVE_STORAGES[key] = weakref.ref(storage, forget)
+
+
+def _live_storage(root):
+    """The storage object already handed out for ``root``'s memory, or None."""
+    ref = _LIVE_STORAGES.get(id(root))
+    storage = None if ref is None else ref()
+    if storage is None or storage.device.type == "meta":
+        return None
+    address, nbytes = byte_extent(root)
+    if storage.nbytes() != nbytes or (nbytes and storage.data_ptr() != address):
+        return None
+    return storage
 
 
 class _Memory:
@@ -79,7 +115,7 @@ def _byte_value(value, op):
 class UntypedStorage:
     """A contiguous, one-dimensional array of bytes (``torch.UntypedStorage``)."""
 
-    __slots__ = ("_bytes", "filename", "device", "__weakref__")
+    __slots__ = ("_bytes", "filename", "device", "__weakref__", "__dict__")  # attributes, as torch
     is_sparse = False
     is_sparse_csr = False
     is_cuda = False
@@ -100,6 +136,7 @@ class UntypedStorage:
             self._bytes = np.empty(nonnegative(args[0], "UntypedStorage()"), np.uint8)
         else:
             self._bytes = _sequence_bytes(args[0])
+        _remember(self, self._bytes)
 
     @classmethod
     def _wrap(cls, arr):
@@ -108,6 +145,8 @@ class UntypedStorage:
         storage._bytes = arr
         storage.filename = None
         storage.device = CPU
+        if not isinstance(arr.base, np.ndarray):  # memory of its own: tensors over it find it
+            _remember(storage, arr)
         return storage
 
     @classmethod
@@ -131,7 +170,12 @@ class UntypedStorage:
                 "untyped_storage(): ember gives storages of CPU tensors only, this tensor's "
                 "data is not a NumPy array"
             )
-        return cls._wrap(_bytes_of_root(root_array(arr)))
+        root = root_array(arr)
+        storage = _live_storage(root)
+        if storage is None:
+            storage = cls._wrap(_bytes_of_root(root))
+            _remember(storage, root)
+        return storage
 
     # -- sizes and identity -----------------------------------------------------------------
     def size(self):
@@ -266,7 +310,9 @@ class UntypedStorage:
         new = np.zeros(size, np.uint8)
         keep = min(size, self._bytes.size)
         new[:keep] = self._bytes[:keep]
+        _LIVE_STORAGES.pop(id(self._bytes), None)
         self._bytes = new
+        _remember(self, new)
         return self
 
     # -- construction from outside memory ---------------------------------------------------

@@ -1,6 +1,7 @@
 """The trapezoidal rule along a dimension: `trapezoid` (alias `trapz`) and
 `cumulative_trapezoid`, written with differentiable ops."""
 
+from ember._ops._numpy_kwargs import numpy_kwargs
 from ember._ops.reduce import cumsum
 from ember._ops.reduce import sum as sum_
 from ember._tensor import Tensor
@@ -32,6 +33,7 @@ def _pieces(y, x, dx, dim, op):
     return heights * (x.narrow(dim, 1, m - 1) - x.narrow(dim, 0, m - 1))
 
 
+@numpy_kwargs
 def trapezoid(y, x=None, *, dx=None, dim=-1):
     """The integral of ``y`` along ``dim`` by the trapezoidal rule, with samples at ``x`` or
     spaced ``dx`` apart (1 by default)."""
@@ -45,6 +47,7 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
 trapz = trapezoid
 
 
+@numpy_kwargs
 def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     """The running integral of ``y`` along ``dim`` (one value fewer than ``y`` has)."""
     if isinstance(x, int | float) and dx is None:

@@ -12,7 +12,9 @@ from ember._ops.arithmetic import clamp
 from ember._ops.complex import sgn_grad
 from ember._tensor import wrap
 from ember.autograd.function import ArrayFunction
+from ember.autograd.grad_mode import GRAD_ENABLED
 from ember.autograd.inplace import inplace
+from ember.backends.numpy import activation_grad
 from ember.backends.numpy.erf import erf as _erf
 from ember.backends.numpy.threads import elementwise, keeps_dtype
 
@@ -26,11 +28,23 @@ _ALIASES = ("negative", "absolute", "arcsin", "arccos", "arctan", "arcsinh", "ar
 __all__ = [*_NAMES, *(n + "_" for n in _NAMES), *_ALIASES, "round"]
 
 
-def _unary(name, np_fn, grad, *, float_only=True, save=True, holomorphic=True, complex_ok=True):
+def _unary(
+    name,
+    np_fn,
+    grad,
+    *,
+    float_only=True,
+    save=True,
+    holomorphic=True,
+    complex_ok=True,
+    fused_grad=None,
+):
     """The op ``name`` = ``np_fn`` with derivative ``grad(x, y, g)`` written in ember ops.
 
     On complex input a ``holomorphic`` op's gradient is ``g * conj(f'(z))``, which is
-    ``grad`` evaluated at the conjugates (f has real Taylor coefficients: f(z*) = f(z)*)."""
+    ``grad`` evaluated at the conjugates (f has real Taylor coefficients: f(z*) = f(z)*).
+    ``fused_grad(g, y, out=None)``, on arrays, computes the same gradient of a real floating
+    point output in few passes; it serves backwards that are not being recorded."""
 
     def forward(ctx, x):
         if float_only:
@@ -42,6 +56,11 @@ def _unary(name, np_fn, grad, *, float_only=True, save=True, holomorphic=True, c
 
     def backward(ctx, g):
         x, y = ctx.saved_tensors if save else (None, None)
+        if fused_grad is not None and not GRAD_ENABLED[0]:
+            gd, yd = g._data, y._data
+            same = gd.dtype == yd.dtype and gd.shape == yd.shape
+            if same and yd.dtype.kind == "f" and activation_grad.plain_arrays(gd, yd):
+                return wrap(elementwise(fused_grad, gd, yd))
         if holomorphic and x is not None and x._data.dtype.kind == "c":
             x, y = x.conj(), y.conj()
         return grad(x, y, g)
@@ -114,17 +133,20 @@ _SQRT_PI = math.sqrt(math.pi)
 neg = _unary("neg", np.negative, lambda x, y, g: -g, float_only=False, save=False)
 abs = _unary("abs", np.abs, lambda x, y, g: g * _abs_derivative(x), float_only=False,
              holomorphic=False)  # fmt: skip
-exp = _unary("exp", np.exp, lambda x, y, g: g * y)
+exp = _unary("exp", np.exp, lambda x, y, g: g * y, fused_grad=activation_grad.exp_grad_y)
 exp2 = _unary("exp2", np.exp2, lambda x, y, g: g * y * math.log(2))
 expm1 = _unary("expm1", np.expm1, lambda x, y, g: g * (y + 1))
 log = _unary("log", np.log, lambda x, y, g: g / x)
 log2 = _unary("log2", np.log2, lambda x, y, g: g / (x * math.log(2)))
 log10 = _unary("log10", np.log10, lambda x, y, g: g / (x * math.log(10)))
 log1p = _unary("log1p", np.log1p, lambda x, y, g: g / (x + 1))
-sqrt = _unary("sqrt", np.sqrt, lambda x, y, g: g / (2 * y))
-rsqrt = _unary("rsqrt", rsqrt_array, lambda x, y, g: -0.5 * g * y * y * y)
+sqrt = _unary("sqrt", np.sqrt, lambda x, y, g: g / (2 * y),
+              fused_grad=activation_grad.sqrt_grad_y)  # fmt: skip
+rsqrt = _unary("rsqrt", rsqrt_array, lambda x, y, g: -0.5 * g * y * y * y,
+               fused_grad=activation_grad.rsqrt_grad_y)  # fmt: skip
 square = _unary("square", np.square, lambda x, y, g: 2 * g * x, float_only=False)
-reciprocal = _unary("reciprocal", np.reciprocal, lambda x, y, g: -g * y * y)
+reciprocal = _unary("reciprocal", np.reciprocal, lambda x, y, g: -g * y * y,
+                    fused_grad=activation_grad.reciprocal_grad_y)  # fmt: skip
 sin = _unary("sin", np.sin, lambda x, y, g: g * x.cos())
 cos = _unary("cos", np.cos, lambda x, y, g: -g * x.sin())
 tan = _unary("tan", np.tan, lambda x, y, g: g * (1 + y * y))
@@ -133,11 +155,13 @@ acos = _unary("acos", np.arccos, lambda x, y, g: -g * (1 - x * x).rsqrt())
 atan = _unary("atan", np.arctan, lambda x, y, g: g / (1 + x * x))
 sinh = _unary("sinh", np.sinh, lambda x, y, g: g * x.cosh())
 cosh = _unary("cosh", np.cosh, lambda x, y, g: g * x.sinh())
-tanh = _unary("tanh", np.tanh, lambda x, y, g: g * (1 - y * y))
+tanh = _unary("tanh", np.tanh, lambda x, y, g: g * (1 - y * y),
+              fused_grad=activation_grad.tanh_grad_y)  # fmt: skip
 asinh = _unary("asinh", np.arcsinh, lambda x, y, g: g * (x * x + 1).rsqrt())
 acosh = _unary("acosh", np.arccosh, lambda x, y, g: g * (x * x - 1).rsqrt())
 atanh = _unary("atanh", np.arctanh, lambda x, y, g: g / (1 - x * x))
-sigmoid = _unary("sigmoid", sigmoid_array, lambda x, y, g: g * y * (1 - y))
+sigmoid = _unary("sigmoid", sigmoid_array, lambda x, y, g: g * y * (1 - y),
+                 fused_grad=activation_grad.sigmoid_grad_y)  # fmt: skip
 _logit_unclamped = _unary("logit", lambda x: np.log(x / (1 - x)), lambda x, y, g: g / (x * (1 - x)))
 erf = _unary("erf", _erf, lambda x, y, g: g * (2 / _SQRT_PI) * (-x * x).exp())
 erfc = _unary("erfc", lambda x: 1 - _erf(x), lambda x, y, g: -g * (2 / _SQRT_PI) * (-x * x).exp())

@@ -14,6 +14,7 @@ from ember._tensor import RemovableHandle, Tensor, wrap
 from ember.autograd import anomaly_mode
 from ember.autograd.function import _FREED
 from ember.autograd.grad_mode import GRAD_ENABLED
+from ember.backends.numpy.threads import elementwise
 
 
 def _topological_order(root_nodes):
@@ -65,13 +66,40 @@ def _sum_to(grad, shape):
     return out.reshape(shape) if out.shape != shape else out
 
 
+def _sole_owner(grad, references):
+    """Whether nothing but the backward pass holds ``grad`` (a Tensor the caller reaches
+    through ``references`` references, this call's argument included) and its array: no user
+    variable, other Tensor, view or saved value shares the memory, so it may be written in
+    place or kept as a ``.grad``. A view that covers the whole of an otherwise unreferenced
+    array (a reshaped gradient) owns that memory too."""
+    data = grad._data
+    if sys.getrefcount(grad) > references + 1 or sys.getrefcount(data) > 3:
+        return False  # counted: grad's slot, the local name and getrefcount's argument
+    base = data.base
+    if base is None:
+        return data.flags.writeable
+    source = grad._base  # the Tensor a view op's result keeps (for its version counter)
+    holds = source is not None and source._data is base
+    if holds and sys.getrefcount(source) > 3:  # grad's slot, the local name, the argument
+        return False
+    return (
+        base.__class__ is np.ndarray
+        and base.base is None
+        and sys.getrefcount(base) <= 3 + holds  # data's .base, the local name, the argument
+        and base.size == data.size
+        and data.flags.writeable
+    )
+
+
 def _accumulate_into_leaf(leaf, grad, create_graph):
     if not create_graph:
         grad = grad.detach() if grad._requires_grad else grad
         # The same gradient object may go to several leaves (add's backward returns it twice);
         # each .grad must own its memory, since optimizers and clipping update it in place.
-        if sys.getrefcount(grad) > 3 or grad._data.base is not None:
+        if not _sole_owner(grad, 3):
             grad = wrap(grad._data.copy())
+        elif grad._base is not None:
+            grad = wrap(grad._data)  # a .grad of its own, not a view of the op's result
     if leaf.grad is None:
         leaf.grad = grad
     elif create_graph or GRAD_ENABLED[0]:
@@ -115,7 +143,7 @@ def run_backward(roots, root_grads, retain_graph, create_graph, inputs=None, acc
                 continue
             grads = slot[1]
             if isinstance(node, Tensor):
-                g = grads[0]
+                g, grads[0] = grads[0], None  # the list's reference would make g look shared
                 for hook in node._hooks or ():
                     new = hook(g)
                     g = g if new is None else new
@@ -250,7 +278,19 @@ def _add_to_buffer(buffers, node, nr, g):
         slot = buffers[id(node)] = (node, [None] * n)
     grads = slot[1]
     k = max(nr, 0)
-    grads[k] = g if grads[k] is None else grads[k] + g
+    held = grads[k]
+    if held is None:
+        grads[k] = g
+    elif (
+        not GRAD_ENABLED[0]
+        and held._data.__class__ is np.ndarray
+        and held._data.shape == g._data.shape
+        and held._data.dtype == g._data.dtype
+        and _sole_owner(held, 3)  # the list, the local name and the argument
+    ):
+        elementwise(np.add, held._data, g._data, out=held._data)
+    else:
+        grads[k] = held + g
 
 
 # -- the entry points: ember.autograd.backward and ember.autograd.grad -------------------------

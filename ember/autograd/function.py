@@ -15,6 +15,8 @@ import traceback
 
 import numpy as np
 
+from ember._meta import SEEN as META_SEEN
+from ember._meta import MetaArray, forward_on_meta, meta_backward
 from ember._tensor import Tensor, wrap
 from ember.autograd import anomaly_mode
 from ember.autograd.grad_mode import GRAD_ENABLED, no_grad
@@ -152,9 +154,13 @@ class Function(FunctionCtx):
         else:
             ctx.needs_input_grad = _NO_GRADS[len(args)] if len(args) < 8 else (False,) * len(args)
         if cls._array_inputs:
-            raw = cls.forward(
-                ctx, *[a._data if isinstance(a, Tensor) else a for a in args], **kwargs
-            )
+            arrays = [a._data if isinstance(a, Tensor) else a for a in args]
+            if META_SEEN[0] and MetaArray in map(type, arrays):
+                tensors = [a._data for a in args if isinstance(a, Tensor)]
+                raw = forward_on_meta(cls.__name__, cls.forward, ctx, arrays, tensors, kwargs)
+                ctx.backward = meta_backward(cls.backward, wrap)
+            else:
+                raw = cls.forward(ctx, *arrays, **kwargs)
         else:
             prev, GRAD_ENABLED[0] = GRAD_ENABLED[0], False
             try:

@@ -9,6 +9,7 @@ base learns that the viewed elements changed (PyTorch's CopySlices).
 import numpy as np
 
 from ember import _dtype
+from ember._meta import MetaArray
 from ember._tensor import Tensor, wrap
 from ember.autograd.grad_mode import GRAD_ENABLED, no_grad
 
@@ -59,6 +60,12 @@ def view_positions(base, view):
     return None if (ids < 0).any() else ids
 
 
+def _stand_in_positions(base, view):
+    """Positions for a meta view in its base: a meta view keeps no offset into its base, and
+    as no value is ever read only the graph matters, so any positions in range do."""
+    return (np.arange(view.size) % max(base.size, 1)).reshape(view.shape)
+
+
 def rebase(base, old_base, ids, result):
     """Record on ``base`` that the elements at ``ids`` now hold ``result`` (PyTorch's
     CopySlices): later uses of the base differentiate through the in-place op on its view."""
@@ -68,7 +75,11 @@ def rebase(base, old_base, ids, result):
 
 
 def has_internal_overlap(arr):
-    """Whether several elements of ``arr`` share one memory location (an expanded view)."""
+    """Whether several elements of ``arr`` share one memory location (an expanded view); never
+    for a meta array: nothing is written there, and PyTorch accepts in-place ops on an expanded
+    meta tensor, nor for an empty array (NumPy may give its dims stride 0)."""
+    if arr.__class__ is MetaArray or arr.size == 0:
+        return False
     return any(st == 0 and n > 1 for n, st in zip(arr.shape, arr.strides))
 
 
@@ -105,7 +116,11 @@ def inplace(self, fn, *args, **kwargs):
             and self._data is not base._data
             and (self.grad_fn is not None or not base._requires_grad)
         ):
-            ids = view_positions(base._data, self._data)
+            ids = (
+                _stand_in_positions(base._data, self._data)
+                if self._data.__class__ is MetaArray
+                else view_positions(base._data, self._data)
+            )
             if ids is not None:
                 pending_rebase = (base, _recorded_copy(base, base._data.copy()), ids)
     else:

@@ -1,6 +1,7 @@
-"""``ember compat SCRIPT.py``: which torch APIs a script uses, and whether ember has them.
+"""``ember compat PATH``: which torch APIs a script (or every ``.py`` file under a folder, such
+as a library's package directory) uses, and whether ember has them.
 
-The script is read, never run: its syntax tree gives the names reached through ``torch`` and
+The files are read, never run: their syntax trees give the names reached through ``torch`` and
 ``torchvision`` imports, and the attributes called on other values that are Tensor methods.
 """
 
@@ -13,8 +14,10 @@ _ROOTS = {"torch": "ember", "torchvision": "ember.vision"}
 
 
 def add_parser(sub):
-    p = sub.add_parser("compat", help="report which torch APIs a script uses that ember has")
-    p.add_argument("script")
+    p = sub.add_parser(
+        "compat", help="report which torch APIs a script (or a folder of them) uses that ember has"
+    )
+    p.add_argument("script", metavar="PATH", help="a Python file, or a folder to search for them")
     p.set_defaults(run=run)
 
 
@@ -113,10 +116,24 @@ def analyse(source):
     return have, missing
 
 
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()  # bytes: ast.parse honours a coding declaration
+
+
+def _python_files(folder):
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith(".py"):
+                yield os.path.join(root, name)
+
+
 def run(args):
+    if os.path.isdir(args.script):
+        return _run_folder(args.script)
     try:
-        with open(args.script, "rb") as f:
-            source = f.read()  # bytes: ast.parse honours a coding declaration
+        source = _read(args.script)
     except OSError as e:
         print(f"ember compat: error: cannot read {args.script}: {e.strerror}", file=sys.stderr)
         return 2
@@ -134,4 +151,27 @@ def run(args):
     if missing:
         summary += "; missing: " + ", ".join(missing)
     print(summary)
+    return 1 if missing else 0
+
+
+def _run_folder(folder):
+    """Every Python file under ``folder``: each missing name with the files that use it."""
+    have, missing, files, unreadable = set(), {}, 0, []
+    for path in _python_files(folder):
+        try:
+            file_have, file_missing = analyse(_read(path))
+        except (OSError, SyntaxError, ValueError):
+            unreadable.append(path)
+            continue
+        files += 1
+        have.update(file_have)
+        for n in file_missing:
+            missing.setdefault(n, []).append(os.path.relpath(path, folder))
+    for n, users in sorted(missing.items(), key=lambda item: (-len(item[1]), item[0])):
+        print(f"  missing  {n}  ({len(users)} file{'s' if len(users) > 1 else ''}: {users[0]}"
+              f"{', ...' if len(users) > 1 else ''})")  # fmt: skip
+    for path in unreadable:
+        print(f"  skipped  {os.path.relpath(path, folder)} (not readable as Python)")
+    total = len(have) + len(missing)
+    print(f"{len(have)} of {total} used APIs available in {files} files under {folder}")
     return 1 if missing else 0

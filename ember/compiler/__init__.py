@@ -1,14 +1,15 @@
-"""ember.compiler: torch.compiler's names for an eager-only framework.
+"""ember.compiler: torch.compiler's names.
 
-ember has no graph compiler: ``compile`` returns its argument (see ``ember.compile``), nothing
-is ever being compiled (``is_compiling()`` is False), and the decorators that steer a compiler
-(``disable``, ``allow_in_graph``, ``assume_constant_result``, ``substitute_in_graph``) return
-the function they decorate.
+``compile`` is ``ember.compile`` (``ember._compile``: guarded ``ember.fx`` graphs whose
+elementwise chains run as fused kernels). A compiled graph is traced once and then run as
+ordinary ember calls, so ``is_compiling()`` is False, and the decorators that steer
+PyTorch's compiler (``disable``, ``allow_in_graph``, ``assume_constant_result``,
+``substitute_in_graph``) return the function they decorate.
 """
 
 import contextlib
 
-from ember._runtime import compile
+from ember._compile.frontend import compile
 
 __all__ = [
     "compile", "reset", "allow_in_graph", "substitute_in_graph", "list_backends", "disable",
@@ -18,7 +19,7 @@ __all__ = [
 
 
 def is_compiling():
-    """False: ember code always runs eagerly, never inside a compiler's trace."""
+    """False: a compiled graph is traced once and then run as ordinary ember calls."""
     return False
 
 
@@ -69,17 +70,21 @@ def wrap_numpy(fn):
 
 
 def reset():
-    """Clear compilation caches; ember has none."""
+    """Accepted for PyTorch's sake; each compiled callable keeps its own cache of graphs (see
+    docs/compat.md)."""
 
 
 def list_backends(exclude_tags=("debug", "experimental")):
-    """The names ``compile(backend=...)`` accepts; ember ignores the backend and runs eagerly."""
-    return []
+    """The compiling backends ``compile(backend=...)`` accepts (the debug ones, "eager" and
+    "aot_eager", are also accepted and run eagerly, as PyTorch leaves them out of this list)."""
+    from ember._compile.frontend import FUSING_BACKENDS
+
+    return list(FUSING_BACKENDS)
 
 
 def set_stance(stance="default", *, skip_guard_eval_unsafe=False, force_backend=None):
-    """Change how compiled code runs; ember compiles nothing, so the stance changes nothing. Like
-    PyTorch's, it is usable as a call, a context manager and a decorator."""
+    """Change how compiled code runs; ember's compiled callables have a single stance, so this
+    changes nothing. Like PyTorch's, it is usable as a call, a context manager and a decorator."""
     return _UnchangedStance()
 
 

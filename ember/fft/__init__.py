@@ -10,6 +10,7 @@ transformed as the default float dtype. Every transform is differentiable.
 import numpy as np
 
 from ember import _dtype
+from ember._ops._numpy_kwargs import numpy_kwargs
 from ember._ops._promotion import maybe_out
 from ember._ops.fourier import (
     as_transform_input,
@@ -35,6 +36,7 @@ def _one_dim(n, dim):
     return None if n is None else (n,), (dim,)
 
 
+@numpy_kwargs
 def fftn(input, s=None, dim=None, norm=None, *, out=None):
     """The n-dimensional discrete Fourier transform over ``dim`` (every dim by default)."""
     x = as_transform_input(input, "fftn")
@@ -42,6 +44,7 @@ def fftn(input, s=None, dim=None, norm=None, *, out=None):
     return maybe_out(c2c(x, dims, sizes, check_norm(norm), True), out)
 
 
+@numpy_kwargs
 def ifftn(input, s=None, dim=None, norm=None, *, out=None):
     """The n-dimensional inverse discrete Fourier transform."""
     x = as_transform_input(input, "ifftn")
@@ -49,24 +52,29 @@ def ifftn(input, s=None, dim=None, norm=None, *, out=None):
     return maybe_out(c2c(x, dims, sizes, check_norm(norm), False), out)
 
 
+@numpy_kwargs
 def fft(input, n=None, dim=-1, norm=None, *, out=None):
     """The one-dimensional discrete Fourier transform along ``dim``, of length ``n``."""
     return fftn(input, *_one_dim(n, dim), norm, out=out)
 
 
+@numpy_kwargs
 def ifft(input, n=None, dim=-1, norm=None, *, out=None):
     """The one-dimensional inverse discrete Fourier transform."""
     return ifftn(input, *_one_dim(n, dim), norm, out=out)
 
 
+@numpy_kwargs
 def fft2(input, s=None, dim=(-2, -1), norm=None, *, out=None):
     return fftn(input, s, dim, norm, out=out)
 
 
+@numpy_kwargs
 def ifft2(input, s=None, dim=(-2, -1), norm=None, *, out=None):
     return ifftn(input, s, dim, norm, out=out)
 
 
+@numpy_kwargs
 def rfftn(input, s=None, dim=None, norm=None, *, out=None):
     """The transform of a real input over ``dim``, keeping the n // 2 + 1 non-redundant
     values of the last dim."""
@@ -75,12 +83,14 @@ def rfftn(input, s=None, dim=None, norm=None, *, out=None):
     return maybe_out(r2c(x, dims, sizes, check_norm(norm)), out)
 
 
+@numpy_kwargs
 def rfft(input, n=None, dim=-1, norm=None, *, out=None):
     """The one-dimensional transform of a real input: n // 2 + 1 complex values."""
     x = as_transform_input(input, "rfft", real_only=True)
     return rfftn(x, *_one_dim(n, dim), norm, out=out)
 
 
+@numpy_kwargs
 def rfft2(input, s=None, dim=(-2, -1), norm=None, *, out=None):
     return rfftn(input, s, dim, norm, out=out)
 
@@ -92,6 +102,7 @@ def _inverse_real(input, s, dim, norm, op):
     return x, dims, sizes, check_points(last), check_norm(norm)
 
 
+@numpy_kwargs
 def irfftn(input, s=None, dim=None, norm=None, *, out=None):
     """The real signal whose ``rfftn`` is ``input``; the last dim's output length is
     ``s[-1]``, by default 2 * (input length - 1)."""
@@ -99,29 +110,35 @@ def irfftn(input, s=None, dim=None, norm=None, *, out=None):
     return maybe_out(c2r(x, dims, sizes, last, norm), out)
 
 
+@numpy_kwargs
 def irfft(input, n=None, dim=-1, norm=None, *, out=None):
     """The real signal of length ``n`` whose ``rfft`` is ``input``."""
     return irfftn(input, *_one_dim(n, dim), norm, out=out)
 
 
+@numpy_kwargs
 def irfft2(input, s=None, dim=(-2, -1), norm=None, *, out=None):
     return irfftn(input, s, dim, norm, out=out)
 
 
+@numpy_kwargs
 def hfftn(input, s=None, dim=None, norm=None, *, out=None):
     """The real transform of a signal with Hermitian symmetry, given by its half."""
     x, dims, sizes, last, norm = _inverse_real(input, s, dim, norm, "hfftn")
     return maybe_out(c2r(x.conj(), dims, sizes, last, dual(norm)), out)
 
 
+@numpy_kwargs
 def hfft(input, n=None, dim=-1, norm=None, *, out=None):
     return hfftn(input, *_one_dim(n, dim), norm, out=out)
 
 
+@numpy_kwargs
 def hfft2(input, s=None, dim=(-2, -1), norm=None, *, out=None):
     return hfftn(input, s, dim, norm, out=out)
 
 
+@numpy_kwargs
 def ihfftn(input, s=None, dim=None, norm=None, *, out=None):
     """The inverse of ``hfftn``: the half spectrum of a real signal, inverse direction."""
     x = as_transform_input(input, "ihfftn", real_only=True)
@@ -129,11 +146,13 @@ def ihfftn(input, s=None, dim=None, norm=None, *, out=None):
     return maybe_out(r2c(x, dims, sizes, check_norm(norm), forward=False), out)
 
 
+@numpy_kwargs
 def ihfft(input, n=None, dim=-1, norm=None, *, out=None):
     x = as_transform_input(input, "ihfft", real_only=True)
     return ihfftn(x, *_one_dim(n, dim), norm, out=out)
 
 
+@numpy_kwargs
 def ihfft2(input, s=None, dim=(-2, -1), norm=None, *, out=None):
     return ihfftn(input, s, dim, norm, out=out)
 
@@ -162,11 +181,13 @@ def _shift(input, dim, sign):
     return roll(input, shifts, dims)
 
 
+@numpy_kwargs
 def fftshift(input, dim=None):
     """Move the zero frequency to the centre of each dim in ``dim`` (every dim by default)."""
     return _shift(input, dim, 1)
 
 
+@numpy_kwargs
 def ifftshift(input, dim=None):
     """The inverse of ``fftshift``."""
     return _shift(input, dim, -1)

@@ -181,8 +181,8 @@ class _Emitter:
             return "{" + ", ".join(f"{self.arg(k)}: {self.arg(v)}" for k, v in a.items()) + "}"
         if isinstance(a, slice):
             return f"slice({self.arg(a.start)}, {self.arg(a.stop)}, {self.arg(a.step)})"
-        if isinstance(a, ember.dtype):
-            return repr(a)
+        if isinstance(a, ember.dtype):  # not repr(a): that reads torch.x under ``ember run``
+            return f"ember.{a.name}"
         if isinstance(a, ember.device):
             return f"device({a.type!r})" if a.index is None else f"device({a.type!r}, {a.index})"
         if isinstance(a, float) and a != a:

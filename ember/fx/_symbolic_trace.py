@@ -237,7 +237,9 @@ class Tracer:
             target = {kinds.VAR_POSITIONAL: "*", kinds.VAR_KEYWORD: "**"}.get(p.kind, "") + p.name
             default = () if p.default is inspect.Parameter.empty else (p.default,)
             type_expr = None if p.annotation is inspect.Parameter.empty else p.annotation
-            values[p.name] = self.create_proxy("placeholder", target, default, {}, type_expr)
+            values[p.name] = self.create_proxy(
+                "placeholder", target, default, {}, type_expr=type_expr
+            )
         if kinds.VAR_POSITIONAL in by_kind or kinds.VAR_KEYWORD in by_kind:
             root_fn = _taking_everything_positionally(root_fn)
             return root_fn, [values[p.name] for p in ordered]

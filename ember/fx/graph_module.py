@@ -247,13 +247,13 @@ def _module_source(expr, module):
     for name, p in module._parameters.items():
         lines.append(
             f"        {expr}.register_parameter({name!r}, ember.nn.Parameter(ember.empty("
-            f"{list(p.shape)}, dtype={p.dtype!r})))"
+            f"{list(p.shape)}, dtype=ember.{p.dtype.name})))"
         )
     for name, b in module._buffers.items():
         persistent = name not in module._non_persistent_buffers_set
         lines.append(
             f"        {expr}.register_buffer({name!r}, ember.empty({list(b.shape)}, "
-            f"dtype={b.dtype!r}), persistent={persistent})"
+            f"dtype=ember.{b.dtype.name}), persistent={persistent})"
         )
     for name, child in module._modules.items():
         child_expr = f"getattr({expr}, {name!r})"

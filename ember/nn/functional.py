@@ -10,6 +10,7 @@ from ember._ops.attention import *
 from ember._ops.conv import *
 from ember._ops.embedding_bag import *
 from ember._ops.feature_dropout import *
+from ember._ops.functional_extra import *
 from ember._ops.grid_sample import *
 from ember._ops.interpolate import *
 from ember._ops.loss import *
@@ -17,6 +18,7 @@ from ember._ops.nn_misc import *
 from ember._ops.normalization import *
 from ember._ops.pad import *
 from ember._ops.pool import *
+from ember._ops.pool_variants import *
 
 
 def _check_shuffle(name, input, factor_name, factor):

@@ -2,6 +2,7 @@
 
 from ember.optim import lr_scheduler, swa_utils
 from ember.optim.adadelta import Adadelta
+from ember.optim.adafactor import Adafactor
 from ember.optim.adagrad import Adagrad
 from ember.optim.adam import Adam
 from ember.optim.adamax import Adamax
@@ -22,6 +23,7 @@ __all__ = [
     "AdamW",
     "Adagrad",
     "Adadelta",
+    "Adafactor",
     "Adamax",
     "NAdam",
     "RAdam",

@@ -1,5 +1,5 @@
-"""ember.compiler, ember._dynamo and ember.compile: an eager framework's answers to the names
-libraries probe, with PyTorch's signatures."""
+"""ember.compiler, ember._dynamo and ember.compile: the names libraries probe, with PyTorch's
+signatures (the compiler itself is tested in tests/compile)."""
 
 import inspect
 
@@ -55,11 +55,14 @@ def test_decorators_return_the_function():
         assert f(1) == 2
 
 
-def test_compile_returns_model_unchanged():
+def test_compile_wraps_the_model_and_computes_the_same():
     model = ember.nn.Linear(2, 2)
-    assert ember.compile(model) is model
-    assert ember.compile(f, mode="max-autotune", fullgraph=True) is f
-    assert ember.compile(dynamic=True)(f) is f
+    compiled = ember.compile(model)
+    assert compiled._orig_mod is model
+    x = ember.ones(3, 2)
+    assert ember.equal(compiled(x), model(x))
+    assert ember.compile(f, mode="max-autotune", fullgraph=True)(x).tolist() == f(x).tolist()
+    assert ember.compile(dynamic=True)(f)(x).tolist() == f(x).tolist()
 
 
 def test_dynamo_marks_and_reset_accept_torchs_arguments():

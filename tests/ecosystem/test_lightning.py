@@ -1,9 +1,14 @@
 """Lightning on ember: a LightningModule trained by ``Trainer.fit`` with logged metrics, its model
-summary's FLOPs, and a checkpoint written by ``ModelCheckpoint`` and read back by
-``load_from_checkpoint``, against the same script on PyTorch."""
+summary's FLOPs, a checkpoint written by ``ModelCheckpoint`` and read back by
+``load_from_checkpoint``, ``Trainer.validate`` and ``Trainer.test``, and fitting resumed from
+that checkpoint with ``fit(ckpt_path=...)``, against the same script on PyTorch."""
+
+import textwrap
 
 import numpy as np
 import pytest
+
+from tests.ecosystem.conftest import _run
 
 pytest.importorskip("lightning")
 
@@ -43,6 +48,12 @@ class Classifier(L.LightningModule):
         self.log("val_loss", loss)
         self.log("val_acc", acc)
         self.history.append(("val", loss.item()))
+
+    def test_step(self, batch, batch_idx):
+        x, y = batch
+        logits = self(x)
+        self.log("test_loss", nn.functional.cross_entropy(logits, y))
+        self.log("test_acc", (logits.argmax(-1) == y).float().mean())
 
     def configure_optimizers(self):
         return torch.optim.SGD(self.parameters(), lr=self.hparams.lr, momentum=0.5)
@@ -90,12 +101,40 @@ out["checkpoint"] = {
     "weights": {k: v.tolist() for k, v in restored.state_dict().items()},
     "epoch": torch.load(path, weights_only=False)["epoch"],
 }
+
+# evaluation loops, then fitting resumed from the checkpoint file up to three epochs
+eval_trainer = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False,
+                         enable_model_summary=False)
+out["validate"] = eval_trainer.validate(restored, val, verbose=False)
+out["test"] = eval_trainer.test(restored, DataLoader(TensorDataset(features, labels),
+                                                     batch_size=16), verbose=False)
+resumed = Classifier()
+resume_trainer = L.Trainer(max_epochs=3, accelerator="cpu", logger=False,
+                           enable_checkpointing=False, enable_progress_bar=False,
+                           enable_model_summary=False)
+resume_trainer.fit(resumed, train, val, ckpt_path=path)
+out["resumed"] = {
+    "global_step": resume_trainer.global_step,
+    "epoch": resume_trainer.current_epoch,
+    "history": resumed.history,
+    "weights": {k: v.tolist() for k, v in resumed.state_dict().items()},
+    "momentum": [s["momentum_buffer"].tolist()
+                 for s in resume_trainer.optimizers[0].state.values()],
+}
 print(json.dumps(out))
 """
 
 
-def test_lightning_fit_and_checkpoint_match_torch(run_under_both):
-    ours, theirs = run_under_both(SCRIPT)
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """The script's JSON under ember run and under torch, computed once for the tests here."""
+    script = tmp_path_factory.mktemp("lightning") / "user_script.py"
+    script.write_text(textwrap.dedent(SCRIPT))
+    return _run(script, under_ember=True), _run(script, under_ember=False)
+
+
+def test_lightning_fit_and_checkpoint_match_torch(results):
+    ours, theirs = results
     assert [kind for kind, _ in ours["history"]] == [kind for kind, _ in theirs["history"]]
     np.testing.assert_allclose(
         [loss for _, loss in ours["history"]], [loss for _, loss in theirs["history"]], rtol=1e-5
@@ -114,3 +153,27 @@ def test_lightning_fit_and_checkpoint_match_torch(run_under_both):
         assert mine[key] == reference[key]
     for name, value in reference["weights"].items():
         np.testing.assert_allclose(mine["weights"][name], value, rtol=1e-5, atol=1e-6)
+
+
+def test_lightning_validate_test_and_resume_match_torch(results):
+    ours, theirs = results
+    for loop, names in (("validate", {"val_loss", "val_acc"}), ("test", {"test_loss", "test_acc"})):
+        assert len(ours[loop]) == len(theirs[loop]) == 1
+        assert ours[loop][0].keys() == theirs[loop][0].keys() == names
+        for name, value in theirs[loop][0].items():
+            np.testing.assert_allclose(ours[loop][0][name], value, rtol=1e-5)
+    mine, reference = ours["resumed"], theirs["resumed"]
+    # the checkpoint ended epoch 0 after 3 steps: two more epochs of 3 steps each
+    assert mine["global_step"] == reference["global_step"] == 9
+    assert mine["epoch"] == reference["epoch"] == 3
+    assert [kind for kind, _ in mine["history"]] == [kind for kind, _ in reference["history"]]
+    np.testing.assert_allclose(
+        [loss for _, loss in mine["history"]],
+        [loss for _, loss in reference["history"]],
+        rtol=1e-5,
+    )
+    for name, value in reference["weights"].items():
+        np.testing.assert_allclose(mine["weights"][name], value, rtol=1e-5, atol=1e-6)
+    assert len(mine["momentum"]) == len(reference["momentum"]) == 4
+    for a, b in zip(mine["momentum"], reference["momentum"]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

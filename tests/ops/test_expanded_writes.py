@@ -105,3 +105,11 @@ def test_expanded_view_still_differentiates():
         (w.expand(4, 3) * lib.arange(12.0).view(4, 3)).sum().backward()
         grads.append(w.grad.numpy())
     np.testing.assert_array_equal(grads[1], grads[0])
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0), (0,)])
+def test_in_place_ops_on_empty_results_are_allowed_as_torch(shape):
+    for lib in (torch, ember):
+        x = lib.zeros(*shape) * 1
+        assert tuple(x.neg_().shape) == shape
+        assert tuple(x.add_(1).shape) == shape

@@ -137,13 +137,15 @@ def layer_norm_backward(g, x, weight, mean, rstd, xhat, needs, threads=1):
         if not need_x:
             return
         d = gx[lo:hi]
-        if weight is not None:
-            np.multiply(gr, weight, out=d)
+        gh = gr if weight is None else np.multiply(gr, weight, out=d)
+        mean_gh = gh.mean(axis=1, keepdims=True)
+        mean_ghx = (_row_dot(gh, xh) / n)[:, None].astype(d.dtype, copy=False)
+        if weight is None:  # d is free: gh - xhat mean(gh xhat) written there in two passes
+            np.multiply(xh, mean_ghx, out=d)
+            np.subtract(gr, d, out=d)
         else:
-            d[...] = gr
-        m2 = (_row_dot(d, xh) / n)[:, None].astype(d.dtype, copy=False)
-        d -= d.mean(axis=1, keepdims=True)
-        d -= xh * m2
+            d -= xh * mean_ghx
+        d -= mean_gh
         d *= rstd[lo:hi, None]
 
     over_rows(rows, m, x.size, threads)

@@ -34,10 +34,14 @@ def over_rows(fn, rows, elements, threads=1):
         fn(0, rows)
         return
     block = max(1, _BLOCK_ELEMENTS * rows // elements)
+    # Emptied on return: a pool thread keeps its finished work item (and so ``share``) a
+    # moment after the caller resumes, and must not keep fn's arrays alive with it.
+    work = [fn]
 
     def share(lo, hi):
+        run = work[0]
         for start in range(lo, hi, block):
-            fn(start, min(start + block, hi))
+            run(start, min(start + block, hi))
 
     if threads == 1 or rows < 2 * threads:
         share(0, rows)
@@ -49,5 +53,8 @@ def over_rows(fn, rows, elements, threads=1):
         _pool = (threads, ThreadPoolExecutor(threads, thread_name_prefix="ember-rows"))
     step = -(-rows // threads)
     futures = [_pool[1].submit(share, lo, min(lo + step, rows)) for lo in range(0, rows, step)]
-    for f in futures:
-        f.result()
+    try:
+        for f in futures:
+            f.result()
+    finally:
+        work.clear()

@@ -80,11 +80,15 @@ def run_chunks(task, count, threads):
             task(i)
         return
     indices = itertools.count()
+    # Emptied on return: a pool thread keeps its finished work item (and so ``drain``) a
+    # moment after the caller resumes, and must not keep the task's arrays alive with it.
+    work = [task]
 
     def drain():
+        run = work[0]
         i = next(indices)
         while i < count:
-            task(i)
+            run(i)
             i = next(indices)
 
     pool = _executor(threads - 1)
@@ -98,6 +102,7 @@ def run_chunks(task, count, threads):
         for f in futures:
             if not f.cancel():
                 f.result()
+        work.clear()
 
 
 def _bounds(length, threads, elements, align=1):
@@ -229,12 +234,15 @@ def reduction(fn, x, axis, keepdims=False):
     return np.reshape(result, (1,) * x.ndim) if keepdims else result
 
 
-def _over_leading_axis(fn, x, threads, split=0, **kwargs):
+def _over_leading_axis(fn, x, threads, split=0, target=None, **kwargs):
     """fn(x, **kwargs) for an fn that treats the slices of x along axis ``split``
-    independently and keeps that axis, computed on slabs of them over the threads."""
+    independently and keeps that axis, computed on slabs of them over the threads (into
+    ``target`` when given)."""
     lead = (slice(None),) * split
-    out = fn(x[(*lead, slice(0, 1))], **kwargs)  # the shape and dtype of one slice's result
-    out = np.empty((*out.shape[:split], x.shape[split], *out.shape[split + 1 :]), out.dtype)
+    out = target
+    if out is None:
+        out = fn(x[(*lead, slice(0, 1))], **kwargs)  # the shape and dtype of one slice's result
+        out = np.empty((*out.shape[:split], x.shape[split], *out.shape[split + 1 :]), out.dtype)
     cuts = _bounds(x.shape[split], threads, x.size)
 
     def slab(i):
@@ -245,10 +253,13 @@ def _over_leading_axis(fn, x, threads, split=0, **kwargs):
     return out
 
 
-def along_axis(fn, x, axis, **kwargs):
+def along_axis(fn, x, axis, out=None, **kwargs):
     """``fn(x, axis=axis, **kwargs)`` for a NumPy function that works along one axis and
-    keeps the others (``np.cumsum``), split over the threads along another axis when large.
+    keeps the others (``np.cumsum``), split over the threads along another axis when large;
+    written into ``out`` (of the result's shape and dtype) when given.
     """
+    if out is not None:
+        kwargs["out"] = out
     threads = num_threads()
     if x.__class__ is not np.ndarray or x.size < MIN_ELEMENTS or threads == 1:
         return fn(x, axis=axis, **kwargs)
@@ -256,4 +267,5 @@ def along_axis(fn, x, axis, **kwargs):
     split = next((a for a in range(x.ndim) if a != axis and x.shape[a] >= threads), None)
     if split is None:
         return fn(x, axis=axis, **kwargs)
-    return _over_leading_axis(fn, x, threads, split, axis=axis, **kwargs)
+    kwargs.pop("out", None)
+    return _over_leading_axis(fn, x, threads, split, out, axis=axis, **kwargs)

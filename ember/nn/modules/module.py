@@ -312,8 +312,9 @@ class Module:
     def train(self, mode=True):
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
-        for m in self.modules():
-            m.__dict__["training"] = mode
+        self.__dict__["training"] = mode
+        for m in self.children():  # each child's own train(), which a subclass may override
+            m.train(mode)
         return self
 
     def eval(self):

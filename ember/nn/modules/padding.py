@@ -13,11 +13,13 @@ __all__ = [
     "ZeroPad3d",
     "ReflectionPad1d",
     "ReflectionPad2d",
+    "ReflectionPad3d",
     "ReplicationPad1d",
     "ReplicationPad2d",
     "ReplicationPad3d",
     "CircularPad1d",
     "CircularPad2d",
+    "CircularPad3d",
 ]
 
 
@@ -61,8 +63,10 @@ ZeroPad2d = _make("ZeroPad2d", "constant", 2)
 ZeroPad3d = _make("ZeroPad3d", "constant", 3)
 ReflectionPad1d = _make("ReflectionPad1d", "reflect", 1)
 ReflectionPad2d = _make("ReflectionPad2d", "reflect", 2)
+ReflectionPad3d = _make("ReflectionPad3d", "reflect", 3)
 ReplicationPad1d = _make("ReplicationPad1d", "replicate", 1)
 ReplicationPad2d = _make("ReplicationPad2d", "replicate", 2)
 ReplicationPad3d = _make("ReplicationPad3d", "replicate", 3)
 CircularPad1d = _make("CircularPad1d", "circular", 1)
 CircularPad2d = _make("CircularPad2d", "circular", 2)
+CircularPad3d = _make("CircularPad3d", "circular", 3)

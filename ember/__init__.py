@@ -173,7 +173,7 @@ def _lazy_submodules():
 _lazy_submodules()
 
 import ember.ao.quantization  # quantized tensors in checkpoints (small; ember.ao.nn stays lazy)
-from ember import fft, special
+from ember import fft, return_types, special
 from ember._compile.frontend import compile  # after the ops: it maps them to kernels
 from ember._serialization.file_reader import PyTorchFileReader
 from ember.jit import ScriptFunction, ScriptModule

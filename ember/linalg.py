@@ -14,13 +14,13 @@ from ember._ops.linalg import (
     matrix_rank,
     pinv,
     qr,
-    slogdet,
     solve,
     svd,
     svdvals,
     vector_norm,
 )
 from ember._ops.linalg import linalg_norm as norm
+from ember._ops.linalg import linalg_slogdet as slogdet
 from ember._ops.linalg_decompositions import eig, eigvals
 from ember._ops.linalg_extra import (
     cholesky_ex,

@@ -2,11 +2,10 @@
 the product of its reflectors (householder_product, orgqr) and multiplying by it (ormqr).
 The products are written with ember ops, so they are differentiable."""
 
-from collections import namedtuple
-
 import numpy as np
 
 from ember._ops._promotion import maybe_out
+from ember._ops._return_types import return_type
 from ember._ops.linalg_extra import (
     _check_float,
     _check_matrix,
@@ -16,6 +15,8 @@ from ember._ops.linalg_extra import (
     _out_tuple,
 )
 from ember._tensor import wrap
+
+_GeqrfResult = return_type("geqrf", ["a", "tau"])
 
 __all__ = ["geqrf", "householder_product", "orgqr", "ormqr"]
 
@@ -113,5 +114,4 @@ def geqrf(input, *, out=None):
     _check_float(op, input)
     _check_matrix(op, input, "input", square=False)
     results = _NotDifferentiable.apply(op, _geqrf_arrays, input)
-    kind = namedtuple("geqrf", ["a", "tau"])
-    return kind(*results) if out is None else _out_tuple(results, out, kind)
+    return _GeqrfResult(*results) if out is None else _out_tuple(results, out, _GeqrfResult)

@@ -1,11 +1,10 @@
 """Indexing: __getitem__/__setitem__, gather/scatter, masks, sorting and search."""
 
-from collections import namedtuple
-
 import numpy as np
 
 from ember import _dtype
 from ember._ops._numpy_kwargs import numpy_kwargs
+from ember._ops._return_types import return_type
 from ember._ops._util import norm_dim
 from ember._ops.complex import reject_complex
 from ember._tensor import Tensor, wrap
@@ -19,8 +18,8 @@ __all__ = [
     "unique_consecutive", "msort", "searchsorted", "bucketize", "kthvalue",
 ]  # fmt: skip
 
-sort_result = namedtuple("sort", ["values", "indices"])
-topk_result = namedtuple("topk", ["values", "indices"])
+sort_result = return_type("sort", ["values", "indices"])
+topk_result = return_type("topk", ["values", "indices"])
 
 
 def _convert_key(key, shape):
@@ -656,7 +655,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     return topk_result(input.gather(d, idx), idx)
 
 
-kthvalue_result = namedtuple("kthvalue", ["values", "indices"])
+kthvalue_result = return_type("kthvalue", ["values", "indices"])
 
 
 @numpy_kwargs

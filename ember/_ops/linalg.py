@@ -6,6 +6,7 @@ from ember import _dtype
 from ember._ops._first_order import first_order_only
 from ember._ops._numpy_kwargs import numpy_kwargs
 from ember._ops._promotion import maybe_out
+from ember._ops._return_types import return_type
 from ember._ops._util import norm_dims
 from ember._ops.complex import conj_of
 from ember._ops.shape import stack
@@ -480,10 +481,20 @@ def det(A):
     return Det.apply(A)
 
 
-def slogdet(A):
+_LinalgSlogdet = return_type("linalg_slogdet", ["sign", "logabsdet"])
+_Slogdet = return_type("slogdet", ["sign", "logabsdet"])
+
+
+def linalg_slogdet(A):
+    """(sign, log |det|) as ``torch.linalg.slogdet`` names them."""
     _square(A, "linalg.slogdet")
     sign = wrap(np.asarray(np.linalg.slogdet(A._data)[0], dtype=A._data.dtype))
-    return sign, (A.det() * sign).log()
+    return _LinalgSlogdet(sign, (A.det() * sign).log())
+
+
+def slogdet(A):
+    """``torch.slogdet`` and ``Tensor.slogdet``: linalg.slogdet's result under its own name."""
+    return _Slogdet(*linalg_slogdet(A))
 
 
 def logdet(A):

@@ -5,12 +5,11 @@ LAPACK (through NumPy) computes them; the backward formulas are PyTorch's conven
 (defined for distinct eigenvalues and singular values), written with ember ops except eig's.
 """
 
-from collections import namedtuple
-
 import numpy as np
 
 from ember._ops._first_order import first_order_only
 from ember._ops._promotion import maybe_out
+from ember._ops._return_types import return_type
 from ember._ops.linalg_extra import (
     _check_float,
     _check_matrix,
@@ -24,7 +23,7 @@ from ember.autograd.function import ArrayFunction
 
 __all__ = ["eig", "eigh", "eigvals", "pinv", "qr", "svd"]
 
-_Eig = namedtuple("linalg_eig", ["eigenvalues", "eigenvectors"])
+_Eig = return_type("linalg_eig", ["eigenvalues", "eigenvectors"])
 
 
 # -- eigen-decomposition of general matrices -------------------------------------------------
@@ -122,7 +121,7 @@ def eigh(A, UPLO="L"):
     return _EighResult(*_Eigh.apply(A, UPLO))
 
 
-_EighResult = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
+_EighResult = return_type("linalg_eigh", ["eigenvalues", "eigenvectors"])
 
 
 class _QR(ArrayFunction):
@@ -182,7 +181,7 @@ def qr(A, mode="reduced"):
     return _QRResult(q, r)
 
 
-_QRResult = namedtuple("linalg_qr", ["Q", "R"])
+_QRResult = return_type("linalg_qr", ["Q", "R"])
 
 
 class _SVD(ArrayFunction):
@@ -247,7 +246,7 @@ def svd(A, full_matrices=True):
     return _SvdResult(*_SVD.apply(A, full_matrices))
 
 
-_SvdResult = namedtuple("linalg_svd", ["U", "S", "Vh"])
+_SvdResult = return_type("linalg_svd", ["U", "S", "Vh"])
 
 
 def _pinv_array(a, atol, rtol, hermitian):

@@ -9,13 +9,13 @@ the backward is written with ember ops, so it can be differentiated again.
 """
 
 import warnings
-from collections import namedtuple
 
 import numpy as np
 import scipy.linalg as sla
 
 from ember._ops._numpy_kwargs import numpy_kwargs
 from ember._ops._promotion import maybe_out
+from ember._ops._return_types import return_type
 from ember._ops.linalg import LinAlgError, inv, matmul, matrix_norm, solve, svdvals
 from ember._ops.shape import cat
 from ember._tensor import Tensor, wrap
@@ -27,10 +27,10 @@ __all__ = [
     "tensorsolve", "vander", "vecdot",
 ]  # fmt: skip
 
-_CholeskyEx = namedtuple("linalg_cholesky_ex", ["L", "info"])
-_InvEx = namedtuple("linalg_inv_ex", ["inverse", "info"])
-_SolveEx = namedtuple("linalg_solve_ex", ["result", "info"])
-_Lstsq = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
+_CholeskyEx = return_type("linalg_cholesky_ex", ["L", "info"])
+_InvEx = return_type("linalg_inv_ex", ["inverse", "info"])
+_SolveEx = return_type("linalg_solve_ex", ["result", "info"])
+_Lstsq = return_type("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
 
 _LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 

@@ -3,7 +3,6 @@
 older signatures and result layouts."""
 
 import warnings
-from collections import namedtuple
 
 import numpy as np
 
@@ -12,6 +11,7 @@ from ember._ops import linalg as _linalg
 from ember._ops import linalg_extra as _extra
 from ember._ops import linalg_lu as _lu
 from ember._ops._promotion import maybe_out
+from ember._ops._return_types import return_type
 from ember._tensor import wrap
 
 __all__ = [
@@ -27,9 +27,9 @@ matrix_exp = _extra.matrix_exp
 orgqr = _householder.orgqr
 ormqr = _householder.ormqr
 
-_Svd = namedtuple("svd", ["U", "S", "V"])
-_Qr = namedtuple("qr", ["Q", "R"])
-_TriangularSolve = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
+_Svd = return_type("svd", ["U", "S", "V"])
+_Qr = return_type("qr", ["Q", "R"])
+_TriangularSolve = return_type("triangular_solve", ["solution", "cloned_coefficient"])
 
 
 def cholesky(input, upper=False, *, out=None):

@@ -2,13 +2,13 @@
 LAPACK forms, unpacking, and solves from them. LU's backward is written with ember ops."""
 
 import warnings
-from collections import namedtuple
 
 import numpy as np
 import scipy.linalg as sla
 from scipy.linalg import lapack
 
 from ember._ops._promotion import maybe_out
+from ember._ops._return_types import return_type
 from ember._ops.linalg import LinAlgError
 from ember._ops.linalg_extra import (
     _check_float,
@@ -23,16 +23,18 @@ from ember._ops.shape import cat
 from ember._tensor import wrap
 from ember.autograd.function import ArrayFunction
 
+_LuUnpackResult = return_type("lu_unpack", ["P", "L", "U"])
+
 __all__ = [
     "ldl_factor", "ldl_factor_ex", "ldl_solve", "lu", "lu_factor", "lu_factor_ex", "lu_solve",
     "lu_unpack",
 ]  # fmt: skip
 
-_LU = namedtuple("linalg_lu", ["P", "L", "U"])
-_LUFactor = namedtuple("linalg_lu_factor", ["LU", "pivots"])
-_LUFactorEx = namedtuple("linalg_lu_factor_ex", ["LU", "pivots", "info"])
-_LDLFactor = namedtuple("linalg_ldl_factor", ["LD", "pivots"])
-_LDLFactorEx = namedtuple("linalg_ldl_factor_ex", ["LD", "pivots", "info"])
+_LU = return_type("linalg_lu", ["P", "L", "U"])
+_LUFactor = return_type("linalg_lu_factor", ["LU", "pivots"])
+_LUFactorEx = return_type("linalg_lu_factor_ex", ["LU", "pivots", "info"])
+_LDLFactor = return_type("linalg_ldl_factor", ["LD", "pivots"])
+_LDLFactorEx = return_type("linalg_ldl_factor_ex", ["LD", "pivots", "info"])
 
 
 # -- LU --------------------------------------------------------------------------------------
@@ -221,8 +223,7 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True, *, out=N
     else:
         P = empty
     results = (P, L, U)
-    kind = namedtuple("lu_unpack", ["P", "L", "U"])
-    return kind(*results) if out is None else _out_tuple(results, out, kind)
+    return _LuUnpackResult(*results) if out is None else _out_tuple(results, out, _LuUnpackResult)
 
 
 def lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):

@@ -4,7 +4,6 @@ addition in log space, angle conversion, and the top-level in-place forms (``emb
 ``ember.arccos_``, ...) of pointwise ops."""
 
 import math
-from collections import namedtuple
 
 import numpy as np
 
@@ -12,6 +11,7 @@ from ember import _dtype
 from ember._ops import arithmetic, comparison, reduce, shape, special, unary
 from ember._ops._numpy_kwargs import numpy_kwargs
 from ember._ops._promotion import cast, maybe_out, operand_array, result_dtype
+from ember._ops._return_types import return_type
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction
 from ember.autograd.inplace import inplace
@@ -24,7 +24,7 @@ __all__ = [
     "arcsin_", "arcsinh_", "arctan_", "arctanh_",
 ]  # fmt: skip
 
-frexp_result = namedtuple("frexp", ["mantissa", "exponent"])
+frexp_result = return_type("frexp", ["mantissa", "exponent"])
 
 
 def _require_tensor(op, name, position, value):

@@ -1,12 +1,12 @@
 """Reductions over dims (int, tuple or all) with keepdim, and cumulative ops."""
 
 import builtins
-from collections import namedtuple
 
 import numpy as np
 
 from ember import _dtype
 from ember._ops._numpy_kwargs import numpy_kwargs
+from ember._ops._return_types import return_type
 from ember._ops._util import norm_dim, norm_dims, np_dtype
 from ember._ops.arithmetic import maximum, minimum
 from ember._ops.complex import conj_of, reject_complex
@@ -26,8 +26,7 @@ __all__ = [
     "logcumsumexp", "diff", "trace",
 ]  # fmt: skip
 
-values_indices = namedtuple("values_indices", ["values", "indices"])
-minmax_result = namedtuple("aminmax", ["min", "max"])
+minmax_result = return_type("aminmax", ["min", "max"])
 
 
 def _expand_back(g, shape, dims, keepdim):
@@ -49,7 +48,7 @@ def _dims(input, dim, op):
 def _scalar_values_indices(input, dim, op):
     """(values, indices) of a 0-d tensor reduced over its dim 0 or -1: itself and index 0."""
     norm_dim(dim, 0, op)
-    return values_indices(input.clone(), wrap(np.zeros((), np.int64)))
+    return return_type(op, ["values", "indices"])(input.clone(), wrap(np.zeros((), np.int64)))
 
 
 class Sum(ArrayFunction):
@@ -256,11 +255,11 @@ def _max_min(input, dim, keepdim, other, is_max):
     idx = _arg(input, dim, True, is_max, op)
     d = norm_dim(dim, input._data.ndim, op) if input._data.ndim else 0
     if input._data.ndim == 0:
-        return values_indices(input.clone(), idx)
+        return return_type(op, ["values", "indices"])(input.clone(), idx)
     values = input.gather(d, idx)
     if not keepdim:
         values, idx = values.squeeze(d), idx.squeeze(d)
-    return values_indices(values, idx)
+    return return_type(op, ["values", "indices"])(values, idx)
 
 
 @numpy_kwargs
@@ -426,7 +425,9 @@ def _cum_ext(input, dim, is_max):
     hit = np.where(x == acc, pos, -1)
     idx = np.maximum.accumulate(hit, axis=d).astype(np.int64)
     idx_t = wrap(idx)
-    return values_indices(input.gather(d, idx_t), idx_t)
+    return return_type("cummax" if is_max else "cummin", ["values", "indices"])(
+        input.gather(d, idx_t), idx_t
+    )
 
 
 @numpy_kwargs
@@ -474,26 +475,40 @@ def count_nonzero(input, dim=None):
 
 @numpy_kwargs
 def median(input, dim=None, keepdim=False):
-    """The lower median (PyTorch's convention), with indices when ``dim`` is given."""
-    reject_complex(input, "median_cpu")
-    if dim is None:
-        flat = input.reshape(-1)
-        k = (flat.shape[0] - 1) // 2
-        return flat.sort().values[k]
-    if input._data.ndim == 0:
-        return _scalar_values_indices(input, dim, "median")
-    d = norm_dim(dim, input._data.ndim, "median")
-    k = (input._data.shape[d] - 1) // 2
-    s = input.sort(d)
-    v, i = s.values.narrow(d, k, 1), s.indices.narrow(d, k, 1)
-    if not keepdim:
-        v, i = v.squeeze(d), i.squeeze(d)
-    return values_indices(v, i)
+    """The lower median (PyTorch's convention), with indices when ``dim`` is given; a slice
+    holding NaN gives NaN (and a NaN's index)."""
+    return _median(input, dim, keepdim, "median")
 
 
 @numpy_kwargs
 def nanmedian(input, dim=None, keepdim=False):
-    return median(input, dim, keepdim)
+    """The lower median of each slice's values that are not NaN (NaN for an all-NaN slice)."""
+    return _median(input, dim, keepdim, "nanmedian")
+
+
+def _median(input, dim, keepdim, op):
+    reject_complex(input, "median_cpu")
+    if dim is None:
+        if input._data.size == 0:
+            return wrap(np.array(np.nan, dtype=input._data.dtype))
+        return _median(input.reshape(-1), 0, False, op).values
+    if input._data.ndim == 0:
+        return _scalar_values_indices(input, dim, op)
+    d = norm_dim(dim, input._data.ndim, op)
+    s = input.sort(d)  # NaN sorts last
+    n = input._data.shape[d]
+    nans = np.isnan(s.values._data).sum(axis=d, keepdims=True) if input.is_floating_point() else 0
+    valid = n - nans
+    if op == "nanmedian":
+        k = np.maximum(valid - 1, 0) // 2
+    else:  # the first NaN where there is one
+        k = np.where(valid < n, valid, (n - 1) // 2)
+    shape = s.values._data.shape
+    k = wrap(np.broadcast_to(k, shape[:d] + (1,) + shape[d + 1 :]).astype(np.int64))
+    v, i = s.values.gather(d, k), s.indices.gather(d, k)
+    if not keepdim:
+        v, i = v.squeeze(d), i.squeeze(d)
+    return return_type(op, ["values", "indices"])(v, i)
 
 
 @numpy_kwargs
@@ -515,7 +530,7 @@ def mode(input, dim=-1, keepdim=False):
     i = np.asarray(idxs, np.int64).reshape(shape)
     if keepdim:
         v, i = np.expand_dims(v, d), np.expand_dims(i, d)
-    return values_indices(wrap(v), wrap(i))
+    return return_type("mode", ["values", "indices"])(wrap(v), wrap(i))
 
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):

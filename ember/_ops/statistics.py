@@ -4,13 +4,13 @@ distances, renormalisation of slices, and numerical gradients of sampled functio
 import builtins
 import functools
 import math
-from collections import namedtuple
 
 import numpy as np
 
 from ember import _dtype
 from ember._ops import comparison, linalg, shape
 from ember._ops._numpy_kwargs import numpy_kwargs
+from ember._ops._return_types import return_type
 from ember._ops._util import norm_dim, norm_dims
 from ember._ops.complex import reject_complex
 from ember._tensor import Tensor, wrap
@@ -29,8 +29,8 @@ __all__ = [
     "gradient",
 ]
 
-histogram_result = namedtuple("histogram", ["hist", "bin_edges"])
-histogramdd_result = namedtuple("histogramdd", ["hist", "bin_edges"])
+histogram_result = return_type("histogram", ["hist", "bin_edges"])
+histogramdd_result = return_type("histogramdd", ["hist", "bin_edges"])
 
 
 def _dtype_name(t):

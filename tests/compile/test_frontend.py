@@ -17,7 +17,18 @@ def _pair(lib):
     return lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.GELU(), lib.nn.Linear(4, 2))
 
 
-def test_optimized_module_state_dict_parameters_and_attributes_match_torch():
+@pytest.fixture
+def torch_distribution_validation_kept():
+    """torch.compile switches off torch.distributions' argument validation for the whole
+    process; later tests use torch's validation as their oracle."""
+    before = torch.distributions.Distribution._validate_args
+    yield
+    torch.distributions.Distribution.set_default_validate_args(before)
+
+
+def test_optimized_module_state_dict_parameters_and_attributes_match_torch(
+    torch_distribution_validation_kept,
+):
     ours, theirs = ember.compile(_pair(ember)), torch.compile(_pair(torch))
     assert isinstance(ours, OptimizedModule) and isinstance(
         theirs, torch._dynamo.eval_frame.OptimizedModule

@@ -15,7 +15,28 @@ import numpy as np
 from ember._tensor import Tensor
 from ember.fx import GraphModule, Interpreter, Tracer
 from ember.fx._symbolic_trace import _assert, _assert_is_none
-from ember.nn import Module
+from ember.nn import (
+    Module,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+
+# ember.nn layers made of elementwise steps worth fusing: traced through, not kept whole
+_TRACED_THROUGH = (
+    TransformerEncoder,
+    TransformerEncoderLayer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+)
+
+
+class _CaptureTracer(Tracer):
+    def is_leaf_module(self, m, module_qualified_name):
+        return not isinstance(m, _TRACED_THROUGH) and super().is_leaf_module(
+            m, module_qualified_name
+        )
 
 
 class CaptureError(Exception):
@@ -46,7 +67,7 @@ def capture(target, arguments):
             raise CaptureError(f"argument {name!r} holds tensors inside a {type(value).__name__}")
     root = target if isinstance(target, Module) else Module()
     try:
-        graph = Tracer().trace(target, concrete_args=concrete)
+        graph = _CaptureTracer().trace(target, concrete_args=concrete)
     except Exception as error:  # whatever stops the trace, the call still runs eagerly
         raise CaptureError(f"{type(error).__name__}: {error}") from error
     _drop_specialisation_asserts(graph)

@@ -327,6 +327,9 @@ class Tracer:
         for module in self._autowrap_search:
             patcher.autowrap_globals(vars(module), wrap_ids)
         patcher.autowrap_globals(getattr(root_fn, "__globals__", {}), wrap_ids)
+        # a layer may hold a wrapped function as an attribute (``self.activation = F.gelu``)
+        for module in self.root.modules():
+            patcher.autowrap_globals(vars(module), wrap_ids)
 
 
 def _taking_everything_positionally(fn):

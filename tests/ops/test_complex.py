@@ -188,6 +188,7 @@ def test_errors_match_torch(call):
         lambda z: z.unique(),
         lambda z: z.maximum(z),
         lambda z: z.minimum(z),
+        lambda z: z.relu(),
     ],
 )
 def test_orderings_are_refused_on_complex(call):

@@ -60,7 +60,21 @@ from ember._dtype import (
     short,
     uint8,
 )
-from ember._ops import _methods  # noqa: F401  (binds every Tensor method and operator)
+from ember._layout import (
+    _mkldnn,
+    jagged,
+    layout,
+    sparse_bsc,
+    sparse_bsr,
+    sparse_coo,
+    sparse_csc,
+    sparse_csr,
+    strided,
+)
+from ember._ops import (
+    _methods,  # noqa: F401  (binds every Tensor method and operator)
+    _promotion,
+)
 from ember._ops import complex as _complex_ops
 from ember._ops import elementwise as _elementwise
 from ember._ops.complex import *
@@ -140,7 +154,6 @@ globals().update(_LEGACY_STORAGES)  # FloatStorage, LongStorage, ...
 cfloat = complex64
 inf, nan, pi, e, newaxis = _np.inf, _np.nan, _np.pi, _np.e, None  # Python floats
 uint16 = uint32 = uint64 = None
-strided = "strided"
 contiguous_format = channels_last = preserve_format = "memory_format"
 
 
@@ -149,9 +162,7 @@ def result_type(tensor1, tensor2):
 
 
 def can_cast(from_, to):
-    import numpy as _np
-
-    return _np.can_cast(from_.np, to.np, "same_kind")
+    return _promotion.can_cast(from_, to)
 
 
 autocast = amp.autocast

@@ -1,6 +1,8 @@
 """Quantization schemes (``torch.per_tensor_affine`` and friends): how a quantized tensor's
 integers map back to real numbers."""
 
+from ember import _dtype
+
 
 class qscheme:
     __slots__ = ("name",)
@@ -9,7 +11,7 @@ class qscheme:
         self.name = name
 
     def __repr__(self):
-        return f"ember.{self.name}"
+        return f"{_dtype.repr_package}.{self.name}"
 
     def __reduce__(self):
         return self.name

@@ -12,7 +12,7 @@ import weakref
 
 import numpy as np
 
-from ember import _dtype
+from ember import _dtype, _layout
 from ember._device import CPU, META, device, resolve_device
 from ember._meta import (
     COPY_OUT,
@@ -123,7 +123,7 @@ class Tensor:
 
     @property
     def layout(self):
-        return "strided"
+        return _layout.strided  # every ember tensor is dense
 
     is_sparse = False
     is_quantized = False
@@ -251,7 +251,10 @@ class Tensor:
                 t.grad = g.detach() if t.grad is None else t.grad + g.detach()
 
         # Stored after the tensor's other hooks have run, as in PyTorch.
-        self.grad_fn.__dict__.setdefault("_retain_hooks", {})[self._output_nr] = store
+        node = self.grad_fn
+        if node._retain_hooks is None:
+            node._retain_hooks = {}
+        node._retain_hooks[self._output_nr] = store
         self._retains_grad = True
 
     def register_hook(self, hook):
@@ -263,9 +266,10 @@ class Tensor:
                 self._hooks = []
             hooks = self._hooks
         else:
-            hooks = self.grad_fn.__dict__.setdefault("_out_hooks", {}).setdefault(
-                self._output_nr, []
-            )
+            node = self.grad_fn
+            if node._out_hooks is None:
+                node._out_hooks = {}
+            hooks = node._out_hooks.setdefault(self._output_nr, [])
         hooks.append(hook)
         return RemovableHandle(hooks, hook)
 

@@ -128,10 +128,10 @@ _or = _forward_op(_bool_or_bitwise(comparison.logical_or, arithmetic.bitwise_or)
 _xor = _forward_op(_bool_or_bitwise(comparison.logical_xor, arithmetic.bitwise_xor))
 
 OPERATORS = {
-    "__add__": _forward_op(arithmetic.add), "__radd__": _reflected(arithmetic.add),
-    "__sub__": _forward_op(arithmetic.sub), "__rsub__": _reflected(arithmetic.sub),
-    "__mul__": _forward_op(arithmetic.mul), "__rmul__": _reflected(arithmetic.mul),
-    "__truediv__": _forward_op(arithmetic.div), "__rtruediv__": _reflected(arithmetic.div),
+    "__add__": arithmetic.add_operator, "__radd__": _reflected(arithmetic.add),
+    "__sub__": arithmetic.sub_operator, "__rsub__": _reflected(arithmetic.sub),
+    "__mul__": arithmetic.mul_operator, "__rmul__": _reflected(arithmetic.mul),
+    "__truediv__": arithmetic.div_operator, "__rtruediv__": _reflected(arithmetic.div),
     "__floordiv__": _forward_op(arithmetic.floor_divide),
     "__rfloordiv__": _reflected(arithmetic.floor_divide),
     "__mod__": _forward_op(arithmetic.remainder), "__rmod__": _reflected(arithmetic.remainder),

@@ -18,6 +18,7 @@ from ember.backends.numpy import gelu as gelu_kernels
 from ember.backends.numpy.row_blocks import over_rows
 from ember.backends.numpy.select import select
 from ember.backends.numpy.threads import elementwise, keeps_dtype, num_threads
+from ember.backends.onednn import eltwise as onednn_eltwise
 
 __all__ = [
     "relu",
@@ -125,10 +126,14 @@ def relu6(input, inplace=False):
 class Threshold(ArrayFunction):
     @staticmethod
     def forward(ctx, x, threshold, value):
-        mask = x > threshold
-        ctx.mask = mask
+        # keeps x unless x <= threshold, so NaN passes through (with its gradient) as in PyTorch
+        keep = np.logical_not(np.less_equal(x, threshold))
+        ctx.mask = keep
         ctx.save_for_backward(x)  # for the version check: backward reads the mask
-        return np.where(mask, x, np.asarray(value, x.dtype))
+        if x.__class__ is not np.ndarray or x.ndim == 0:
+            return np.where(keep, x, np.asarray(value, x.dtype))
+        out = np.full_like(x, value)  # bit selection: several times faster than np.where
+        return select(keep, x, out, out=out)
 
     @staticmethod
     def backward(ctx, g):
@@ -238,19 +243,41 @@ def _silu(x, out=None):
     return np.multiply(out, x, out=out)
 
 
+_ONEDNN_GELU = {"none": "gelu_erf", "tanh": "gelu_tanh"}
+
+
 class Gelu(ArrayFunction):
     """GELU, exact (erf) or with the tanh approximation; one op with a hand-written backward."""
 
     @staticmethod
     def forward(ctx, x, approximate):
         ctx.approximate = approximate
+        out = onednn_eltwise.forward(_ONEDNN_GELU[approximate], x)
+        if out is not None:  # one vectorised pass; its backward is one more
+            ctx.save_for_backward(x)
+            return out
+        if ctx.needs_input_grad[0] and x.__class__ is np.ndarray and x.dtype == np.float32:
+            # the derivative from the forward's own passes: a backward is then g times it
+            kernel = activation_grad.gelu_tanh_and_derivative if approximate == "tanh" else (
+                gelu_kernels.gelu_and_derivative)  # fmt: skip
+            out, derivative = kernel(x)
+            ctx.save_for_backward(x, derivative)
+            return out
         ctx.save_for_backward(x)
-        return elementwise(_gelu_tanh if approximate == "tanh" else gelu_kernels.gelu, x)
+        if approximate == "tanh":
+            return elementwise(_gelu_tanh, x)
+        return gelu_kernels.gelu(x)
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+        x, *derivative = ctx.saved_tensors
+        if derivative and _fusable(g):
+            d = derivative[0]._data
+            return wrap(elementwise(np.multiply, g._data, d, out=np.empty_like(d))), None
         if _fusable(g, x):
+            gx = onednn_eltwise.backward(_ONEDNN_GELU[ctx.approximate], g._data, x._data)
+            if gx is not None:
+                return wrap(gx), None
             kernel = activation_grad.gelu_tanh_grad_x if ctx.approximate == "tanh" else (
                 gelu_kernels.gelu_grad)  # fmt: skip
             return _fused_grad(kernel, g, x), None
@@ -304,15 +331,42 @@ def softsign(input):
     return input / (1 + input.abs())
 
 
+class Hardtanh(ArrayFunction):
+    """x clipped to [lo, hi] (bounds of x's dtype). The gradient passes strictly inside the
+    bounds: zero at them (where clamp's passes) and at NaN, as in PyTorch's vectorised
+    kernel (its scalar loop, for small or strided tensors, passes NaN's)."""
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.bounds = lo, hi
+        # np.clip with bounds of x's dtype takes NumPy's vectorised loop (Python floats or
+        # np.maximum/np.minimum with a scalar do not, 4x slower); NaN and -0.0 as PyTorch
+        ctx.save_for_backward(x)
+        return elementwise(np.clip, x, x.dtype.type(lo), x.dtype.type(hi), dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        lo, hi = ctx.bounds
+        inside = np.logical_and(np.greater(x._data, lo), np.less(x._data, hi))
+        return _MaskGrad.apply(g, inside), None, None
+
+
+def _hardtanh(input, lo, hi):
+    if input._data.dtype.kind in "fiu":  # integers take the bounds truncated, as in PyTorch
+        return Hardtanh.apply(input, lo, hi)
+    return input.clamp(lo, hi)
+
+
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
     if inplace:
         return hardtanh_(input, min_val, max_val)
-    return input.clamp(min_val, max_val)
+    return _hardtanh(input, min_val, max_val)
 
 
-hardtanh_ = _inplace(lambda input, lo=-1.0, hi=1.0: input.clamp(lo, hi))
+hardtanh_ = _inplace(lambda input, lo=-1.0, hi=1.0: _hardtanh(input, lo, hi))
 
 
 def hardsigmoid(input, inplace=False):

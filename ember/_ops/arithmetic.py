@@ -6,7 +6,7 @@ import numpy as np
 from ember import _dtype
 from ember._ops._promotion import (
     NoGradBinary,
-    apply_binary,
+    broadcast_error,
     cast,
     detached,
     maybe_out,
@@ -21,7 +21,7 @@ from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction
 from ember.autograd.grad_mode import GRAD_ENABLED
 from ember.backends.numpy.activation_grad import cube_grad_x, plain_arrays, square_grad_x
-from ember.backends.numpy.threads import elementwise, keeps_dtype
+from ember.backends.numpy.threads import MIN_ELEMENTS, elementwise, keeps_dtype
 
 __all__ = [
     "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow",
@@ -32,34 +32,54 @@ __all__ = [
 ]  # fmt: skip
 
 
+def _binary(ufunc, a, b, dtype):
+    """``ufunc(a, b)`` computed in ``dtype`` (the operands' common dtype, PyTorch's promotion).
+
+    Operands already in ``dtype`` and too small to split over threads (a Python float with a
+    floating dtype, as NumPy keeps such a scalar weak) go to the ufunc in one plain call."""
+    if a.__class__ is np.ndarray and (a.dtype is dtype or a.dtype == dtype):
+        if b.__class__ is np.ndarray:
+            if a.size + b.size < MIN_ELEMENTS and (b.dtype is dtype or b.dtype == dtype):
+                return ufunc(a, b)
+        elif b.__class__ is float and a.size < MIN_ELEMENTS and dtype.kind == "f":
+            return ufunc(a, b)
+    return cast(elementwise(ufunc, operand_array(a, dtype), operand_array(b, dtype)), dtype)
+
+
 class Add(ArrayFunction):
+    real_inputs = (False, False)  # which operands are real inputs of a complex result
+
     @staticmethod
     def forward(ctx, a, b, dtype):
-        ctx.real_inputs = _real_inputs(a, b, dtype)
-        return cast(elementwise(np.add, operand_array(a, dtype), operand_array(b, dtype)), dtype)
+        if dtype.kind == "c":
+            ctx.real_inputs = _real_inputs(a, b)
+        return _binary(np.add, a, b, dtype)
 
     @staticmethod
     def backward(ctx, g):
-        return _part(g, ctx.real_inputs[0]), _part(g, ctx.real_inputs[1]), None
+        needs = ctx.needs_input_grad
+        return (_part(g, ctx.real_inputs[0]) if needs[0] else None,
+                _part(g, ctx.real_inputs[1]) if needs[1] else None, None)  # fmt: skip
 
 
 class Sub(ArrayFunction):
+    real_inputs = (False, False)  # which operands are real inputs of a complex result
+
     @staticmethod
     def forward(ctx, a, b, dtype):
-        ctx.real_inputs = _real_inputs(a, b, dtype)
-        return cast(
-            elementwise(np.subtract, operand_array(a, dtype), operand_array(b, dtype)), dtype
-        )
+        if dtype.kind == "c":
+            ctx.real_inputs = _real_inputs(a, b)
+        return _binary(np.subtract, a, b, dtype)
 
     @staticmethod
     def backward(ctx, g):
-        return _part(g, ctx.real_inputs[0]), _part(-g, ctx.real_inputs[1]), None
+        needs = ctx.needs_input_grad
+        return (_part(g, ctx.real_inputs[0]) if needs[0] else None,
+                _part(-g, ctx.real_inputs[1]) if needs[1] else None, None)  # fmt: skip
 
 
-def _real_inputs(a, b, dtype):
-    """Which operands are real arrays of a complex result (their gradients' real parts)."""
-    if dtype.kind != "c":
-        return (False, False)
+def _real_inputs(a, b):
+    """Which operands of a complex result are real arrays (their gradients' real parts)."""
     return tuple(isinstance(x, np.ndarray) and x.dtype.kind != "c" for x in (a, b))
 
 
@@ -67,33 +87,58 @@ def _part(g, real_input):
     return g.real if real_input else g
 
 
+_PLAIN_NUMBERS = frozenset((int, float))
+
+
+def _save_operands(ctx, a, b):
+    """Save the operands backward reads (None: not read): arrays through
+    ``save_for_backward`` (Tensors in backward, checked for in-place changes), a Python int
+    or float as it is, as PyTorch keeps a scalar operand (no 0-d tensor, no promotion work)."""
+    a_number = a.__class__ in _PLAIN_NUMBERS
+    b_number = b.__class__ in _PLAIN_NUMBERS
+    if a_number or b_number:
+        ctx.numbers = (a if a_number else None, b if b_number else None)
+        a = None if a_number else a
+        b = None if b_number else b
+    ctx.save_for_backward(a, b)
+
+
+def _saved_operands(ctx):
+    a, b = ctx.saved_tensors
+    numbers = ctx.numbers
+    return (numbers[0] if a is None else a), (numbers[1] if b is None else b)
+
+
 class Mul(ArrayFunction):
+    numbers = (None, None)  # the operands that are Python numbers, when backward reads them
+
     @staticmethod
     def forward(ctx, a, b, dtype):
-        need_a, need_b = ctx.needs_input_grad[:2]  # keep only what the gradients read
-        ctx.save_for_backward(a if need_b else None, b if need_a else None)
-        return cast(
-            elementwise(np.multiply, operand_array(a, dtype), operand_array(b, dtype)), dtype
-        )
+        needs = ctx.needs_input_grad
+        if needs[0] or needs[1]:  # keep only what the gradients read
+            _save_operands(ctx, a if needs[1] else None, b if needs[0] else None)
+        return _binary(np.multiply, a, b, dtype)
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors  # complex: grad * conj(other), real part for a real input
+        a, b = _saved_operands(ctx)  # complex: grad * conj(other), real part for a real input
         return (grad_for(g * conj_of(b), a) if ctx.needs_input_grad[0] else None,
                 grad_for(g * conj_of(a), b) if ctx.needs_input_grad[1] else None, None)  # fmt: skip
 
 
 class Div(ArrayFunction):
+    numbers = (None, None)  # the operands that are Python numbers, when backward reads them
+
     @staticmethod
     def forward(ctx, a, b, dtype):
-        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)  # only what is read
-        return cast(
-            elementwise(np.true_divide, operand_array(a, dtype), operand_array(b, dtype)), dtype
-        )
+        needs = ctx.needs_input_grad
+        if needs[0] or needs[1]:  # keep only what the gradients read
+            _save_operands(ctx, a if needs[1] else None, b)
+        return _binary(np.true_divide, a, b, dtype)
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
+        a, b = _saved_operands(ctx)
         a_c, b_c = conj_of(a), conj_of(b)
         ga = grad_for(g / b_c, a) if ctx.needs_input_grad[0] else None
         gb = grad_for(-g * a_c / (b_c * b_c), b) if ctx.needs_input_grad[1] else None
@@ -247,14 +292,33 @@ def reject_complex_extremum(name, dtype):
         raise RuntimeError(f"{name} not implemented for complex tensors.")
 
 
+def _applied(cls, op, a, b, dtype, out):
+    """``cls.apply(a, b, dtype)``, written into ``out`` when one is given."""
+    try:
+        r = cls.apply(a, b, dtype)
+    except ValueError as e:
+        raise _failure(e, op, a, b) from None
+    return r if out is None else maybe_out(r, out)
+
+
+def _failure(error, op, a, b):
+    """The error to raise for a ValueError from an op: PyTorch's, naming both shapes, when the
+    operands do not broadcast; the ValueError itself otherwise."""
+    return broadcast_error(op, a, b) if "broadcast" in str(error) else error
+
+
 def _binary_fn(cls, name, op_label=None):
     label = op_label or name
 
     def fn(input, other, *, out=None):
         if not isinstance(input, Tensor) and not isinstance(other, Tensor):
             input = wrap(np.asarray(input))
-        r = apply_binary(cls, label, input, other, result_dtype(input, other))
-        return maybe_out(r, out)
+        dtype = result_dtype(input, other)
+        try:  # (``_applied``, inlined: this serves the ``*`` operator)
+            r = cls.apply(input, other, dtype)
+        except ValueError as e:
+            raise _failure(e, label, input, other) from None
+        return r if out is None else maybe_out(r, out)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Elementwise {name} with broadcasting and PyTorch's type promotion."
@@ -267,12 +331,17 @@ def add(input, other, *, alpha=1, out=None):
         other = mul(other, alpha) if isinstance(other, Tensor) else other * alpha
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = wrap(np.asarray(input))
-    return maybe_out(apply_binary(Add, "add", input, other, result_dtype(input, other)), out)
+    dtype = result_dtype(input, other)
+    try:  # (``_applied``, inlined: this serves the ``+`` operator)
+        r = Add.apply(input, other, dtype)
+    except ValueError as e:
+        raise _failure(e, "add", input, other) from None
+    return r if out is None else maybe_out(r, out)
 
 
 def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other."""
-    if isinstance(input, Tensor) and input.dtype is _dtype.bool:
+    if isinstance(input, Tensor) and input._data.dtype.kind == "b":
         raise RuntimeError(
             "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
             "trying to invert a mask, use the `~` or `logical_not()` operator instead."
@@ -281,7 +350,12 @@ def sub(input, other, *, alpha=1, out=None):
         other = mul(other, alpha) if isinstance(other, Tensor) else other * alpha
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = wrap(np.asarray(input))
-    return maybe_out(apply_binary(Sub, "sub", input, other, result_dtype(input, other)), out)
+    dtype = result_dtype(input, other)
+    try:  # (``_applied``, inlined: this serves the ``-`` operator)
+        r = Sub.apply(input, other, dtype)
+    except ValueError as e:
+        raise _failure(e, "sub", input, other) from None
+    return r if out is None else maybe_out(r, out)
 
 
 mul = _binary_fn(Mul, "mul")
@@ -300,7 +374,35 @@ def div(input, other, *, rounding_mode=None, out=None):
         dt = _dtype.get_default_dtype().np
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = wrap(np.asarray(input))
-    return maybe_out(apply_binary(Div, "div", input, other, dt), out)
+    return _applied(Div, "div", input, other, dt, out)
+
+
+_OPERANDS = (Tensor, int, float, complex, np.number)
+
+
+def _operator(cls, label, fn):
+    """``self <op> other`` for a Tensor operator: ``fn(self, other)``, NotImplemented for an
+    operand ember does not combine with. The most common case, a floating-point tensor with a
+    tensor of the same dtype or with a Python float, goes straight to ``cls``: what ``fn``
+    does there, without its argument handling."""
+
+    def op(self, other):
+        dtype = self._data.dtype
+        if dtype.kind == "f" and (
+            other.__class__ is float or (isinstance(other, Tensor) and other._data.dtype is dtype)
+        ):
+            try:
+                return cls.apply(self, other, dtype)
+            except ValueError as e:
+                raise _failure(e, label, self, other) from None
+        if isinstance(other, _OPERANDS):
+            return fn(self, other)
+        if isinstance(other, np.ndarray):
+            return fn(self, wrap(other))
+        return NotImplemented
+
+    op.__name__ = op.__qualname__ = f"__{label}__"
+    return op
 
 
 def _trunc_div(a, b):
@@ -318,7 +420,7 @@ def pow(input, exponent, *, out=None):
     dt = result_dtype(input, exponent)
     if dt.kind in "iu" and not isinstance(exponent, Tensor) and exponent < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
-    return maybe_out(apply_binary(Pow, "pow", input, exponent, dt), out)
+    return _applied(Pow, "pow", input, exponent, dt, out)
 
 
 class _Remainder(ArrayFunction):
@@ -377,7 +479,7 @@ def _int_binary(name, np_fn, *, allow_float=True, rounding=None):
             _check_integer_divisor(name, input, other, dt)
         if rounding is None:
             input, other = input.detach(), detached(other)
-        return maybe_out(apply_binary(cls, name, input, other, dt), out)
+        return _applied(cls, name, input, other, dt, out)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Elementwise {name}."
@@ -395,6 +497,12 @@ bitwise_right_shift = _int_binary("bitwise_right_shift", np.right_shift, allow_f
 
 
 subtract, multiply, divide, true_divide, arctan2 = sub, mul, div, div, atan2
+
+# The operators + - * / of Tensor (their reflected forms call the functions).
+add_operator = _operator(Add, "add", add)
+sub_operator = _operator(Sub, "sub", sub)
+mul_operator = _operator(Mul, "mul", mul)
+div_operator = _operator(Div, "div", div)
 
 
 class Clamp(ArrayFunction):

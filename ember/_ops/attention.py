@@ -4,8 +4,10 @@ import math
 
 import numpy as np
 
+from ember._dtype import bool as bool_
 from ember._dtype import from_np
 from ember._ops.activation import softmax
+from ember._ops.comparison import where
 from ember._ops.nn_misc import dropout, linear
 from ember._ops.pad import pad
 from ember._ops.shape import cat
@@ -48,12 +50,12 @@ def scaled_dot_product_attention(
                 "scaled_dot_product_attention: explicit attn_mask should not be set when "
                 "is_causal=True"
             )
-        attn_mask = wrap(np.tril(np.ones((L, S), bool)))
+        attn_mask = scores.new_ones((L, S), dtype=bool_).tril()
     if attn_mask is not None:
-        if attn_mask.dtype.name == "bool":
-            scores = scores.masked_fill(~attn_mask, float("-inf"))
-        else:
-            scores = scores + attn_mask
+        if attn_mask.dtype.name == "bool":  # a bias of 0 where attended, -inf elsewhere
+            attn_mask = where(attn_mask, 0.0, float("-inf")).to(scores.dtype)
+        # added, not filled in: the backward passes the gradient through unchanged
+        scores = scores + attn_mask
     weights = softmax(scores, dim=-1)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True)
@@ -141,8 +143,14 @@ def multi_head_attention_forward(
     head_dim = E // num_heads
     if head_dim * num_heads != E:
         raise AssertionError(f"embed_dim {E} not divisible by num_heads {num_heads}")
+    # The projections run on batch-major (N, length, E) rows: each head's matrix in the
+    # products below then has rows 3E or E apart, not N times that, which BLAS multiplies
+    # several times faster for attention's small matrices; for batch_first inputs (given
+    # here transposed) the rows are the caller's memory and the projection copies nothing.
+    packed = query is key and key is value and not use_separate_proj_weight
+    query, key, value = (t.transpose(0, 1) for t in (query, key, value))
     if not use_separate_proj_weight:
-        if query is key and key is value:
+        if packed:
             q, k, v = linear(query, in_proj_weight, in_proj_bias).chunk(3, -1)
         else:
             wq, wk, wv = in_proj_weight.chunk(3)
@@ -154,28 +162,23 @@ def multi_head_attention_forward(
         k = linear(key, k_proj_weight, bk)
         v = linear(value, v_proj_weight, bv)
     if bias_k is not None:
-        k = cat([k, bias_k.reshape(1, 1, E).expand(1, N, E)])
-        v = cat([v, bias_v.reshape(1, 1, E).expand(1, N, E)])
+        k = cat([k, bias_k.reshape(1, 1, E).expand(N, 1, E)], 1)
+        v = cat([v, bias_v.reshape(1, 1, E).expand(N, 1, E)], 1)
         if attn_mask is not None:
             attn_mask = pad(attn_mask, (0, 1))
         if key_padding_mask is not None:
             key_padding_mask = pad(key_padding_mask, (0, 1))
-    S = k.shape[0]
-    # (L, N, E) -> (N, heads, L, head_dim)
-    q = q.reshape(L, N * num_heads, head_dim).transpose(0, 1)
-    k = k.reshape(S, N * num_heads, head_dim).transpose(0, 1)
-    v = v.reshape(S, N * num_heads, head_dim).transpose(0, 1)
+    S = k.shape[1]
+    # (N, length, E) -> (N, heads, length, head_dim): views, no copies
+    q, k, v = (t.reshape(N, t.shape[1], num_heads, head_dim).transpose(1, 2) for t in (q, k, v))
     if add_zero_attn:
-        z = wrap(np.zeros((N * num_heads, 1, head_dim), q._data.dtype))
-        k, v = cat([k, z], 1), cat([v, z], 1)
+        z = wrap(np.zeros((N, num_heads, 1, head_dim), q._data.dtype))
+        k, v = cat([k, z], 2), cat([v, z], 2)
         S += 1
         if attn_mask is not None:
             attn_mask = pad(attn_mask, (0, 1))
         if key_padding_mask is not None:
             key_padding_mask = pad(key_padding_mask, (0, 1))
-    q = q.reshape(N, num_heads, L, head_dim)
-    k = k.reshape(N, num_heads, S, head_dim)
-    v = v.reshape(N, num_heads, S, head_dim)
     if is_causal and attn_mask is None:
         attn_mask = wrap(~np.tril(np.ones((L, S), bool)))
     mask = _merge_masks(attn_mask, key_padding_mask, N, num_heads, L, S, q._data.dtype)

@@ -7,9 +7,10 @@ import numpy as np
 
 from ember import _dtype
 from ember._device import META, resolve_device
+from ember._layout import check_layout
 from ember._legacy_tensor_types import LegacyTensorType
 from ember._meta import COPY_OUT, MetaArray, meta_array
-from ember._ops._promotion import maybe_out
+from ember._ops._promotion import maybe_out, torch_type_name, zeros_like_t
 from ember._ops._util import shape_arg
 from ember._ops.comparison import where
 from ember._ops.tensor_storage import storage_as_tensor
@@ -49,6 +50,38 @@ def _dt(dtype):
 def _on_meta(device):
     """Whether a factory given ``device`` makes a meta tensor (then it allocates nothing)."""
     return resolve_device(device, "creating a tensor") is META
+
+
+def _made_dtype(dtype, out, op):
+    """The dtype a factory makes: ``dtype``, else ``out``'s, as PyTorch fills ``out`` in its own
+    dtype; the two must agree when both are given."""
+    if out is None:
+        return dtype
+    if dtype is None:
+        return out.dtype
+    if _dtype.to_dtype(dtype) is not out.dtype:
+        raise RuntimeError(
+            f"{op}: dtype {torch_type_name(_dtype.to_dtype(dtype))} does not match dtype of out "
+            f"parameter ({torch_type_name(out.dtype)})"
+        )
+    return dtype
+
+
+def _refuse_dtypes(dtype, op, names):
+    """Refuse a ``dtype`` named in ``names``: the op has no values of that kind to make."""
+    if dtype is not None and _dtype.to_dtype(dtype).name in names:
+        raise NotImplementedError(
+            f"{op}: not implemented for dtype {torch_type_name(_dtype.to_dtype(dtype))}"
+        )
+
+
+def _floating_samples(dtype, op):
+    """``dtype`` (None: the default), refused unless floating or complex: samples of a
+    continuous distribution cannot be integers."""
+    dt = _dtype.to_dtype(dtype)
+    if not (dt.is_floating_point or dt.is_complex):
+        raise NotImplementedError(f"{op}: samples cannot have dtype {torch_type_name(dt)}")
+    return dt
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
@@ -161,6 +194,8 @@ def _factory(np_fn):
     def make(*args, size=None, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False, memory_format=None,
              generator=None):  # fmt: skip
+        check_layout(layout, np_fn.__name__)
+        dtype = _made_dtype(dtype, out, np_fn.__name__)
         shape = _shape(args, size, np_fn.__name__)
         make = meta_array if _on_meta(device) else np_fn
         return _finish(make(shape, _dt(dtype)), requires_grad, device, out)
@@ -176,11 +211,13 @@ zeros.__name__, ones.__name__, empty.__name__ = "zeros", "ones", "empty"
 
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
                   pin_memory=False):  # fmt: skip
-    return empty(size, dtype=dtype, device=device, requires_grad=requires_grad)
+    return empty(size, dtype=dtype, layout=layout, device=device, requires_grad=requires_grad)
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):  # fmt: skip
+    check_layout(layout, "full")
+    dtype = _made_dtype(dtype, out, "full")
     if dtype is None:
         if isinstance(fill_value, Tensor):
             fill_value = fill_value.item()
@@ -193,13 +230,15 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
 
 def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad=False,
                   pin_memory=False):  # fmt: skip
+    check_layout(layout, "scalar_tensor")
     return _finish(np.asarray(s, _dt(dtype)), requires_grad, device)
 
 
 def _like(fn):
     def make(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
              layout=None, pin_memory=False):  # fmt: skip
-        return fn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
+        return fn(input.shape, dtype=dtype or input.dtype, layout=layout,
+                  requires_grad=requires_grad,
                   device=input.device if device is None else device)  # fmt: skip
 
     make.__name__ = fn.__name__ + "_like"
@@ -213,13 +252,17 @@ empty_like = _like(empty)
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None, pin_memory=False):  # fmt: skip
-    return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad,
+    return full(input.shape, fill_value, dtype=dtype or input.dtype, layout=layout,
+                requires_grad=requires_grad,
                 device=input.device if device is None else device)  # fmt: skip
 
 
 def arange(start, end=None, step=1, *, out=None, dtype=None, device=None, requires_grad=False,
            layout=None, pin_memory=False):  # fmt: skip
     """Values from ``start`` to ``end`` (exclusive); integer arguments give int64."""
+    check_layout(layout, "arange")
+    dtype = _made_dtype(dtype, out, "arange")
+    _refuse_dtypes(dtype, "arange", ("bool", "complex64", "complex128"))
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
@@ -241,6 +284,7 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, device=None, requir
 def range(start=0, end=None, step=1, *, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False):  # fmt: skip
     """Deprecated inclusive range (as ``torch.range``)."""
+    check_layout(layout, "range")
     if end is None:
         start, end = 0, start
     dt = _dt(dtype)
@@ -250,6 +294,9 @@ def range(start=0, end=None, step=1, *, dtype=None, layout=None, device=None,
 
 def linspace(start, end, steps, *, out=None, dtype=None, device=None, requires_grad=False,
              layout=None, pin_memory=False):  # fmt: skip
+    check_layout(layout, "linspace")
+    dtype = _made_dtype(dtype, out, "linspace")
+    _refuse_dtypes(dtype, "linspace", ("bool",))
     if steps < 0:
         raise RuntimeError("linspace: number of steps must be non-negative")
     arr = np.linspace(float(start), float(end), steps, dtype=np.float64).astype(_dt(dtype))
@@ -258,17 +305,23 @@ def linspace(start, end, steps, *, out=None, dtype=None, device=None, requires_g
 
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):  # fmt: skip
+    check_layout(layout, "logspace")
+    dtype = _made_dtype(dtype, out, "logspace")
+    _refuse_dtypes(dtype, "logspace", ("bool",))
     arr = np.logspace(float(start), float(end), steps, base=base).astype(_dt(dtype))
     return _finish(arr, requires_grad, device, out)
 
 
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False,
         pin_memory=False):  # fmt: skip
+    check_layout(layout, "eye")
+    dtype = _made_dtype(dtype, out, "eye")
     return _finish(np.eye(n, m, dtype=_dt(dtype)), requires_grad, device, out)
 
 
 def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None,
                  pin_memory=False):  # fmt: skip
+    check_layout(layout, "tril_indices")
     resolve_device(device, "tril_indices")
     r, c = np.tril_indices(row, offset, col)
     return wrap(np.stack([r, c]).astype(_dt(dtype or _dtype.int64)))
@@ -276,6 +329,7 @@ def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None,
 
 def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None,
                  pin_memory=False):  # fmt: skip
+    check_layout(layout, "triu_indices")
     resolve_device(device, "triu_indices")
     r, c = np.triu_indices(row, offset, col)
     return wrap(np.stack([r, c]).astype(_dt(dtype or _dtype.int64)))
@@ -287,6 +341,8 @@ def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None,
 def rand(*args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):  # fmt: skip
     """Uniform samples on [0, 1)."""
+    check_layout(layout, "rand")
+    dtype = _floating_samples(_made_dtype(dtype, out, "rand"), "rand")
     shape = _shape(args, size, "rand")
     if _on_meta(device):  # no draw: the generator's state stays as it is
         return _finish(meta_array(shape, _dt(dtype)), requires_grad, device, out)
@@ -297,6 +353,8 @@ def rand(*args, size=None, generator=None, out=None, dtype=None, layout=None, de
 def randn(*args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False):  # fmt: skip
     """Standard normal samples."""
+    check_layout(layout, "randn")
+    dtype = _floating_samples(_made_dtype(dtype, out, "randn"), "randn")
     shape = _shape(args, size, "randn")
     if _on_meta(device):
         return _finish(meta_array(shape, _dt(dtype)), requires_grad, device, out)
@@ -308,6 +366,9 @@ def randn(*args, size=None, generator=None, out=None, dtype=None, layout=None, d
 
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
             device=None, requires_grad=False, pin_memory=False):  # fmt: skip
+    check_layout(layout, "randint")
+    dtype = _made_dtype(dtype, out, "randint")
+    _refuse_dtypes(dtype, "randint", ("complex64", "complex128"))
     if size is None:
         low, high, size = 0, low, high
     if high is None:
@@ -325,6 +386,9 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
 
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):  # fmt: skip
+    check_layout(layout, "randperm")
+    dtype = _made_dtype(dtype, out, "randperm")
+    _refuse_dtypes(dtype, "randperm", ("bool", "complex64", "complex128"))
     arr = np_generator(generator).permutation(n).astype(_dt(dtype or _dtype.int64))
     return _finish(arr, requires_grad, device, out)
 
@@ -332,8 +396,8 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
 def _random_like(fn):
     def make(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
              layout=None, pin_memory=False, generator=None):  # fmt: skip
-        return fn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
-                  device=input.device if device is None else device,
+        return fn(input.shape, dtype=dtype or input.dtype, layout=layout,
+                  requires_grad=requires_grad, device=input.device if device is None else device,
                   generator=generator)  # fmt: skip
 
     make.__name__ = fn.__name__ + "_like"
@@ -348,7 +412,7 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
                  memory_format=None, layout=None, pin_memory=False, generator=None):  # fmt: skip
     if high is None:
         low, high = 0, low
-    return randint(low, high, input.shape, dtype=dtype or input.dtype,
+    return randint(low, high, input.shape, dtype=dtype or input.dtype, layout=layout,
                    device=input.device if device is None else device,
                    requires_grad=requires_grad, generator=generator)  # fmt: skip
 
@@ -356,6 +420,7 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None,
            device=None, requires_grad=False, pin_memory=False):  # fmt: skip
     """Normal samples; ``mean`` and ``std`` may be tensors (broadcast together)."""
+    check_layout(layout, "normal")
     gen = np_generator(generator)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         m = mean._data if isinstance(mean, Tensor) else mean
@@ -363,6 +428,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
         dt = (mean if isinstance(mean, Tensor) else std)._data.dtype
         return _finish((m + s * gen.standard_normal(shape)).astype(dt), False, device, out)
+    dtype = _floating_samples(_made_dtype(dtype, out, "normal"), "normal")
     shape = _shape((), size, "normal") if size is not None else ()
     arr = (mean + std * gen.standard_normal(shape)).astype(_dt(dtype))
     return _finish(arr, requires_grad, device, out)
@@ -507,10 +573,10 @@ def copy_(self, src, non_blocking=False):
             f"The size of tensor a ({list(self.shape)}) must match the size of tensor b "
             f"({list(src.shape)}) at non-singleton dimension (copy_)"
         ) from None
-    if src.is_meta and not self.is_meta:
-        raise NotImplementedError(COPY_OUT)
-    if self.is_meta:  # shapes only: nothing is written
-        return _fill_in_place(self, src._data)
+    if src.is_meta != self.is_meta:
+        if src.is_meta:
+            raise NotImplementedError(COPY_OUT)
+        src = ToMeta.apply(src)  # only the shape and dtype are copied into a meta tensor
     return inplace(self, _CopyFrom.apply, src)
 
 
@@ -521,7 +587,7 @@ class _CopyFrom(ArrayFunction):
 
     @staticmethod
     def backward(ctx, g):
-        return None, g
+        return zeros_like_t(g), g  # the overwritten values get a zero gradient, as in PyTorch
 
 
 # -- dtype and device conversions ------------------------------------------------------------
@@ -691,7 +757,7 @@ def is_pinned(self):
 def _new(fn):
     def method(self, *args, size=None, dtype=None, device=None, requires_grad=False,
                layout=None, pin_memory=False):  # fmt: skip
-        return fn(*args, size=size, dtype=dtype or self.dtype,
+        return fn(*args, size=size, dtype=dtype or self.dtype, layout=layout,
                   device=self.device if device is None else device,
                   requires_grad=requires_grad)  # fmt: skip
 
@@ -706,13 +772,14 @@ new_empty = _new(empty)
 
 def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False,
              layout=None, pin_memory=False):  # fmt: skip
-    return full(size, fill_value, dtype=dtype or self.dtype,
+    return full(size, fill_value, dtype=dtype or self.dtype, layout=layout,
                 device=self.device if device is None else device,
                 requires_grad=requires_grad)  # fmt: skip
 
 
 def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None,
                pin_memory=False):  # fmt: skip
+    check_layout(layout, "new_tensor")
     return tensor(data, dtype=dtype or self.dtype, device=self.device if device is None else device,
                   requires_grad=requires_grad)  # fmt: skip
 

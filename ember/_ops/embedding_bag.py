@@ -203,5 +203,5 @@ def embedding_bag(
         return _SegmentMax.apply(rows, bag, starts, filled, num_bags)
     out = _SegmentSum.apply(rows, bag, starts, filled, num_bags)
     if mode == "mean":
-        out = out / wrap(np.maximum(sizes, 1).astype(out._data.dtype)[:, None])
+        out = out / wrap(np.maximum(sizes, 1).astype(out._data.dtype)[:, None]).to(out.device)
     return out

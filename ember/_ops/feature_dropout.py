@@ -25,7 +25,7 @@ def _channel_keep(input, p, batched):
         raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
     lead = 2 if batched else 1
     shape = tuple(input.shape[:lead]) + (1,) * (input.dim() - lead)
-    return (rand(shape) >= p).to(input.dtype)
+    return (rand(shape, device=input.device) >= p).to(input.dtype)
 
 
 def _channel_dropout(input, p, training, inplace, batched):

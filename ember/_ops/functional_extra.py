@@ -35,12 +35,12 @@ def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
     """softmax((logits + g) / tau) with g ~ Gumbel(0, 1); with ``hard`` the one-hot of its
     argmax in the forward pass and the soft sample's gradient (straight-through)."""
     gumbels = -np.log(np_generator().exponential(size=logits.shape))
-    g = wrap(gumbels.astype(logits._data.dtype))
+    g = wrap(gumbels.astype(logits._data.dtype)).to(logits.device)
     y_soft = softmax((logits + g) / tau, dim)
     if not hard:
         return y_soft
     index = y_soft.argmax(dim, keepdim=True)
-    y_hard = wrap(np.zeros(y_soft.shape, y_soft._data.dtype)).scatter(dim, index, 1.0)
+    y_hard = y_soft.new_zeros(y_soft.shape).scatter(dim, index, 1.0)
     return y_hard - y_soft.detach() + y_soft
 
 

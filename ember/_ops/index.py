@@ -353,10 +353,10 @@ class ScatterReduce(ArrayFunction):
         if reduce == "mean":
             count = np.zeros(x.shape, np.int64) + (1 if include_self else 0)
             np.add.at(count, pos, 1)
-            touched = count > 0
-            out = np.where(touched, out / np.maximum(count, 1), x).astype(x.dtype)
-            if out.dtype.kind != "f":
-                out = np.floor_divide(out, 1).astype(x.dtype)
+            divisor = np.maximum(count, 1)
+            # Integer means floor, as PyTorch's do, and stay exact beyond float64's 2**53.
+            mean = np.floor_divide(out, divisor) if out.dtype.kind in "iu" else out / divisor
+            out = np.where(count > 0, mean, x).astype(x.dtype)
             ctx.count = count  # how many values each position averages: computed here
         ctx.args = (dim, reduce, include_self)
         ctx.save_for_backward(x, index, src, out)

@@ -32,11 +32,36 @@ def _check_dtypes(op, a, b):
         )
 
 
+_BLAS_DTYPES = frozenset(map(np.dtype, ("float32", "float64", "complex64", "complex128")))
+# Largest right-hand matrix (in elements) of a stack that is copied when stored transposed.
+_SMALL_MATRIX = 64 * 64
+
+
+def _row_major_small_matrices(b):
+    """``b``, or a C-contiguous copy of it when it is a stack of small matrices each stored
+    transposed (``k.mT`` in attention's q @ k^T, ``v.mT`` in its backward). NumPy hands
+    either layout to BLAS, but for matrices this small OpenBLAS's transposed kernel costs
+    about 1.3-1.5x the plain one (measured on (32, 4, 64, 32) @ (32, 4, 32, 64): 0.64 ms
+    against 0.42 ms with the copy included); for larger matrices the copy does not pay."""
+    if (
+        b.ndim > 2
+        and b.__class__ is np.ndarray
+        and b.dtype in _BLAS_DTYPES
+        and b.shape[-2] * b.shape[-1] <= _SMALL_MATRIX
+        and b.strides[-2] == b.itemsize
+        and b.shape[-1] > 1
+        and b.strides[-1] != b.itemsize
+        and 0 not in b.strides[:-2]  # a broadcast stack is not expanded
+    ):
+        return np.ascontiguousarray(b)
+    return b
+
+
 class MatMul(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        out = np.matmul(a, b)
+        out = np.matmul(a, _row_major_small_matrices(b))
         return out if out.dtype == a.dtype else out.astype(a.dtype)  # bfloat16 gives float32
 
     @staticmethod
@@ -650,8 +675,19 @@ def pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
 
 
 def matrix_power(A, n):
-    if n == 0:
-        return wrap(np.broadcast_to(np.eye(A.shape[-1], dtype=A._data.dtype), A.shape).copy())
+    """``A`` multiplied by itself ``n`` times (the inverse's power for negative ``n``)."""
+    if A.dim() < 2:
+        raise RuntimeError(
+            "linalg.matrix_power: The input tensor A must have at least 2 dimensions."
+        )
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(
+            "linalg.matrix_power: A must be batches of square matrices, but they are "
+            f"{A.shape[-2]} by {A.shape[-1]} matrices"
+        )
+    if n == 0:  # identities, on A's device; as in PyTorch, A gets a zero gradient
+        eye = wrap(np.eye(A.shape[-1], dtype=A._data.dtype)).to(A.device)
+        return A.clone().copy_(eye)
     if n < 0:
         A, n = inv(A), -n
     out = A

@@ -677,7 +677,7 @@ def ctc_loss(
         )
     loss = _CTC.apply(lp, ext, ext_len, il, blank, zero_infinity)
     if reduction == "mean":
-        scale = wrap(1.0 / np.maximum(lengths, 1).astype(lp._data.dtype))
+        scale = wrap(1.0 / np.maximum(lengths, 1).astype(lp._data.dtype)).to(lp.device)
         return (loss * scale).mean()
     if reduction == "sum":
         return loss.sum()

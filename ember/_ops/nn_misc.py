@@ -2,8 +2,10 @@
 
 import numpy as np
 
+from ember._dtype import float64
 from ember._ops._numpy_kwargs import numpy_kwargs
 from ember._ops._util import norm_dim
+from ember._ops.creation import rand
 from ember._ops.index import out_of_range
 from ember._ops.linalg import einsum, vector_norm
 from ember._ops.shape import broadcast_shapes, broadcast_tensors
@@ -137,11 +139,11 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
     if not training or p == 0.0:
         return input
     alpha_p = -_SELU_ALPHA * _SELU_SCALE
-    keep = np_generator().random(input.shape) >= p
+    keep = (rand(input.shape, dtype=float64, device=input.device) >= p).to(float64)
     a = (1 - p + alpha_p**2 * p * (1 - p)) ** -0.5
     b = -a * alpha_p * p
-    dt = input._data.dtype
-    return input * wrap((keep * a).astype(dt)) + wrap((~keep * a * alpha_p + b).astype(dt))
+    scale, shift = (keep * a).to(input.dtype), ((1 - keep) * (a * alpha_p) + b).to(input.dtype)
+    return input.mul_(scale).add_(shift) if inplace else input * scale + shift
 
 
 class Embedding(ArrayFunction):
@@ -246,7 +248,7 @@ def one_hot(tensor, num_classes=-1):
             f"one_hot: Class values must be smaller than num_classes ({num_classes}), "
             f"got {int(idx.max())}."
         )
-    return wrap(np.eye(num_classes, dtype=np.int64)[idx])
+    return wrap((idx[..., None] == np.arange(num_classes)).astype(np.int64))
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):

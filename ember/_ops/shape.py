@@ -5,6 +5,7 @@ import builtins
 import numpy as np
 
 from ember import _dtype
+from ember._meta import meta_array
 from ember._ops._numpy_kwargs import numpy_kwargs
 from ember._ops._promotion import maybe_out
 from ember._ops._util import norm_dim, norm_dims, shape_arg
@@ -691,17 +692,70 @@ def tile(input, dims):
     return input.repeat(dims)
 
 
+def _repeated_indices(repeats, output_size):
+    """0, 1, 2, ... each repeated ``repeats[i]`` times (int64); a meta ``repeats`` has no
+    values, so only ``output_size`` can give the length."""
+    if repeats.dim() != 1:
+        raise RuntimeError(
+            "repeat_interleave only accept 1D vector as repeat, got repeats of shape "
+            f"{list(repeats.shape)}"
+        )
+    if repeats._data.dtype not in (np.int64, np.int32):
+        raise NotImplementedError(
+            f"repeat_interleave: repeats must be an int64 or int32 tensor, got {repeats.dtype}"
+        )
+    if repeats.is_meta:
+        if output_size is None:
+            raise RuntimeError(
+                "repeat_interleave: cannot repeat_interleave a meta tensor without output_size"
+            )
+        return wrap(meta_array((output_size,), np.int64))
+    r = repeats._data
+    if r.size and r.min() < 0:
+        raise RuntimeError(f"repeat_interleave: repeats can not be negative, got {r.tolist()}")
+    idx = np.repeat(np.arange(r.size), r)
+    if output_size is not None and output_size != idx.size:
+        raise RuntimeError(
+            f"repeat_interleave: Invalid output_size, expected {idx.size} but got {output_size}"
+        )
+    return wrap(idx)
+
+
 @numpy_kwargs
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Each slice of ``input`` along ``dim`` (of the flattened input when None) repeated
+    ``repeats`` times (a number, or one count per slice); ``repeat_interleave(counts)`` alone
+    gives the indices 0, 1, ... each repeated ``counts[i]`` times."""
+    if repeats is None:
+        return _repeated_indices(input, output_size)
     if dim is None:
         input = input.reshape(-1)
         dim = 0
     d = norm_dim(dim, input._data.ndim, "repeat_interleave")
     n = input._data.shape[d]
-    if isinstance(repeats, Tensor):
-        repeats = repeats._data
-    idx = np.repeat(np.arange(n), repeats)
-    return input.index_select(d, wrap(idx))
+    if not isinstance(repeats, Tensor):
+        if repeats < 0:
+            raise RuntimeError(f"repeat_interleave: Repeats must be non-negative, got {repeats}")
+        repeats = wrap(np.full(n, repeats, np.int64))
+    if repeats.dim() > 1:
+        raise RuntimeError(
+            "repeat_interleave: repeats must be 0-dim or 1-dim tensor, got repeats of shape "
+            f"{list(repeats.shape)}"
+        )
+    if repeats.numel() == 1:
+        repeats = repeats.reshape(1).expand(n)
+    elif repeats.numel() != n:
+        raise RuntimeError(
+            "repeats must have the same size as input along dim, but got repeats.size(0) = "
+            f"{repeats.numel()} and input.size({d}) = {n}"
+        )
+    index = _repeated_indices(repeats, output_size)
+    if index.is_meta and not input.is_meta:
+        raise NotImplementedError(
+            "repeat_interleave: repeats on the meta device have no values to repeat the "
+            f"slices of a {input.device.type} tensor by"
+        )
+    return input.index_select(d, index.to(input.device))
 
 
 def meshgrid(*tensors, indexing="ij"):

@@ -16,7 +16,7 @@ from ember.autograd.grad_mode import GRAD_ENABLED
 from ember.autograd.inplace import inplace
 from ember.backends.numpy import activation_grad
 from ember.backends.numpy.erf import erf as _erf
-from ember.backends.numpy.threads import elementwise, keeps_dtype
+from ember.backends.numpy.threads import MIN_ELEMENTS, elementwise, keeps_dtype
 
 _NAMES = (
     "neg", "abs", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt",
@@ -34,35 +34,52 @@ def _unary(
     grad,
     *,
     float_only=True,
-    save=True,
+    save="xy",
     holomorphic=True,
     complex_ok=True,
     fused_grad=None,
 ):
     """The op ``name`` = ``np_fn`` with derivative ``grad(x, y, g)`` written in ember ops.
 
-    On complex input a ``holomorphic`` op's gradient is ``g * conj(f'(z))``, which is
-    ``grad`` evaluated at the conjugates (f has real Taylor coefficients: f(z*) = f(z)*).
-    ``fused_grad(g, y, out=None)``, on arrays, computes the same gradient of a real floating
-    point output in few passes; it serves backwards that are not being recorded."""
+    ``save`` names what ``grad`` reads, the input ``x`` and/or the output ``y`` (the other is
+    passed as None): keeping only the output, as PyTorch does for tanh or exp, leaves the
+    input free to be changed in place. On complex input a ``holomorphic`` op's gradient is
+    ``g * conj(f'(z))``, which is ``grad`` evaluated at the conjugates (f has real Taylor
+    coefficients: f(z*) = f(z)*). ``fused_grad(g, y, out=None)``, on arrays, computes the
+    same gradient of a real floating point output in few passes; it serves backwards that
+    are not being recorded."""
+    save_x, save_y = "x" in save, "y" in save
 
     def forward(ctx, x):
-        if float_only:
+        if float_only and x.dtype.kind in "iub":
             x = float_np(x)
-        y = elementwise(np_fn, x)
-        if save:
-            ctx.save_for_backward(x, y)
+        if x.__class__ is np.ndarray and x.size < MIN_ELEMENTS:
+            y = np_fn(x)  # too small to split over threads
+        else:
+            y = elementwise(np_fn, x)
+        if ctx.needs_input_grad[0]:
+            if save_x and save_y:
+                ctx.save_for_backward(x, y)
+            elif save_x or save_y:
+                ctx.save_for_backward(x if save_x else y)
         return y
 
     def backward(ctx, g):
-        x, y = ctx.saved_tensors if save else (None, None)
+        x = y = None
+        if save_x and save_y:
+            x, y = ctx.saved_tensors
+        elif save_x:
+            (x,) = ctx.saved_tensors
+        elif save_y:
+            (y,) = ctx.saved_tensors
         if fused_grad is not None and not GRAD_ENABLED[0]:
             gd, yd = g._data, y._data
             same = gd.dtype == yd.dtype and gd.shape == yd.shape
             if same and yd.dtype.kind == "f" and activation_grad.plain_arrays(gd, yd):
                 return wrap(elementwise(fused_grad, gd, yd))
-        if holomorphic and x is not None and x._data.dtype.kind == "c":
-            x, y = x.conj(), y.conj()
+        if holomorphic and (x if save_x else y) is not None:
+            if (x if save_x else y)._data.dtype.kind == "c":
+                x, y = _conj(x), _conj(y)
         return grad(x, y, g)
 
     cls = type(name.title().replace("_", ""), (ArrayFunction,), {
@@ -71,11 +88,16 @@ def _unary(
     def fn(input, *, out=None):
         if not complex_ok and input._data.dtype.kind == "c":
             raise NotImplementedError(f"{name} is not supported for complex inputs")
-        return maybe_out(cls.apply(input), out)
+        r = cls.apply(input)
+        return r if out is None else maybe_out(r, out)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Elementwise {name}."
     return fn
+
+
+def _conj(t):
+    return None if t is None else t.conj()
 
 
 def _in_place(fn):
@@ -130,47 +152,47 @@ def sign_array(x, out=None):
 
 _SQRT_PI = math.sqrt(math.pi)
 
-neg = _unary("neg", np.negative, lambda x, y, g: -g, float_only=False, save=False)
+neg = _unary("neg", np.negative, lambda x, y, g: -g, float_only=False, save="")
 abs = _unary("abs", np.abs, lambda x, y, g: g * _abs_derivative(x), float_only=False,
              holomorphic=False)  # fmt: skip
-exp = _unary("exp", np.exp, lambda x, y, g: g * y, fused_grad=activation_grad.exp_grad_y)
-exp2 = _unary("exp2", np.exp2, lambda x, y, g: g * y * math.log(2))
-expm1 = _unary("expm1", np.expm1, lambda x, y, g: g * (y + 1))
+exp = _unary("exp", np.exp, lambda x, y, g: g * y, fused_grad=activation_grad.exp_grad_y, save="y")
+exp2 = _unary("exp2", np.exp2, lambda x, y, g: g * y * math.log(2), save="y")
+expm1 = _unary("expm1", np.expm1, lambda x, y, g: g * (y + 1), save="y")
 log = _unary("log", np.log, lambda x, y, g: g / x)
 log2 = _unary("log2", np.log2, lambda x, y, g: g / (x * math.log(2)))
 log10 = _unary("log10", np.log10, lambda x, y, g: g / (x * math.log(10)))
 log1p = _unary("log1p", np.log1p, lambda x, y, g: g / (x + 1))
 sqrt = _unary("sqrt", np.sqrt, lambda x, y, g: g / (2 * y),
-              fused_grad=activation_grad.sqrt_grad_y)  # fmt: skip
+              fused_grad=activation_grad.sqrt_grad_y, save="y")  # fmt: skip
 rsqrt = _unary("rsqrt", rsqrt_array, lambda x, y, g: -0.5 * g * y * y * y,
-               fused_grad=activation_grad.rsqrt_grad_y)  # fmt: skip
+               fused_grad=activation_grad.rsqrt_grad_y, save="y")  # fmt: skip
 square = _unary("square", np.square, lambda x, y, g: 2 * g * x, float_only=False)
 reciprocal = _unary("reciprocal", np.reciprocal, lambda x, y, g: -g * y * y,
-                    fused_grad=activation_grad.reciprocal_grad_y)  # fmt: skip
+                    fused_grad=activation_grad.reciprocal_grad_y, save="y")  # fmt: skip
 sin = _unary("sin", np.sin, lambda x, y, g: g * x.cos())
 cos = _unary("cos", np.cos, lambda x, y, g: -g * x.sin())
-tan = _unary("tan", np.tan, lambda x, y, g: g * (1 + y * y))
+tan = _unary("tan", np.tan, lambda x, y, g: g * (1 + y * y), save="y")
 asin = _unary("asin", np.arcsin, lambda x, y, g: g * (1 - x * x).rsqrt())
 acos = _unary("acos", np.arccos, lambda x, y, g: -g * (1 - x * x).rsqrt())
 atan = _unary("atan", np.arctan, lambda x, y, g: g / (1 + x * x))
 sinh = _unary("sinh", np.sinh, lambda x, y, g: g * x.cosh())
 cosh = _unary("cosh", np.cosh, lambda x, y, g: g * x.sinh())
 tanh = _unary("tanh", np.tanh, lambda x, y, g: g * (1 - y * y),
-              fused_grad=activation_grad.tanh_grad_y)  # fmt: skip
+              fused_grad=activation_grad.tanh_grad_y, save="y")  # fmt: skip
 asinh = _unary("asinh", np.arcsinh, lambda x, y, g: g * (x * x + 1).rsqrt())
 acosh = _unary("acosh", np.arccosh, lambda x, y, g: g * (x * x - 1).rsqrt())
 atanh = _unary("atanh", np.arctanh, lambda x, y, g: g / (1 - x * x))
 sigmoid = _unary("sigmoid", sigmoid_array, lambda x, y, g: g * y * (1 - y),
-                 fused_grad=activation_grad.sigmoid_grad_y)  # fmt: skip
+                 fused_grad=activation_grad.sigmoid_grad_y, save="y")  # fmt: skip
 _logit_unclamped = _unary("logit", lambda x: np.log(x / (1 - x)), lambda x, y, g: g / (x * (1 - x)))
 erf = _unary("erf", _erf, lambda x, y, g: g * (2 / _SQRT_PI) * (-x * x).exp())
 erfc = _unary("erfc", lambda x: 1 - _erf(x), lambda x, y, g: -g * (2 / _SQRT_PI) * (-x * x).exp())
-erfinv = _unary("erfinv", _erfinv, lambda x, y, g: g * (_SQRT_PI / 2) * (y * y).exp())
-floor = _unary("floor", np.floor, _zero_grad, float_only=False, save=False, complex_ok=False)
-ceil = _unary("ceil", np.ceil, _zero_grad, float_only=False, save=False, complex_ok=False)
-trunc = _unary("trunc", np.trunc, _zero_grad, float_only=False, save=False, complex_ok=False)
-sign = _unary("sign", sign_array, _zero_grad, float_only=False, save=False, complex_ok=False)
-frac = _unary("frac", lambda x: x - np.trunc(x), lambda x, y, g: g, save=False)
+erfinv = _unary("erfinv", _erfinv, lambda x, y, g: g * (_SQRT_PI / 2) * (y * y).exp(), save="y")
+floor = _unary("floor", np.floor, _zero_grad, float_only=False, save="", complex_ok=False)
+ceil = _unary("ceil", np.ceil, _zero_grad, float_only=False, save="", complex_ok=False)
+trunc = _unary("trunc", np.trunc, _zero_grad, float_only=False, save="", complex_ok=False)
+sign = _unary("sign", sign_array, _zero_grad, float_only=False, save="", complex_ok=False)
+frac = _unary("frac", lambda x: x - np.trunc(x), lambda x, y, g: g, save="")
 sgn = _unary("sgn", sign_array, sgn_grad, float_only=False, holomorphic=False)
 
 negative, absolute, fix = neg, abs, trunc

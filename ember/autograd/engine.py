@@ -10,6 +10,7 @@ import weakref
 import numpy as np
 
 from ember._dtype import from_np
+from ember._meta import MetaArray, meta_array
 from ember._tensor import RemovableHandle, Tensor, wrap
 from ember.autograd import anomaly_mode
 from ember.autograd.function import _FREED
@@ -28,10 +29,17 @@ def _topological_order(root_nodes):
         while stack:
             node, it = stack[-1]
             for edge in it:
-                if edge is not None and id(edge[0]) not in seen:
-                    seen.add(id(edge[0]))
-                    stack.append((edge[0], iter(_edges_of(edge[0]))))
-                    break
+                if edge is None:
+                    continue
+                nxt = edge[0]
+                if id(nxt) in seen:
+                    continue
+                seen.add(id(nxt))
+                if edge[1] < 0:  # a leaf: no edges of its own, it is finished at once
+                    post.append(nxt)
+                    continue
+                stack.append((nxt, iter(nxt._edges)))
+                break
             else:
                 stack.pop()
                 post.append(node)
@@ -200,8 +208,62 @@ def register_post_accumulate_grad_hook(self, hook):
 
 
 def _run_node(node, grads, buffers, captures, results, retain_graph):
-    hooks = node.__dict__.get("_out_hooks")
-    retain = node.__dict__.get("_retain_hooks")
+    hooks = node._out_hooks
+    retain = node._retain_hooks
+    if hooks or retain or captures:
+        _output_hooks(node, grads, hooks, retain, captures, results)
+    pre_hooks = node._node_pre_hooks
+    if pre_hooks:
+        for hook in pre_hooks:
+            new = hook(tuple(grads))
+            if new is not None:
+                grads = list(new)
+    for g in grads:
+        if g is None:
+            if node._materialize:
+                _zero_fill(grads, node._out_meta)
+            break
+    out = node.backward(node, *grads)
+    if out.__class__ is not tuple:
+        out = out if isinstance(out, tuple) else (out,)
+    edges = node._edges
+    if len(out) != len(edges):
+        _check_gradient_count(node, out, edges)
+    if not retain_graph and node._saved is not None:
+        node._saved = _FREED
+    post_hooks = node._post_hooks
+    if post_hooks:
+        for hook in post_hooks:
+            hook(out, tuple(grads))
+    anomaly = anomaly_mode.ENABLED[0]
+    for edge, g in zip(edges, out):
+        if edge is None or g is None:
+            continue
+        if not isinstance(g, Tensor):
+            g = wrap(np.asarray(g))
+        data = g._data
+        if data.shape != edge[2]:
+            try:
+                g = _sum_to(g, edge[2])
+            except Exception:
+                raise RuntimeError(
+                    f"Function {node.name()} returned an invalid gradient: got shape "
+                    f"{list(g.shape)} but expected shape compatible with {list(edge[2])}"
+                ) from None
+            data = g._data
+        if data.dtype != edge[3]:
+            g = g.to(from_np(edge[3]))
+        if anomaly and np.isnan(g._data).any():
+            raise RuntimeError(
+                f"Function '{node.name()}' returned nan values in its gradient. The forward "
+                f"call that created it:\n{node._trace}"
+            )
+        _add_to_buffer(buffers, edge[0], edge[1], g)
+
+
+def _output_hooks(node, grads, hooks, retain, captures, results):
+    """Run the hooks registered on ``node``'s outputs, keep retained gradients, and capture
+    the gradients ``autograd.grad`` asked for."""
     for nr, g in enumerate(grads):
         if g is None:
             continue
@@ -214,70 +276,39 @@ def _run_node(node, grads, buffers, captures, results, retain_graph):
             retain[nr](g)
         for i in captures.get((id(node), nr), ()):
             results[i] = g
-    for hook in node.__dict__.get("_node_pre_hooks", ()):
-        new = hook(tuple(grads))
-        if new is not None:
-            grads = list(new)
-    if node.__dict__.get("_materialize", True):
-        for nr, g in enumerate(grads):
-            if g is None and node._out_meta[nr] is not None:
-                shape, dtype = node._out_meta[nr]
-                grads[nr] = wrap(np.zeros(shape, dtype))
-    out = node.backward(node, *grads)
-    if not isinstance(out, tuple):
-        out = (out,)
-    edges = node._edges
-    if len(out) < len(edges):
-        if any(e is not None for e in edges[len(out) :]):
-            raise RuntimeError(
-                f"function {node.name()} returned an incorrect number of gradients "
-                f"(expected {len(edges)}, got {len(out)})"
-            )
-    elif len(out) > len(edges) and any(g is not None for g in out[len(edges) :]):
+
+
+def _zero_fill(grads, out_meta):
+    """Zeros for the outputs no gradient reached, on the device of each (meta stays meta)."""
+    for nr, g in enumerate(grads):
+        if g is None and out_meta[nr] is not None:
+            shape, dtype, array_class = out_meta[nr]
+            zeros = meta_array if array_class is MetaArray else np.zeros
+            grads[nr] = wrap(zeros(shape, dtype))
+
+
+def _check_gradient_count(node, out, edges):
+    if any(e is not None for e in edges[len(out) :]) or any(
+        g is not None for g in out[len(edges) :]
+    ):
         raise RuntimeError(
             f"function {node.name()} returned an incorrect number of gradients "
             f"(expected {len(edges)}, got {len(out)})"
         )
-    if not retain_graph and "_saved" in node.__dict__:
-        node._saved = _FREED
-    for hook in node.__dict__.get("_post_hooks", ()):
-        hook(out, tuple(grads))
-    for edge, g, meta in zip(edges, out, node._metas):
-        if edge is None or g is None:
-            continue
-        if not isinstance(g, Tensor):
-            g = wrap(np.asarray(g))
-        shape, dtype = meta
-        if g._data.shape != shape:
-            try:
-                g = _sum_to(g, shape)
-            except Exception:
-                raise RuntimeError(
-                    f"Function {node.name()} returned an invalid gradient: got shape "
-                    f"{list(g.shape)} but expected shape compatible with {list(shape)}"
-                ) from None
-        if g._data.dtype != dtype:
-            g = g.to(_dtype_of(dtype))
-        if anomaly_mode.ENABLED[0] and np.isnan(g._data).any():
-            trace = node.__dict__.get("_trace", "")
-            raise RuntimeError(
-                f"Function '{node.name()}' returned nan values in its gradient. The forward "
-                f"call that created it:\n{trace}"
-            )
-        _add_to_buffer(buffers, edge[0], edge[1], g)
-
-
-def _dtype_of(np_dtype):
-    return from_np(np_dtype)
 
 
 def _add_to_buffer(buffers, node, nr, g):
     slot = buffers.get(id(node))
     if slot is None:
-        n = 1 if nr < 0 else len(node._out_meta)
-        slot = buffers[id(node)] = (node, [None] * n)
+        if nr < 0:
+            buffers[id(node)] = (node, [g])
+        else:
+            grads = [None] * len(node._out_meta)
+            grads[nr] = g
+            buffers[id(node)] = (node, grads)
+        return
     grads = slot[1]
-    k = max(nr, 0)
+    k = nr if nr > 0 else 0
     held = grads[k]
     if held is None:
         grads[k] = g

@@ -16,7 +16,7 @@ import traceback
 import numpy as np
 
 from ember._meta import SEEN as META_SEEN
-from ember._meta import MetaArray, forward_on_meta, meta_backward
+from ember._meta import MetaArray, as_meta_if_viewed, forward_on_meta, meta_backward
 from ember._tensor import Tensor, wrap
 from ember.autograd import anomaly_mode
 from ember.autograd.grad_mode import GRAD_ENABLED, no_grad
@@ -39,6 +39,14 @@ class FunctionCtx:
 
     _array_inputs = False
     _is_view = False
+    # Defaults read on every node (an instance sets its own only when it differs).
+    _to_save = None  # what forward passed to save_for_backward, until apply resolves it
+    _saved = None  # the saved Tensors; _FREED once backward has run without retain_graph
+    _unpack = None  # the unpack hook of the saved_tensors_hooks active when saving
+    _non_diff = frozenset()  # ids of the outputs marked non-differentiable
+    _materialize = True
+    _trace = ""  # where forward was called, kept in anomaly mode
+    _post_hooks = _node_pre_hooks = _out_hooks = _retain_hooks = None
 
     def save_for_backward(self, *tensors):
         self._to_save = tensors
@@ -57,7 +65,7 @@ class FunctionCtx:
 
     @property
     def saved_tensors(self):
-        saved = self.__dict__.get("_saved")
+        saved = self._saved
         if saved is _FREED:
             raise RuntimeError(
                 "Trying to backward through the graph a second time (or directly access saved "
@@ -68,7 +76,7 @@ class FunctionCtx:
             )
         if saved is None:
             return ()
-        unpack = self.__dict__.get("_unpack")
+        unpack = self._unpack
         if unpack is not None:
             return tuple(None if p is _SAVED_NONE else _unpacked(unpack, p) for p in saved)
         for t, version in zip(saved, self._saved_versions):
@@ -97,10 +105,14 @@ class FunctionCtx:
         )
 
     def register_hook(self, hook):
-        self.__dict__.setdefault("_post_hooks", []).append(hook)
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(hook)
 
     def register_prehook(self, hook):
-        self.__dict__.setdefault("_node_pre_hooks", []).append(hook)
+        if self._node_pre_hooks is None:
+            self._node_pre_hooks = []
+        self._node_pre_hooks.append(hook)
 
     def __repr__(self):
         return f"<{self.name()} object at {id(self):#x}>"
@@ -137,8 +149,8 @@ class Function(FunctionCtx):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        recorder = PROFILER[0]
-        if recorder is not None:
+        if PROFILER[0] is not None:
+            recorder = PROFILER[0]
             if recorder.entered is None:
                 return recorder.record(cls, args, kwargs)
             recorder.entered = None
@@ -149,18 +161,45 @@ class Function(FunctionCtx):
                 if isinstance(a, Tensor) and a._requires_grad:
                     needs_grad = True
                     break
+        array_inputs = cls._array_inputs
         if needs_grad:
-            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+            # Which inputs need a gradient, and the graph edge of each with the shape and dtype
+            # its gradient is summed and cast back to (inline: this runs for every op).
+            needs = []
+            edges = []
+            arrays = []
+            for a in args:
+                if isinstance(a, Tensor):
+                    d = a._data
+                    arrays.append(d)
+                    if a._requires_grad:
+                        fn = a.grad_fn
+                        edges.append((a, -1, d.shape, d.dtype) if fn is None else
+                                     (fn, a._output_nr, d.shape, d.dtype))  # fmt: skip
+                        needs.append(True)
+                        continue
+                else:
+                    arrays.append(a)
+                edges.append(None)
+                needs.append(False)
+            ctx.needs_input_grad = tuple(needs)
+            ctx._edges = edges
         else:
-            ctx.needs_input_grad = _NO_GRADS[len(args)] if len(args) < 8 else (False,) * len(args)
-        if cls._array_inputs:
-            arrays = [a._data if isinstance(a, Tensor) else a for a in args]
+            n = len(args)
+            ctx.needs_input_grad = _NO_GRADS[n] if n < 8 else (False,) * n
+            if array_inputs:
+                arrays = []  # (a loop: a comprehension costs a function call here)
+                for a in args:
+                    arrays.append(a._data if isinstance(a, Tensor) else a)
+        if array_inputs:
             if META_SEEN[0] and MetaArray in map(type, arrays):
                 tensors = [a._data for a in args if isinstance(a, Tensor)]
                 raw = forward_on_meta(cls.__name__, cls.forward, ctx, arrays, tensors, kwargs)
                 ctx.backward = meta_backward(cls.backward, wrap)
-            else:
+            elif kwargs:
                 raw = cls.forward(ctx, *arrays, **kwargs)
+            else:
+                raw = cls.forward(ctx, *arrays)
         else:
             prev, GRAD_ENABLED[0] = GRAD_ENABLED[0], False
             try:
@@ -168,22 +207,27 @@ class Function(FunctionCtx):
             finally:
                 GRAD_ENABLED[0] = prev
         if raw.__class__ is np.ndarray:
-            single, raws, outs = True, (raw,), (wrap(raw),)
-        else:
-            single = not isinstance(raw, tuple)
-            raws = (raw,) if single else raw
-            outs = tuple(_as_output(r) for r in raws)
+            # (without grad, ctx and what forward saved in it go now)
+            out = _recorded_output(ctx, args, raw) if needs_grad else wrap(raw)
+            if cls._is_view:
+                _share_version(out, args[0])
+            return out
+        single = not isinstance(raw, tuple)
+        raws = (raw,) if single else raw
+        outs = tuple([_as_output(r) for r in raws])
         if needs_grad:
             _connect(ctx, args, raws, outs)
-        elif "_to_save" in ctx.__dict__:
-            del ctx._to_save
         if cls._is_view:
-            src = args[0]
             for o in outs:
                 if o is not None:
-                    o._vc = src._vc
-                    o._base = src._base if src._base is not None else src
+                    _share_version(o, args[0])
         return outs[0] if single else outs
+
+
+def _share_version(view, src):
+    """A view op's output shares its input's version counter and remembers its base."""
+    view._vc = src._vc
+    view._base = src._base if src._base is not None else src
 
 
 _NO_GRADS = [(False,) * n for n in range(8)]
@@ -198,49 +242,94 @@ def _as_output(r):
 
 
 def _connect(ctx, args, raws, outs):
-    """Make ``ctx`` the grad_fn of the differentiable outputs and resolve what it saved."""
-    edges = []
-    metas = []
-    inputs = []  # (array, tensor) of every tensor argument, to resolve saved arrays
-    for a in args:
-        if isinstance(a, Tensor):
-            d = a._data
-            inputs.append((d, a))
-            if a._requires_grad:
-                fn = a.grad_fn
-                edges.append((fn, a._output_nr) if fn is not None else (a, -1))
-                metas.append((d.shape, d.dtype))
-                continue
-        edges.append(None)
-        metas.append(None)
-    ctx._edges = edges
-    ctx._metas = metas
-    d = ctx.__dict__
-    non_diff = d.get("_non_diff", ())
+    """After forward: make ``ctx`` the grad_fn of the differentiable outputs and resolve
+    what it saved."""
+    non_diff = ctx._non_diff
     out_meta = []
-    for i, o in enumerate(outs):
+    nr = 0
+    for o in outs:
         if o is None:
             out_meta.append(None)
-            continue
-        od = o._data
-        out_meta.append((od.shape, od.dtype))
-        if od.dtype.kind not in _DIFFERENTIABLE_KINDS or (non_diff and id(raws[i]) in non_diff):
-            continue
-        o._requires_grad = True
-        o.grad_fn = ctx
-        o._output_nr = i
+        else:
+            od = o._data
+            dt = od.dtype
+            out_meta.append((od.shape, dt, od.__class__))
+            if dt.kind in _DIFFERENTIABLE_KINDS and not (non_diff and id(raws[nr]) in non_diff):
+                o._requires_grad = True
+                o.grad_fn = ctx
+                o._output_nr = nr
+        nr += 1
     ctx._out_meta = out_meta
     if anomaly_mode.ENABLED[0]:
         ctx._trace = "".join(traceback.format_stack()[:-3])
-    to_save = d.pop("_to_save", None)
-    if to_save is not None:
-        saved = tuple(_resolve_saved(s, inputs, raws, outs) for s in to_save)
-        if SAVED_TENSORS_HOOKS:
-            pack, ctx._unpack = SAVED_TENSORS_HOOKS[-1]
-            ctx._saved = tuple(_SAVED_NONE if t is None else pack(t) for t in saved)
+    to_save = ctx._to_save
+    if to_save is None:
+        return
+    ctx._to_save = None
+    saved = [None if s is None else _resolve_saved(s, args, raws, outs) for s in to_save]
+    _keep_saved(ctx, saved)
+
+
+def _recorded_output(ctx, args, raw):
+    """The Tensor around ``raw``, forward's one array output, with ``ctx`` as its grad_fn:
+    ``_connect`` written out for the most common case (this runs for nearly every op)."""
+    data = as_meta_if_viewed(raw) if raw.base.__class__ is MetaArray else raw
+    dt = data.dtype
+    out = object.__new__(Tensor)
+    out._data = data
+    if dt.kind in _DIFFERENTIABLE_KINDS and not (ctx._non_diff and id(raw) in ctx._non_diff):
+        out._requires_grad = True
+        out.grad_fn = ctx
+    else:
+        out._requires_grad = False
+        out.grad_fn = None
+    out.grad = None
+    out._output_nr = 0
+    out._vc = [0]
+    out._base = None
+    out._hooks = None
+    out._retains_grad = False
+    ctx._out_meta = ((data.shape, dt, data.__class__),)
+    if anomaly_mode.ENABLED[0]:
+        ctx._trace = "".join(traceback.format_stack()[:-3])
+    to_save = ctx._to_save
+    if to_save is None:
+        return out
+    ctx._to_save = None
+    saved = []
+    versions = []
+    for s in to_save:
+        if s is None:
+            saved.append(None)
+            versions.append(None)
+            continue
+        if s is raw:
+            t = out
         else:
-            ctx._saved = saved
-            ctx._saved_versions = [None if t is None else t._vc[0] for t in saved]
+            for t in args:  # most often an input's array
+                if isinstance(t, Tensor) and t._data is s:
+                    break
+            else:
+                t = _resolve_saved(s, args, (raw,), (out,))
+        saved.append(t)
+        versions.append(t._vc[0])
+    if SAVED_TENSORS_HOOKS:
+        _keep_saved(ctx, saved)
+    else:
+        ctx._saved = tuple(saved)
+        ctx._saved_versions = versions
+    return out
+
+
+def _keep_saved(ctx, saved):
+    """Store the resolved saved Tensors on ``ctx``: packed by the active saved-tensor hooks,
+    or as they are with the version each has now (backward checks it is unchanged)."""
+    if SAVED_TENSORS_HOOKS:
+        pack, ctx._unpack = SAVED_TENSORS_HOOKS[-1]
+        ctx._saved = tuple([_SAVED_NONE if t is None else pack(t) for t in saved])
+    else:
+        ctx._saved = tuple(saved)
+        ctx._saved_versions = [None if t is None else t._vc[0] for t in saved]
 
 
 def _unpacked(unpack, packed):
@@ -254,16 +343,22 @@ def _unpacked(unpack, packed):
     return t
 
 
-def _resolve_saved(s, inputs, raws, outs):
-    """The Tensor a saved array (or Tensor) stands for: an input, an output, or a constant."""
-    if s is None:
-        return None
+def _resolve_saved(s, args, raws, outs):
+    """The Tensor a saved array (or Tensor) stands for: an output, an input, or a constant."""
+    if s.__class__ is np.ndarray:  # an array given to or made by an ArrayFunction's forward
+        for r, o in zip(raws, outs):
+            if r is s or (o is not None and o._data is s):
+                return o
+        for a in args:
+            if isinstance(a, Tensor) and a._data is s:
+                return a
+        return wrap(s)
     arr = s._data if isinstance(s, Tensor) else s
     for r, o in zip(raws, outs):
         if r is s or (o is not None and o._data is arr):
             return o
-    for d, a in inputs:
-        if d is arr or a is s:
+    for a in args:
+        if isinstance(a, Tensor) and (a._data is arr or a is s):
             return a
     if isinstance(s, Tensor):
         return s

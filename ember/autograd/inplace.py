@@ -78,7 +78,7 @@ def has_internal_overlap(arr):
     """Whether several elements of ``arr`` share one memory location (an expanded view); never
     for a meta array: nothing is written there, and PyTorch accepts in-place ops on an expanded
     meta tensor, nor for an empty array (NumPy may give its dims stride 0)."""
-    if arr.__class__ is MetaArray or arr.size == 0:
+    if arr.__class__ is MetaArray or arr.size == 0 or 0 not in arr.strides:
         return False
     return any(st == 0 and n > 1 for n, st in zip(arr.shape, arr.strides))
 
@@ -99,13 +99,18 @@ def _recorded_copy(t, arr):
     return old
 
 
+def _any_requires_grad(args):
+    for a in args:
+        if isinstance(a, Tensor) and a._requires_grad:
+            return True
+    return False
+
+
 def inplace(self, fn, *args, **kwargs):
     """Compute ``fn(self, ...)`` and write it into ``self``'s memory (see the module docstring)."""
     check_inplace(self)
     check_no_internal_overlap(self)
-    tracking = GRAD_ENABLED[0] and (
-        self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
-    )
+    tracking = GRAD_ENABLED[0] and (self._requires_grad or _any_requires_grad(args))
     pending_rebase = None
     if tracking:
         result = fn(_recorded_copy(self, self._data.copy()), *args, **kwargs)

@@ -21,7 +21,8 @@ def enabled():
 def describe(opname, tensors=(), **arguments):
     """What this rank was asked to do, in words every rank can compare."""
     parts = [opname]
-    parts += [f"{list(t.shape)} {str(t.dtype).removeprefix('ember.')}" for t in tensors]
+    # the bare dtype name ("float32"), the same whether reprs say "ember." or "torch."
+    parts += [f"{list(t.shape)} {t.dtype.name}" for t in tensors]
     parts += [f"{k}={v}" for k, v in sorted(arguments.items())]
     return ", ".join(parts)
 

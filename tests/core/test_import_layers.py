@@ -15,9 +15,9 @@ EMBER = pathlib.Path(ember.__file__).parent
 # Lowest first. A module belongs to the layer of its longest matching prefix; "" is the rest.
 LAYERS = [
     ("backends", ["ember.backends", "ember._runtime"]),
-    ("core", ["ember._allocator", "ember._dtype", "ember._device", "ember._meta", "ember._printing",
-              "ember._subclasses", "ember._random", "ember._legacy_tensor_types", "ember._tensor",
-              "ember.cuda", "ember.accelerator", "ember.amp"]),
+    ("core", ["ember._allocator", "ember._dtype", "ember._device", "ember._layout", "ember._meta",
+              "ember._printing", "ember._subclasses", "ember._random", "ember._legacy_tensor_types",
+              "ember._tensor", "ember.cuda", "ember.accelerator", "ember.amp"]),
     ("autograd", ["ember.autograd.engine", "ember.autograd.function", "ember.autograd.grad_mode",
                   "ember.autograd.anomaly_mode", "ember.autograd.inplace"]),
     ("ops", ["ember._ops"]),

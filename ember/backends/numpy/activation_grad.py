@@ -5,9 +5,10 @@ dtype, where ``v`` is the op's saved input ``x`` or output ``y`` (the name says 
 of ``g``'s shape. It makes at most three buffers and passes over them in place, so a large
 input costs a few memory-bound passes instead of a temporary per operator; ``elementwise``
 splits it over the threads (each kernel is marked ``keeps_dtype``). ``softmax_grad`` works
-on row blocks. The ops call these when a backward is not being recorded; under
-``create_graph=True`` they differentiate the same formula written in ember ops. Exact GELU's
-derivative is in ``gelu.py``, beside its forward.
+on row blocks; GELU's tanh form also gives its derivative from the forward's passes. The ops
+call these when a backward is not being recorded; under ``create_graph=True`` they
+differentiate the same formula written in ember ops. Exact GELU's derivative is in
+``gelu.py``, beside its forward.
 """
 
 import math
@@ -16,7 +17,7 @@ import numpy as np
 
 from ember.backends.numpy.row_blocks import over_rows
 from ember.backends.numpy.select import select
-from ember.backends.numpy.threads import keeps_dtype
+from ember.backends.numpy.threads import keeps_dtype, over_blocks
 
 _TANH_K = math.sqrt(2 / math.pi)
 _TANH_C = 0.044715
@@ -48,6 +49,36 @@ def gelu_tanh_grad_x(g, x, out=None):
     np.add(out, 1, out=out)  # 1 + t from t itself: exact where t is near -1
     np.multiply(out, a, out=out)
     return np.multiply(out, g, out=out)
+
+
+def gelu_tanh_and_derivative(x):
+    """(y, d) for GELU's tanh form of a float32 array from one set of passes (a backward is
+    then g d): y = x h and d = h (1 + 2 a (1 - t)) with h = (1 + t) / 2, which is the
+    factored derivative above."""
+    x = x if x.flags.c_contiguous else x.copy()
+    out, derivative = np.empty_like(x), np.empty_like(x)
+    over_blocks(_gelu_tanh_and_derivative_block, x, out, derivative)
+    return out, derivative
+
+
+def _gelu_tanh_and_derivative_block(x, out, d):
+    np.square(x, out=d)
+    np.multiply(d, _TANH_C, out=out)
+    np.add(out, 1, out=out)
+    np.multiply(out, x, out=out)
+    np.multiply(out, _TANH_K, out=out)
+    np.tanh(out, out=out)  # t
+    one_minus_t = np.subtract(1, out)
+    np.multiply(out, 0.5, out=out)
+    np.add(out, 0.5, out=out)  # h, from t itself: exact where t is near -1
+    np.multiply(d, 3 * _TANH_C, out=d)
+    np.add(d, 1, out=d)
+    np.multiply(d, x, out=d)
+    np.multiply(d, _TANH_K, out=d)  # 2 a
+    np.multiply(d, one_minus_t, out=d)
+    np.add(d, 1, out=d)
+    np.multiply(d, out, out=d)
+    np.multiply(out, x, out=out)
 
 
 @keeps_dtype

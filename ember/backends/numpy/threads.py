@@ -105,6 +105,24 @@ def run_chunks(task, count, threads):
         work.clear()
 
 
+def over_blocks(kernel, *arrays, block=1 << 16):
+    """``kernel(*pieces)`` over matching blocks of ``block`` elements of same-shaped
+    C-contiguous arrays (the operands and the outputs a fused kernel writes), on several
+    threads when large. Each block's buffers stay in cache over the kernel's passes; the
+    blocks do not depend on the thread count, so neither do the results."""
+    flat = [a.reshape(-1) for a in arrays]
+    size = flat[0].size
+    if size <= block:
+        kernel(*flat)
+        return
+
+    def piece(i):
+        s = slice(i * block, (i + 1) * block)
+        kernel(*(f[s] for f in flat))
+
+    run_chunks(piece, -(-size // block), num_threads() if size >= MIN_ELEMENTS else 1)
+
+
 def _bounds(length, threads, elements, align=1):
     """Cut points over range(length) (inner ones at multiples of ``align``) giving up to four
     pieces per thread, each of at least ``_PIECE_ELEMENTS`` of the ``elements`` in all."""

@@ -1,0 +1,128 @@
+"""oneDNN's element-wise primitives: vectorised (JIT-compiled) kernels for large float32 arrays.
+
+NumPy has no fused kernel for functions such as exact GELU and its derivative and computes
+them in a dozen passes over memory; oneDNN's eltwise primitive computes each in one pass,
+with the same special values as PyTorch's CPU kernels (GELU of +-inf is NaN in both). Used
+for contiguous float32 arrays of at least ``MIN_ELEMENTS``; anything else, or a library that
+declines, returns False and the caller's NumPy code runs.
+"""
+
+import ctypes
+from collections import OrderedDict
+
+import numpy as np
+
+from ember import _runtime
+from ember.backends.onednn import library
+
+ALGORITHMS = {"gelu_erf": 0x31, "gelu_tanh": 0x2B}
+"""oneDNN's dnnl_alg_kind_t values for the functions ember runs here."""
+
+MIN_ELEMENTS = 1 << 16
+_FORWARD_TRAINING = 0x40
+_CACHE_SIZE = 32
+_cache = OrderedDict()
+
+
+def _declare():
+    lib = library._lib
+    lib.dnnl_eltwise_forward_primitive_desc_create.argtypes = [
+        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p,
+        ctypes.c_void_p, ctypes.c_float, ctypes.c_float, ctypes.c_void_p,
+    ]  # fmt: skip
+    lib.dnnl_eltwise_backward_primitive_desc_create.argtypes = [
+        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
+        ctypes.c_void_p, ctypes.c_float, ctypes.c_float, ctypes.c_void_p, ctypes.c_void_p,
+    ]  # fmt: skip
+
+
+if library.available():
+    _declare()
+
+
+class _Pair:
+    """The forward and backward primitives of one function on flat arrays of n elements."""
+
+    def __init__(self, algorithm, n):
+        lib, engine = library._lib, library._engine
+        self.md = md = library.Desc((n,), tag=library.TAG_A)
+        self.forward = library.Primitive(
+            lambda out: lib.dnnl_eltwise_forward_primitive_desc_create(
+                out, engine, _FORWARD_TRAINING, algorithm, md.handle, md.handle, 0.0, 0.0, None
+            )
+        )
+        self.backward = library.Primitive(
+            lambda out: lib.dnnl_eltwise_backward_primitive_desc_create(
+                out,
+                engine,
+                algorithm,
+                md.handle,
+                md.handle,
+                md.handle,
+                0.0,
+                0.0,
+                self.forward.pd,
+                None,
+            )  # fmt: skip
+        )
+
+
+def _pair(name, n):
+    key = (name, n, _runtime.get_num_threads())
+    pair = _cache.get(key)
+    if pair is None:
+        pair = _cache[key] = _Pair(ALGORITHMS[name], n)
+        if len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    else:
+        _cache.move_to_end(key)
+    return pair
+
+
+def _usable(*arrays):
+    first = arrays[0]
+    return (
+        library.available()
+        and first.size >= MIN_ELEMENTS
+        and all(
+            a.__class__ is np.ndarray
+            and a.dtype == np.float32
+            and a.flags.c_contiguous
+            and a.shape == first.shape
+            for a in arrays
+        )
+    )
+
+
+def forward(name, x):
+    """f(x) with oneDNN's function ``name`` as a new array, or None where it declines."""
+    if not _usable(x):
+        return None
+    out = np.empty_like(x)
+    try:
+        pair = _pair(name, x.size)
+        md = pair.md.handle
+        pair.forward.run([(library.ARG_SRC, md, x), (library.ARG_DST, md, out)])
+    except library.Refused:
+        return None
+    return out
+
+
+def backward(name, grad, x):
+    """grad * f'(x) with oneDNN's function ``name`` as a new array, or None where it declines."""
+    if not _usable(grad, x):
+        return None
+    out = np.empty_like(x)
+    try:
+        pair = _pair(name, x.size)
+        md = pair.md.handle
+        pair.backward.run(
+            [
+                (library.ARG_SRC, md, x),
+                (library.ARG_DIFF_DST, md, grad),
+                (library.ARG_DIFF_SRC, md, out),
+            ]  # fmt: skip
+        )
+    except library.Refused:
+        return None
+    return out

@@ -24,6 +24,7 @@ import numpy as np
 from ember._runtime import get_num_threads
 from ember._tensor import wrap
 from ember.autograd.function import ArrayFunction
+from ember.autograd.grad_mode import is_grad_enabled
 from ember.backends.registry import kernels
 
 __all__ = [
@@ -244,7 +245,18 @@ def _channel_shape(input):
 
 def _with_statistics(input, mean, var, weight, bias, eps):
     """(x - mean) / sqrt(var + eps) * weight + bias with given per-channel statistics,
-    as one scale and one shift per channel: two passes over the input."""
+    as one scale and one shift per channel: two passes over the input. Where no gradient is
+    recorded (inference), one kernel call does it, without a graph node per step."""
+    operands = [t for t in (input, mean, var, weight, bias) if t is not None]
+    same_dtype = all(t.dtype == input.dtype for t in operands)
+    if (
+        input._data.__class__ is np.ndarray
+        and input.numel()
+        and same_dtype
+        and not (is_grad_enabled() and any(t.requires_grad for t in operands))
+    ):
+        arrays = (t if t is None else t._data for t in (input, mean, var, weight, bias))
+        return wrap(kernels.batch_norm_inference(*arrays, eps))
     shape = _channel_shape(input)
     scale = (var + eps).rsqrt()
     if weight is not None:

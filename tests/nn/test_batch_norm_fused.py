@@ -64,3 +64,50 @@ def test_gradient_penalty(channels_last):
         grads.append([bn.weight.grad.numpy(), x.grad.numpy()])
     for ref, got in zip(*grads):
         np.testing.assert_allclose(got, ref, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+def test_lower_precision_training_against_torch(dtype, channels_last):
+    """16-bit inputs are normalised in float32 and rounded once, as torch does."""
+    rng = np.random.default_rng(2)
+    array = (rng.standard_normal((4, 6, 5, 5)) * 2 + 1).astype(np.float32)
+    cot = rng.standard_normal(array.shape).astype(np.float32)
+    results = []
+    for lib in (torch, ember):
+        bn = lib.nn.BatchNorm2d(6).to(getattr(lib, dtype))
+        x = _input(lib, array, channels_last).detach().to(getattr(lib, dtype))
+        x.requires_grad_(True)
+        out = bn(x)
+        out.backward(lib.tensor(cot).to(out.dtype))
+        results.append([out.detach(), x.grad, bn.weight.grad, bn.bias.grad, bn.running_var])
+        results[-1] = [t.float().numpy() for t in results[-1]] + [out.dtype, out.stride()]
+    *theirs, their_dtype, their_stride = results[0]
+    *ours, our_dtype, our_stride = results[1]
+    assert str(our_dtype).split(".")[-1] == str(their_dtype).split(".")[-1] == dtype
+    assert our_stride == their_stride
+    tol = {"float32": 1e-5, "float16": 4e-3, "bfloat16": 3e-2}[dtype]
+    for got, ref in zip(ours, theirs):
+        np.testing.assert_allclose(got, ref, rtol=tol, atol=tol * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("shape,channels_last", [((2, 5, 4, 3), False), ((2, 5, 4, 3), True),
+                                                 ((7, 5), False), ((3, 5, 8), False)])  # fmt: skip
+def test_evaluation_without_gradients_against_torch(shape, channels_last):
+    """Inference with running statistics: one kernel call; values and layout as torch's."""
+    rng = np.random.default_rng(3)
+    array = rng.standard_normal(shape)
+    outputs = []
+    for lib in (torch, ember):
+        bn = getattr(lib.nn, f"BatchNorm{max(1, len(shape) - 2)}d")(5).double()
+        with lib.no_grad():
+            bn.running_mean.copy_(lib.tensor(np.linspace(-1, 1, 5)))
+            bn.running_var.copy_(lib.tensor(np.linspace(0.5, 2, 5)))
+            bn.weight.copy_(lib.tensor(np.linspace(0.2, 3, 5)))
+            bn.bias.copy_(lib.tensor(np.linspace(-2, 2, 5)))
+        bn.eval()
+        with lib.no_grad():
+            out = bn(_input(lib, array, channels_last).detach())
+        outputs.append((out.numpy(), out.stride(), out.requires_grad))
+    np.testing.assert_allclose(outputs[1][0], outputs[0][0], rtol=1e-12, atol=1e-12)
+    assert outputs[1][1:] == outputs[0][1:]

@@ -92,7 +92,8 @@ def test_forward_and_first_derivatives_match_torch(backend, dtype, transposed, c
         expected, torch_layout = _run(torch, case, transposed, arrays, channels_last)
         with registry.only(backend):
             got, layout = _run(ember, case, transposed, arrays, channels_last)
-        for name in KERNELS:
+        # a convolution's first derivatives come from one call computing both gradients
+        for name in KERNELS if transposed else ("conv2d", "conv2d_backward"):
             assert registry.last_used(name) == backend, (name, case)
         for what, g, e in zip(("out", "x.grad", "w.grad", "b.grad"), got, expected):
             np.testing.assert_allclose(g, e, **tol, err_msg=f"{what} of {case}")

@@ -95,7 +95,7 @@ def _conv(lib, x, w):
 
 
 CONV_SAMPLE = (np.ones((1, 2, 3, 3)), np.ones((2, 2, 2, 2)))
-CONV_KERNELS = ("conv2d", "conv2d_grad_input", "conv2d_grad_weight")
+CONV_KERNELS = ("conv2d", "conv2d_backward")
 
 
 def test_each_backend_of_a_kernel_row_is_a_case():

@@ -175,3 +175,15 @@ def conv2d_grad_weight(x, g, kernel_hw, stride, padding, dilation, groups, with_
             dwmat += g_rows[lo * oh * ow : hi * oh * ow, grp * og : (grp + 1) * og].T @ cols(lo, hi)
         dw[grp * og : (grp + 1) * og] = dwmat.reshape(og, kh, kw, cg).transpose(0, 3, 1, 2)
     return dw, (g_rows.sum(axis=0) if with_bias else None)
+
+
+@register("conv2d_backward", "numpy")
+def conv2d_backward(x, g, w, stride, padding, dilation, groups, with_bias):
+    """(input gradient, weight gradient, bias gradient or None) of a convolution, both
+    kernels reading one channels-last copy of the output gradient."""
+    g = np.ascontiguousarray(g.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    dx = conv2d_grad_input(g, w, x.shape[2:], stride, padding, dilation, groups)
+    return (
+        dx,
+        *conv2d_grad_weight(x, g, w.shape[2:], stride, padding, dilation, groups, with_bias),
+    )

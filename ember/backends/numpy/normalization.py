@@ -8,8 +8,9 @@ returns ``(dx, dweight, dbias)``, each None where ``needs`` says it is not wante
 closed form of the standardisation's gradient:
 dx = rstd * (gh - mean(gh) - xhat * mean(gh * xhat)) with gh = g * weight.
 
-- batch norm: per channel (axis 1) over every other axis. A channels-last input is viewed as
-  (rows, C) and an NCHW-contiguous one as (N, C, L), so neither makes a layout copy.
+- batch norm: per channel (axis 1) over every other axis, on a 2-D view of the input that
+  needs no layout copy (`_PerChannel`). One thread: splitting its passes over two threads
+  made them slower on a shared 2-core machine.
 - layer norm: per row of an (M, K) array, weight and bias of shape (K,); large inputs are
   split into row blocks run on several threads (`row_blocks`).
 - group norm: per (sample, group) of an (N, C, *) input, weight and bias per channel;
@@ -32,64 +33,110 @@ def _row_dot(a, b):
     return np.einsum("ij,ij->i", a, b)
 
 
-def _channel_view(a):
-    """(view, axes to reduce, per-channel broadcast shape, back-to-input function)."""
-    c = a.shape[1]
-    moved = np.moveaxis(a, 1, -1)
-    if moved.flags.c_contiguous:
-        return (
-            moved.reshape(-1, c),
-            (0,),
-            (1, c),
-            lambda r: np.moveaxis(r.reshape(moved.shape), -1, 1),
-        )
-    planes = np.ascontiguousarray(a).reshape(a.shape[0], c, -1)
-    return planes, (0, 2), (1, c, 1), lambda r: r.reshape(a.shape)
+class _PerChannel:
+    """An (N, C, *) array as a 2-D (rows, K) view for per-channel passes: a channels-last
+    input as (N * spatial, C), any other as (N, C * L) (contiguous, copied if it was not).
 
+    Per-channel constants are applied as a row of K values (each channel's value repeated
+    over its L positions), so every elementwise pass is a product of equal-length contiguous
+    rows, which NumPy runs up to three times faster than a broadcast of one value per
+    (n, c) row; sums run down the columns, then over each channel's L positions.
+    """
 
-def _channel_view_like(g, shape, axes):
-    """The incoming gradient in the layout ``_channel_view`` chose for the input."""
-    if axes == (0,):
-        return np.ascontiguousarray(np.moveaxis(g, 1, -1)).reshape(shape)
-    return np.ascontiguousarray(g).reshape(shape)
+    def __init__(self, x):
+        c = x.shape[1]
+        moved = np.moveaxis(x, 1, -1)
+        self.channels_last = moved.flags.c_contiguous
+        if self.channels_last:
+            self.view, self.length = moved.reshape(-1, c), 1
+            self.back = lambda r: np.moveaxis(r.reshape(moved.shape), -1, 1)
+        else:
+            self.view = np.ascontiguousarray(x).reshape(x.shape[0], -1)
+            self.length = self.view.shape[1] // c if c else 0
+            self.back = lambda r: r.reshape(x.shape)
+        self.channels = c
+        self.count = self.view.size // c if c else 0
+        self.work = np.float64 if x.dtype == np.float64 else np.float32
 
+    def like(self, g):
+        """``g``, of the input's shape, in the same view."""
+        if self.channels_last:
+            return np.ascontiguousarray(np.moveaxis(g, 1, -1)).reshape(self.view.shape)
+        return np.ascontiguousarray(g).reshape(self.view.shape)
 
-def _per_channel_dot(u, v, axes):
-    return np.einsum("ij,ij->j", u, v) if axes == (0,) else np.einsum("ncl,ncl->c", u, v)
+    def row(self, per_channel):
+        """A per-channel vector as a row of the view."""
+        return np.repeat(per_channel.astype(self.work, copy=False), self.length)
+
+    def channel_sums(self, rows, other=None):
+        """Per-channel sums of ``rows`` (or of rows * other) over every row and position."""
+        if other is None:
+            columns = rows.sum(axis=0, dtype=self.work)
+        else:
+            columns = np.einsum("ij,ij->j", rows, other)
+        return columns.reshape(self.channels, self.length).sum(axis=1)
 
 
 @register("batch_norm_forward", "numpy")
 def batch_norm_forward(x, weight, bias, eps):
-    a, axes, shape, back = _channel_view(x)
-    count = a.size // a.shape[1]
-    mean = a.mean(axis=axes)
-    out = a - mean.reshape(shape)
-    var = (_per_channel_dot(out, out, axes) / count).astype(x.dtype, copy=False)
-    rstd = _rstd(var, eps, x.dtype)
-    out *= (rstd if weight is None else rstd * weight).reshape(shape)
+    """Mean, then the mean of the centred squares (two passes, as PyTorch's CPU kernel); the
+    centred input, kept in the output buffer, is then scaled and shifted in place."""
+    p = _PerChannel(x)
+    a = p.view
+    work = a if a.dtype == p.work else a.astype(p.work)
+    mean = p.channel_sums(work) / p.count
+    centred = np.empty(a.shape, p.work)
+    np.subtract(work, p.row(mean), out=centred)
+    var = p.channel_sums(centred, centred) / p.count
+    rstd = 1.0 / np.sqrt(var + eps)
+    scale = rstd if weight is None else rstd * weight
+    out = centred if centred.dtype == x.dtype else np.empty(a.shape, x.dtype)
+    np.multiply(centred, p.row(scale), out=out)
     if bias is not None:
-        out += bias.reshape(shape)
-    return back(out), mean, var, rstd, None
+        np.add(out, p.row(bias), out=out)
+    stats = (s.astype(x.dtype, copy=False) for s in (mean, var, rstd))
+    return (p.back(out), *stats, None)
+
+
+@register("batch_norm_inference", "numpy")
+def batch_norm_inference(x, mean, var, weight, bias, eps):
+    """(x - mean) / sqrt(var + eps) * weight + bias with given statistics, as
+    x * scale + shift per channel, in the input's layout."""
+    p = _PerChannel(x)
+    rstd = 1.0 / np.sqrt(var.astype(p.work) + eps)
+    scale = rstd if weight is None else rstd * weight
+    shift = -mean * scale if bias is None else bias - mean * scale
+    out = np.empty(p.view.shape, x.dtype)
+    np.multiply(p.view, p.row(scale), out=out)
+    np.add(out, p.row(shift), out=out)
+    return p.back(out)
 
 
 @register("batch_norm_backward", "numpy")
 def batch_norm_backward(g, x, weight, mean, rstd, cache, needs):
-    a, axes, shape, back = _channel_view(x)
-    gd = _channel_view_like(g, a.shape, axes)
-    count = a.size // a.shape[1]
-    xhat = a - mean.reshape(shape)
-    xhat *= rstd.reshape(shape)
-    db = gd.sum(axis=axes)
-    dw = _per_channel_dot(gd, xhat, axes)
+    """db = sum(g), dw = sum(g * xhat), and
+    dx = k * (g - db / n - xhat * dw / n) with k = rstd * weight, per channel."""
+    p = _PerChannel(x)
+    a, gd = p.view, p.like(g)
+    if gd.dtype != p.work:
+        a, gd = a.astype(p.work), gd.astype(p.work)
+    r_std = rstd.astype(p.work)
+    centred = np.empty(a.shape, p.work)
+    np.subtract(a, p.row(mean), out=centred)
+    db = p.channel_sums(gd)
+    dw = p.channel_sums(gd, centred) * r_std
     dx = None
     if needs[0]:
-        k = rstd if weight is None else rstd * weight
-        dx = gd * k.reshape(shape)
-        dx -= (k * db / count).reshape(shape)
-        xhat *= (k * dw / count).reshape(shape)
-        dx -= xhat
-        dx = back(dx)
-    return dx, (dw if needs[1] else None), (db if needs[2] else None)
+        k = r_std if weight is None else r_std * weight
+        np.multiply(centred, p.row(-k * r_std * dw / p.count), out=centred)
+        np.add(centred, p.row(-k * db / p.count), out=centred)
+        dx = np.empty(a.shape, x.dtype)
+        np.multiply(gd, p.row(k), out=dx)
+        np.add(dx, centred, out=dx)
+        dx = p.back(dx)
+    dw = dw.astype(x.dtype, copy=False) if needs[1] else None
+    db = db.astype(x.dtype, copy=False) if needs[2] else None
+    return dx, dw, db
 
 
 @register("layer_norm_forward", "numpy")

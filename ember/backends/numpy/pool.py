@@ -34,7 +34,7 @@ def _windows(x_pad, kernel, stride, dilation, out_size):
     )
 
 
-def _tiles(kernel, stride, dilation, pads):
+def windows_tile(kernel, stride, dilation, pads):
     """Whether the windows tile the input, so that the offset-wise kernels apply."""
     return (
         tuple(stride) == tuple(kernel)
@@ -89,28 +89,49 @@ def _tiled_max(x, kernel, out_size):
     return out, pos
 
 
+def _window_max(win):
+    """(maximum over the last axis, its position): the first maximum, or the last NaN where
+    a window holds NaN, as PyTorch's kernels choose."""
+    arg = win.argmax(axis=-1)
+    out = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
+    if win.dtype.kind == "f" and np.isnan(out).any():
+        last_nan = win.shape[-1] - 1 - np.isnan(win[..., ::-1]).argmax(axis=-1)
+        arg = np.where(np.isnan(out), last_nan, arg)
+    return out, arg
+
+
 @register("max_pool", "numpy")
 def max_pool(x, kernel, stride, dilation, pads, out_size):
     """(maximum of each window, winners); ``pads`` (low, high) per spatial axis."""
-    if _tiles(kernel, stride, dilation, pads):
+    if windows_tile(kernel, stride, dilation, pads):
         return _tiled_max(x, kernel, out_size)
     fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
     x_pad = np.pad(x, ((0, 0), (0, 0), *pads), constant_values=fill)
     win = _windows(x_pad, kernel, stride, dilation, out_size).reshape(*x.shape[:2], *out_size, -1)
-    arg = win.argmax(axis=-1)
-    out = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
+    out, arg = _window_max(win)
     offsets = np.unravel_index(arg, kernel)
     positions = [
         _grid(out_size, i, stride[i]) + offsets[i] * dilation[i] - pads[i][0]
         for i in range(len(kernel))
     ]
-    return out, _flat(positions, x.shape[2:])
+    flat = _flat(positions, x.shape[2:])
+    if _channels_last(x):  # as PyTorch, results in the input's layout
+        return _to_channels_last(out), _to_channels_last(flat)
+    return out, flat
+
+
+def _channels_last(a):
+    return a.ndim == 4 and not a.flags.c_contiguous and a.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+def _to_channels_last(a):
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
 
 
 @register("max_pool_indices", "numpy")
 def max_pool_indices(winners, kernel, stride, dilation, pads, in_size):
     """The flat plane index of each maximum, from the winners `max_pool` recorded."""
-    if not _tiles(kernel, stride, dilation, pads):
+    if not windows_tile(kernel, stride, dilation, pads):
         return winners
     offsets = np.unravel_index(winners.astype(np.int64), kernel)
     out_size = winners.shape[2:]
@@ -139,7 +160,7 @@ def max_pool_grad(g, winners, in_shape, geometry):
     """Each value of ``g`` added to its window's winning cell of a zero (N, C, *spatial)
     array; ``geometry`` (kernel, stride, dilation, pads) of the pooling, or None when the
     winners are flat indices (adaptive pooling)."""
-    if geometry is not None and _tiles(*geometry):
+    if geometry is not None and windows_tile(*geometry):
         kernel, out_size = geometry[0], winners.shape[2:]
         channels_last = winners.ndim == 4 and winners.strides[1] < winners.strides[3]
         if channels_last:  # like the pooled input
@@ -163,7 +184,7 @@ def max_pool_grad(g, winners, in_shape, geometry):
 def max_pool_select(a, winners, geometry):
     """The value of ``a`` (N, C, *spatial) at each window's winning cell: `max_pool_grad`'s
     adjoint, the double backward of max pooling and the backward of max-unpooling."""
-    if geometry is not None and _tiles(*geometry):
+    if geometry is not None and windows_tile(*geometry):
         out = np.zeros_like(winners, dtype=a.dtype)
         finite = bool(np.isfinite(a).all())
         for t, view in enumerate(_offsets(a, geometry[0], winners.shape[2:])):
@@ -234,8 +255,7 @@ def adaptive_max_pool(x, out_size):
     win = x[(Ellipsis, *grids)]  # (N, C, out_0, k_0, out_1, k_1, ...)
     order = (0, 1, *range(2, 2 + 2 * rank, 2), *range(3, 3 + 2 * rank, 2))
     win = win.transpose(order).reshape(*x.shape[:2], *out_size, -1)
-    arg = win.argmax(axis=-1)
-    out = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
+    out, arg = _window_max(win)
     offsets = np.unravel_index(arg, widths)
     positions = []
     for i, pos in enumerate(index):

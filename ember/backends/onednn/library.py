@@ -18,10 +18,13 @@ _MAX_NDIMS = 12
 Dims = ctypes.c_int64 * _MAX_NDIMS
 """A dnnl_dims_t: oneDNN's fixed-size array of dimensions."""
 
-_F32 = 3
+_F32, U8 = 3, 6  # dnnl_data_type_t
 TAG_ANY, TAG_A, TAG_ABCD, TAG_ABCDE = 1, 2, 5, 6
 ARG_SRC, ARG_DST, ARG_WEIGHTS, ARG_BIAS = 1, 17, 33, 41
 ARG_DIFF_SRC, ARG_DIFF_DST, ARG_DIFF_WEIGHTS, ARG_DIFF_BIAS = 129, 145, 161, 169
+QUERY_SRC_MD, QUERY_DIFF_SRC_MD, QUERY_WEIGHTS_MD, QUERY_DIFF_WEIGHTS_MD = 129, 130, 131, 132
+QUERY_DST_MD, QUERY_DIFF_DST_MD, QUERY_WORKSPACE_MD = 133, 134, 135
+ARG_WORKSPACE = 64
 _ARG_FROM, _ARG_TO = ARG_SRC, ARG_DST  # a reorder's input and output
 
 
@@ -67,6 +70,7 @@ def _init():
     try:
         _lib.dnnl_primitive_desc_query_md.restype = ctypes.c_void_p
         _lib.dnnl_memory_desc_get_size.restype = ctypes.c_size_t
+        _lib.dnnl_memory_desc_equal.restype = ctypes.c_int
         _check(_lib.dnnl_engine_create(ctypes.byref(_engine), 1, 0), "engine_create")
         _check(_lib.dnnl_stream_create(ctypes.byref(_stream), _engine, 1), "stream_create")
     except (Refused, AttributeError):
@@ -134,24 +138,43 @@ def one_thread():
 
 
 class Desc:
-    """An owned oneDNN memory descriptor of float32 memory."""
+    """An owned oneDNN memory descriptor (of float32 memory unless ``data_type`` says)."""
 
-    def __init__(self, dims, strides=None, tag=None):
+    def __init__(self, dims, strides=None, tag=None, data_type=_F32):
         self.handle = ctypes.c_void_p()
         d = Dims(*dims)
         if strides is not None:
             status = _lib.dnnl_memory_desc_create_with_strides(
-                ctypes.byref(self.handle), len(dims), d, _F32, Dims(*strides)
+                ctypes.byref(self.handle), len(dims), d, data_type, Dims(*strides)
             )
         else:
             status = _lib.dnnl_memory_desc_create_with_tag(
-                ctypes.byref(self.handle), len(dims), d, _F32, tag
+                ctypes.byref(self.handle), len(dims), d, data_type, tag
             )
         _check(status, "memory_desc_create")
+
+    @classmethod
+    def of(cls, array):
+        """The descriptor of a float32 or uint8 NumPy array as it lies in memory (its own
+        strides)."""
+        size = array.itemsize
+        data_type = _F32 if size == 4 else U8
+        return cls(array.shape, [s // size for s in array.strides], data_type=data_type)
 
     def __del__(self):
         if _lib is not None and self.handle:
             _lib.dnnl_memory_desc_destroy(self.handle)
+
+
+def describable(array):
+    """Whether `Desc.of` can describe ``array``: not empty, nor a broadcast or reversed view."""
+    size = array.itemsize
+    return array.size > 0 and all(s > 0 and s % size == 0 for s in array.strides)
+
+
+def same_layout(md, other):
+    """Whether two memory descriptor handles describe the same layout."""
+    return bool(_lib.dnnl_memory_desc_equal(md, other))
 
 
 class Primitive:
@@ -213,6 +236,13 @@ def convolution(direction, *args):
     """The convolution primitive of ``direction`` ("forward", "backward_data" or
     "backward_weights") on the CPU engine; ``args`` follow the engine in oneDNN's C call."""
     create = getattr(_lib, f"dnnl_convolution_{direction}_primitive_desc_create")
+    return Primitive(lambda out: create(out, _engine, *args))
+
+
+def pooling(direction, *args):
+    """The pooling primitive of ``direction`` ("forward" or "backward") on the CPU engine;
+    ``args`` follow the engine in oneDNN's C call."""
+    create = getattr(_lib, f"dnnl_pooling_{direction}_primitive_desc_create")
     return Primitive(lambda out: create(out, _engine, *args))
 
 

@@ -359,7 +359,6 @@ def sub(input, other, *, alpha=1, out=None):
 
 
 mul = _binary_fn(Mul, "mul")
-atan2 = _binary_fn(Atan2, "atan2")
 maximum = _binary_fn(Maximum, "maximum")
 minimum = _binary_fn(Minimum, "minimum")
 
@@ -375,6 +374,17 @@ def div(input, other, *, rounding_mode=None, out=None):
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = wrap(np.asarray(input))
     return _applied(Div, "div", input, other, dt, out)
+
+
+def atan2(input, other, *, out=None):
+    """The angle of (other, input) elementwise; integer and bool inputs give the default float
+    dtype, as PyTorch's."""
+    dt = result_dtype(input, other)
+    if dt.kind in "iub":
+        dt = _dtype.get_default_dtype().np
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        input = wrap(np.asarray(input))
+    return _applied(Atan2, "atan2", input, other, dt, out)
 
 
 _OPERANDS = (Tensor, int, float, complex, np.number)

@@ -129,10 +129,19 @@ def matmul(input, other, *, out=None):
     return maybe_out(r, out)
 
 
-def mm(input, mat2):
+def _out_dtype_matches(result, out):
+    if out is not None and out._data.dtype != result._data.dtype:
+        raise RuntimeError(
+            f"Expected out tensor to have dtype {result.dtype.name}, but got "
+            f"{out.dtype.name} instead"
+        )
+    return maybe_out(result, out)
+
+
+def mm(input, mat2, *, out=None):
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"{'self' if input.ndim != 2 else 'mat2'} must be a matrix")
-    return matmul(input, mat2)
+    return _out_dtype_matches(matmul(input, mat2), out)
 
 
 def bmm(input, mat2):
@@ -180,9 +189,9 @@ def outer(input, vec2):
 ger = outer
 
 
-def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     prod = mm(mat1, mat2)
-    return _scaled_sum(input, prod, beta, alpha)
+    return _out_dtype_matches(_scaled_sum(input, prod, beta, alpha), out)
 
 
 def addmv(input, mat, vec, *, beta=1, alpha=1):

@@ -6,6 +6,7 @@ import numpy as np
 
 from ember import _dtype
 from ember._ops._numpy_kwargs import numpy_kwargs
+from ember._ops._promotion import maybe_out, torch_type_name
 from ember._ops._return_types import return_type
 from ember._ops._util import norm_dim, norm_dims, np_dtype
 from ember._ops.arithmetic import maximum, minimum
@@ -65,9 +66,38 @@ class Sum(ArrayFunction):
         return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim).expand(ctx.shape), None, None, None
 
 
+def _needs_dim_for_out(op, dim, out):
+    """PyTorch's overloads of ``op`` without ``dim`` take no ``out=``."""
+    if out is not None and dim is None:
+        raise TypeError(
+            f"{op}() received an invalid combination of arguments - got (Tensor, out=Tensor): "
+            f"out= needs dim="
+        )
+
+
+def _into_out(result_of, dtype, out):
+    """``result_of(dtype)`` written into ``out``; without ``dtype``, the reduction runs in
+    ``out``'s dtype, as PyTorch's reductions accumulate in the output's type."""
+    if out is None:
+        return result_of(dtype)
+    return maybe_out(result_of(out.dtype if dtype is None else dtype), out)
+
+
+def _same_dtype_out(op, input, out):
+    if out is not None and out._data.dtype != input._data.dtype:
+        raise RuntimeError(
+            f"{op}(): Expected the dtype for input and out to match, but got "
+            f"{torch_type_name(input.dtype)} for input's dtype and {torch_type_name(out.dtype)} "
+            "for out's dtype."
+        )
+
+
 @numpy_kwargs
-def sum(input, dim=None, keepdim=False, *, dtype=None):
+def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     """Sum over ``dim`` (all dims by default); integers and bools sum to int64."""
+    if out is not None:
+        _needs_dim_for_out("sum", dim, out)
+        return _into_out(lambda d: sum(input, dim, keepdim, dtype=d), dtype, out)
     dt = np_dtype(dtype)
     if dt is None and input._data.dtype.kind in "iub":
         dt = np.int64
@@ -88,7 +118,9 @@ def _require_float(input, op):
 
 
 @numpy_kwargs
-def mean(input, dim=None, keepdim=False, *, dtype=None):
+def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    if out is not None:
+        return _into_out(lambda d: mean(input, dim, keepdim, dtype=d), dtype, out)
     if dtype is not None:
         input = input.to(dtype)
     _require_float(input, "mean")
@@ -138,7 +170,10 @@ def cat_last(ts):
 
 
 @numpy_kwargs
-def prod(input, dim=None, keepdim=False, *, dtype=None):
+def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    if out is not None:
+        _needs_dim_for_out("prod", dim, out)
+        return _into_out(lambda d: prod(input, dim, keepdim, dtype=d), dtype, out)
     dt = np_dtype(dtype)
     if dt is None and input._data.dtype.kind in "iub":
         dt = np.int64
@@ -180,17 +215,19 @@ def _require_dim_if_empty(input, dim, op):
 
 
 @numpy_kwargs
-def amax(input, dim=(), keepdim=False):
+def amax(input, dim=(), keepdim=False, *, out=None):
     reject_complex(input, "max_all")
     _require_dim_if_empty(input, dim, "amax")
-    return AmaxAmin.apply(input, _dims(input, dim, "amax"), keepdim, True)
+    _same_dtype_out("amax", input, out)
+    return maybe_out(AmaxAmin.apply(input, _dims(input, dim, "amax"), keepdim, True), out)
 
 
 @numpy_kwargs
-def amin(input, dim=(), keepdim=False):
+def amin(input, dim=(), keepdim=False, *, out=None):
     reject_complex(input, "min_all")
     _require_dim_if_empty(input, dim, "amin")
-    return AmaxAmin.apply(input, _dims(input, dim, "amin"), keepdim, False)
+    _same_dtype_out("amin", input, out)
+    return maybe_out(AmaxAmin.apply(input, _dims(input, dim, "amin"), keepdim, False), out)
 
 
 @numpy_kwargs
@@ -366,7 +403,9 @@ def _reverse_cumsum(a, axis):
 
 
 @numpy_kwargs
-def cumsum(input, dim, *, dtype=None):
+def cumsum(input, dim, *, dtype=None, out=None):
+    if out is not None:
+        return _into_out(lambda d: cumsum(input, dim, dtype=d), dtype, out)
     dt = np_dtype(dtype)
     if dt is None and input._data.dtype.kind in "iub":
         dt = np.int64

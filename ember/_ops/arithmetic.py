@@ -368,23 +368,24 @@ def div(input, other, *, rounding_mode=None, out=None):
     if rounding_mode is not None:
         r = floor_divide(input, other) if rounding_mode == "floor" else _trunc_div(input, other)
         return maybe_out(r, out)
-    dt = result_dtype(input, other)
-    if dt.kind in "iub":
-        dt = _dtype.get_default_dtype().np
-    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        input = wrap(np.asarray(input))
-    return _applied(Div, "div", input, other, dt, out)
+    return _floating_result(Div, "div", input, other, out)
 
 
 def atan2(input, other, *, out=None):
     """The angle of (other, input) elementwise; integer and bool inputs give the default float
     dtype, as PyTorch's."""
+    return _floating_result(Atan2, "atan2", input, other, out)
+
+
+def _floating_result(cls, label, input, other, out):
+    """``cls`` applied in the operands' common dtype, or the default float dtype where that is
+    integral or bool (true division, atan2)."""
     dt = result_dtype(input, other)
     if dt.kind in "iub":
         dt = _dtype.get_default_dtype().np
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         input = wrap(np.asarray(input))
-    return _applied(Atan2, "atan2", input, other, dt, out)
+    return _applied(cls, label, input, other, dt, out)
 
 
 _OPERANDS = (Tensor, int, float, complex, np.number)

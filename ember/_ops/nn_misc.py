@@ -13,6 +13,7 @@ from ember._random import np_generator
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction
 from ember.autograd.inplace import inplace as write_inplace
+from ember.backends.numpy.scatter_rows import sum_rows_into
 
 __all__ = [
     "linear",
@@ -171,10 +172,8 @@ class _EmbeddingGrad(ArrayFunction):
     def forward(ctx, g, shape, indices, padding_idx):
         ctx.padding_idx = padding_idx
         ctx.save_for_backward(indices)
-        out = np.zeros(shape, g.dtype)
         flat = indices.reshape(-1)
-        g2 = g.reshape(flat.size, shape[1])
-        np.add.at(out, flat, g2)
+        out = sum_rows_into(shape, flat, g.reshape(flat.size, shape[1]))
         if padding_idx is not None:
             out[padding_idx] = 0
         return out

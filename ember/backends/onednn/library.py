@@ -14,6 +14,8 @@ import sys
 
 import numpy as np
 
+from ember.backends.numpy import blas_pool
+
 _MAX_NDIMS = 12
 Dims = ctypes.c_int64 * _MAX_NDIMS
 """A dnnl_dims_t: oneDNN's fixed-size array of dimensions."""
@@ -178,9 +180,12 @@ def same_layout(md, other):
 
 
 class Primitive:
-    """A primitive descriptor and its primitive, owned together."""
+    """A primitive descriptor and its primitive, owned together. One made with
+    ``parks_blas=True`` (convolutions, pooling: long runs on every core) first ends NumPy's
+    spinning BLAS threads, see `ember.backends.numpy.blas_pool`."""
 
-    def __init__(self, create_pd):
+    def __init__(self, create_pd, parks_blas=False):
+        self.parks_blas = parks_blas
         self.pd = ctypes.c_void_p()
         self.prim = ctypes.c_void_p()
         _check(create_pd(ctypes.byref(self.pd)), "primitive_desc_create")
@@ -191,6 +196,8 @@ class Primitive:
 
     def run(self, args):
         """Execute with args: a list of (DNNL_ARG_*, memory descriptor, NumPy array)."""
+        if self.parks_blas:
+            blas_pool.park()
         mems = []
         try:
             for _, md, array in args:
@@ -236,14 +243,14 @@ def convolution(direction, *args):
     """The convolution primitive of ``direction`` ("forward", "backward_data" or
     "backward_weights") on the CPU engine; ``args`` follow the engine in oneDNN's C call."""
     create = getattr(_lib, f"dnnl_convolution_{direction}_primitive_desc_create")
-    return Primitive(lambda out: create(out, _engine, *args))
+    return Primitive(lambda out: create(out, _engine, *args), parks_blas=True)
 
 
 def pooling(direction, *args):
     """The pooling primitive of ``direction`` ("forward" or "backward") on the CPU engine;
     ``args`` follow the engine in oneDNN's C call."""
     create = getattr(_lib, f"dnnl_pooling_{direction}_primitive_desc_create")
-    return Primitive(lambda out: create(out, _engine, *args))
+    return Primitive(lambda out: create(out, _engine, *args), parks_blas=True)
 
 
 def buffer(md):

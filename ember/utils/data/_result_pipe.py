@@ -36,7 +36,7 @@ class ResultSender:
     def __init__(self, conn):
         self._conn = conn  # owns the file descriptor
         self._pending = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._feed, name="DataLoader result feeder")
+        self._thread = threading.Thread(target=self._feed, name="ember-dataloader-results")
         self._thread.daemon = True  # an abandoned write must not keep the process alive
         self._thread.start()
 

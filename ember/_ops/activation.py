@@ -19,6 +19,7 @@ from ember.backends.numpy.row_blocks import over_rows
 from ember.backends.numpy.select import select
 from ember.backends.numpy.threads import elementwise, keeps_dtype, num_threads
 from ember.backends.onednn import eltwise as onednn_eltwise
+from ember.backends.onednn import softmax as onednn_softmax
 
 __all__ = [
     "relu",
@@ -442,8 +443,12 @@ def _softmax_dim(input, dim, op):
 
 
 def _last_axis_softmax(x, log):
-    """Softmax or log-softmax over the last axis of a C-contiguous array, a block of rows at
-    a time (its passes then read it from cache), large inputs on several threads."""
+    """Softmax or log-softmax over the last axis of a C-contiguous array: softmax on oneDNN's
+    fused kernel where it runs, else a block of rows at a time (its passes then read it from
+    cache), large inputs on several threads."""
+    fused = None if log else onednn_softmax.forward(x)
+    if fused is not None:
+        return fused
     rows = x.reshape(-1, x.shape[-1])
     out = np.empty_like(rows)
 
@@ -508,7 +513,12 @@ class LogSoftmax(ArrayFunction):
 
 
 def _softmax_grad(g, y, dim, log):
-    return wrap(activation_grad.softmax_grad(g._data, y._data, dim, log, num_threads()))
+    g, y = g._data, y._data
+    if dim == y.ndim - 1 and not log:
+        fused = onednn_softmax.backward(g, y)
+        if fused is not None:
+            return wrap(fused)
+    return wrap(activation_grad.softmax_grad(g, y, dim, log, num_threads()))
 
 
 def _cast_for(input, dtype):

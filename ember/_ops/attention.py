@@ -1,5 +1,6 @@
 """Attention: scaled dot-product attention and the multi-head attention forward pass."""
 
+import functools
 import math
 
 import numpy as np
@@ -8,13 +9,108 @@ from ember._dtype import bool as bool_
 from ember._dtype import from_np
 from ember._ops.activation import softmax
 from ember._ops.comparison import where
-from ember._ops.nn_misc import dropout, linear
+from ember._ops.nn_misc import _dropout_mask, dropout, linear
 from ember._ops.pad import pad
 from ember._ops.shape import cat
 from ember._tensor import wrap
+from ember.autograd.function import PROFILER, ArrayFunction
+from ember.autograd.grad_mode import GRAD_ENABLED
 from ember.backends import sdp
+from ember.backends.numpy import attention as attention_kernels
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
+
+_FUSED_DTYPES = frozenset(map(np.dtype, ("float32", "float64")))
+
+
+class _Attention(ArrayFunction):
+    """softmax((q * scale) k^T + bias) v, with dropout on the weights, as one op.
+
+    The forward and, when the backward is not itself being recorded, the backward run as
+    fused NumPy kernels (``ember/backends/numpy/attention.py``). A recorded backward
+    (``create_graph=True``) recomputes the weights with ember ops and writes the gradient
+    formula with them, so higher derivatives flow as through the composed ops.
+    """
+
+    @staticmethod
+    def forward(ctx, q, k, v, bias, scale, p):
+        keep = None if p == 0.0 else _dropout_mask(q.shape[:-1] + (k.shape[-2],), p, q.dtype)
+        out, q_scaled, weights = attention_kernels.attention_forward(q, k, v, bias, keep, scale)
+        ctx.scale, ctx.keep = scale, keep
+        ctx.save_for_backward(q, k, v, bias, q_scaled, weights)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        q, k, v, bias, q_scaled, weights = ctx.saved_tensors
+        need_bias = ctx.needs_input_grad[3]
+        if GRAD_ENABLED[0]:
+            return (*_attention_grads_recorded(ctx, g, q, k, v, bias, need_bias), None, None)
+        dq, dk, dv, d_scores = attention_kernels.attention_backward(
+            g._data, q_scaled._data, k._data, v._data, weights._data, ctx.keep, ctx.scale
+        )
+        return wrap(dq), wrap(dk), wrap(dv), wrap(d_scores) if need_bias else None, None, None
+
+
+def _attention_grads_recorded(ctx, g, q, k, v, bias, need_bias):
+    """(dq, dk, dv, dbias) of ``_Attention`` in ember ops, differentiable again."""
+    weights = _masked_softmax((q * ctx.scale) @ k.mT, bias)
+    keep = None if ctx.keep is None else wrap(ctx.keep)
+    dropped = weights if keep is None else weights * keep
+    dv = dropped.mT @ g
+    d_weights = g @ v.mT
+    if keep is not None:
+        d_weights = d_weights * keep
+    d_scores = weights * (d_weights - (d_weights * weights).sum(-1, keepdim=True))
+    dq = (d_scores @ k) * ctx.scale
+    dk = d_scores.mT @ (q * ctx.scale)
+    return dq, dk, dv, d_scores if need_bias else None
+
+
+def _counting_flops():
+    recorder = PROFILER[0]
+    while recorder is not None:
+        if hasattr(recorder, "get_total_flops"):  # ember.utils.flop_counter.FlopCounterMode
+            return True
+        recorder = getattr(recorder, "_previous", None)
+    return False
+
+
+def _fused_attention(query, key, value, bias, scale, dropout_p):
+    """``_Attention`` when its kernels can take these operands, else None (the caller then
+    composes the same computation from ember ops): NumPy float32 or float64 arrays of one
+    dtype, equal batch dims, no empty dims, and a float bias of that dtype that broadcasts
+    to the scores without growing them. While a FLOP counter is active the composed ops
+    run, whose matrix products it counts forward and backward as PyTorch counts attention."""
+    if _counting_flops():
+        return None
+    arrays = [query._data, key._data, value._data]
+    if bias is not None:
+        arrays.append(bias._data)
+    dtype = arrays[0].dtype
+    if dtype not in _FUSED_DTYPES or any(
+        a.__class__ is not np.ndarray or a.dtype != dtype for a in arrays
+    ):
+        return None
+    q, k, v = arrays[:3]
+    if (
+        q.ndim < 3
+        or not q.ndim == k.ndim == v.ndim
+        or not q.shape[:-2] == k.shape[:-2] == v.shape[:-2]
+        or k.shape[-2] != v.shape[-2]
+        or 0 in q.shape
+        or 0 in k.shape
+        or 0 in v.shape
+    ):
+        return None
+    if bias is not None:
+        scores_shape = q.shape[:-1] + (k.shape[-2],)
+        try:
+            if np.broadcast_shapes(bias._data.shape, scores_shape) != scores_shape:
+                return None
+        except ValueError:
+            return None
+    return _Attention.apply(query, key, value, bias, scale, dropout_p)
 
 
 def scaled_dot_product_attention(
@@ -26,6 +122,11 @@ def scaled_dot_product_attention(
     is added to the scores.
     """
     sdp.check_math_allowed()
+    if not 0.0 <= dropout_p <= 1.0:
+        raise RuntimeError(
+            "scaled_dot_product_attention: dropout probability has to be between 0 and 1, "
+            f"but got {dropout_p}"
+        )
     L, S = query.shape[-2], key.shape[-2]
     if query.shape[-1] != key.shape[-1]:
         raise RuntimeError(
@@ -43,23 +144,53 @@ def scaled_dot_product_attention(
         key = key.repeat_interleave(hq // hk, dim=-3)
         value = value.repeat_interleave(hq // hk, dim=-3)
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
-    scores = (query * scale) @ key.transpose(-2, -1)
     if is_causal:
         if attn_mask is not None:
             raise RuntimeError(
                 "scaled_dot_product_attention: explicit attn_mask should not be set when "
                 "is_causal=True"
             )
-        attn_mask = scores.new_ones((L, S), dtype=bool_).tril()
-    if attn_mask is not None:
-        if attn_mask.dtype.name == "bool":  # a bias of 0 where attended, -inf elsewhere
-            attn_mask = where(attn_mask, 0.0, float("-inf")).to(scores.dtype)
-        # added, not filled in: the backward passes the gradient through unchanged
-        scores = scores + attn_mask
-    weights = softmax(scores, dim=-1)
+        attn_mask = _causal_bias(query, L, S)
+    if attn_mask is not None and attn_mask.dtype.name == "bool":
+        # a bias of 0 where attended, -inf elsewhere
+        attn_mask = where(attn_mask, 0.0, float("-inf")).to(query.dtype)
+    fused = _fused_attention(query, key, value, attn_mask, scale, dropout_p)
+    if fused is not None:
+        return fused
+    weights = _masked_softmax((query * scale) @ key.transpose(-2, -1), attn_mask)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True)
     return weights @ value
+
+
+def _masked_softmax(scores, bias):
+    """softmax(scores + bias) over the last dim, the bias added (not filled in: the backward
+    passes the gradient through unchanged). Rows the bias masks throughout (-inf everywhere)
+    give zeros, as PyTorch's attention does, and no NaN gradients."""
+    dead = None
+    if bias is not None and not bias.is_meta:
+        dead = (bias == float("-inf")).all(-1, keepdim=True)
+        dead = dead if dead.any() else None
+    if dead is not None:
+        bias = where(dead, 0.0, bias)
+    weights = softmax(scores if bias is None else scores + bias, dim=-1)
+    return weights if dead is None else where(dead, 0.0, weights)
+
+
+@functools.lru_cache(maxsize=16)
+def _causal_bias_array(L, S, dtype):
+    bias = np.where(np.tri(L, S, dtype=bool), 0.0, -np.inf).astype(dtype)
+    bias.flags.writeable = False
+    return bias
+
+
+def _causal_bias(query, L, S):
+    """The additive mask of causal attention: 0 on and below the diagonal, -inf above (a
+    cached constant for NumPy arrays, or a boolean mask for other arrays)."""
+    data = query._data
+    if data.__class__ is np.ndarray and data.dtype.kind == "f":
+        return wrap(_causal_bias_array(L, S, data.dtype))
+    return query.new_ones((L, S), dtype=bool_).tril()
 
 
 def _merge_masks(attn_mask, key_padding_mask, n_batch, n_heads, L, S, dtype):
@@ -182,13 +313,16 @@ def multi_head_attention_forward(
     if is_causal and attn_mask is None:
         attn_mask = wrap(~np.tril(np.ones((L, S), bool)))
     mask = _merge_masks(attn_mask, key_padding_mask, N, num_heads, L, S, q._data.dtype)
-    scores = (q * (1.0 / math.sqrt(head_dim))) @ k.transpose(-2, -1)
-    if mask is not None:
-        scores = scores + mask
-    weights = softmax(scores, dim=-1)
-    if dropout_p > 0.0 and training:
-        weights = dropout(weights, dropout_p, True)
-    out = weights @ v  # (N, heads, L, head_dim)
+    scale, p = 1.0 / math.sqrt(head_dim), dropout_p if training else 0.0
+    out = None if need_weights else _fused_attention(q, k, v, mask, scale, p)
+    if out is None:
+        scores = (q * scale) @ k.transpose(-2, -1)
+        if mask is not None:
+            scores = scores + mask
+        weights = softmax(scores, dim=-1)
+        if p > 0.0:
+            weights = dropout(weights, p, True)
+        out = weights @ v  # (N, heads, L, head_dim)
     out = out.permute(2, 0, 1, 3).reshape(L, N, E)
     out = linear(out, out_proj_weight, out_proj_bias)
     if not batched:

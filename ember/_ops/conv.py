@@ -9,6 +9,10 @@ registry, oneDNN's for float32 where it is installed and NumPy's otherwise. 1-D 
 are 2-D ones over a height of one.
 
 Results are contiguous unless a 2-D input was channels-last, as in PyTorch.
+
+Where no gradient of the weight is recorded (inference, frozen layers), a 2-D convolution
+hands its kernel the weight's version: oneDNN's kernel then reorders the weight into its
+layout once per version instead of on every call.
 """
 
 import numpy as np
@@ -67,6 +71,30 @@ def _weight_and_bias_grads(x, grad, geometry, kernel_size, need_w, need_b):
     return None, (grad.sum((0, *range(2, grad.dim()))) if need_b else None)
 
 
+def _convolve(x, w, b, geometry, weight_version):
+    """The forward kernel; with ``weight_version`` (the weight tensor's version counter and
+    its count) one that reuses what it prepared from the weight at that version where a
+    backend has one (oneDNN's), else the plain one."""
+    if weight_version is not None:
+        try:
+            return call("conv2d_reusing_weight", x, w, b, *geometry, weight_version)
+        except NotImplementedError:  # no backend here keeps prepared weights
+            pass
+    return call(_KERNELS[x.ndim - 2][0], x, w, b, *geometry)
+
+
+def _reusable_version(weight):
+    """The version of a NumPy weight of which no gradient is recorded, else None: a weight
+    being trained changes every step, so what a kernel prepared would not be used again. Also
+    None while a profiler or FLOP counter watches the ops (they see `Convolution`'s
+    positional arguments only)."""
+    if weight.requires_grad and is_grad_enabled():
+        return None
+    if PROFILER[0] is not None or weight._data.__class__ is not np.ndarray:
+        return None
+    return (weight._vc, weight._version)
+
+
 def _first_order_grads(x, w, grad, geometry, need_b):
     """The input, weight and bias gradients of a 2-D convolution in one kernel call, which
     lets oneDNN reorder the output gradient once for both; for first derivatives only (the
@@ -79,11 +107,11 @@ def _first_order_grads(x, w, grad, geometry, need_b):
 
 class Convolution(ArrayFunction):
     """conv(x, w) + b, with ``geometry`` = (stride, padding, dilation, groups) per axis, in the
-    channels-last layout when ``channels_last``."""
+    channels-last layout when ``channels_last``; ``weight_version``: see `_convolve`."""
 
     @staticmethod
-    def forward(ctx, x, w, b, geometry, channels_last):
-        out = call(_KERNELS[x.ndim - 2][0], x, w, b, *geometry)
+    def forward(ctx, x, w, b, geometry, channels_last, weight_version=None):
+        out = _convolve(x, w, b, geometry, weight_version)
         ctx.save_for_backward(x, w)
         ctx.geometry = geometry
         return _in_layout(out, channels_last)
@@ -217,13 +245,17 @@ def _check_operands(op, rank, input, weight, bias, groups, transposed):
             )
 
 
-def _convolution(op, rank, input, weight, bias, stride, padding, dilation, groups):
-    """The checks and "same" padding shared by conv2d and conv3d, then `Convolution`."""
+def _convolution(
+    op, rank, input, weight, bias, stride, padding, dilation, groups, reuse_weight=True
+):
+    """The checks and "same" padding shared by conv2d and conv3d, then `Convolution`;
+    ``reuse_weight=False`` for a weight made for this call alone (see `_reusable_version`)."""
     _check_operands(op, rank, input, weight, bias, groups, transposed=False)
     if input.dim() == rank + 1:
         out = _convolution(
-            op, rank, input.unsqueeze(0), weight, bias, stride, padding, dilation, groups
-        )
+            op, rank, input.unsqueeze(0), weight, bias, stride, padding, dilation, groups,
+            reuse_weight,
+        )  # fmt: skip
         return out.squeeze(0)
     parse = _ntuple(rank)
     stride, dilation = parse(stride, "stride", op), parse(dilation, "dilation", op)
@@ -240,7 +272,11 @@ def _convolution(op, rank, input, weight, bias, stride, padding, dilation, group
             f" Kernel size: ({' x '.join(map(str, kernel))}). Kernel size can't be greater than "
             "actual input size"
         )
-    return Convolution.apply(input, weight, bias, (stride, pad, dilation, groups), channels_last)
+    geometry = (stride, pad, dilation, groups)
+    version = _reusable_version(weight) if reuse_weight and rank == 2 else None
+    if version is None:
+        return Convolution.apply(input, weight, bias, geometry, channels_last)
+    return Convolution.apply(input, weight, bias, geometry, channels_last, weight_version=version)
 
 
 def _conv_transpose(
@@ -358,7 +394,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     kh, kw = _pair(kernel_size)
     c = input.shape[1]
     eye = wrap(np.eye(c * kh * kw, dtype=input._data.dtype).reshape(c * kh * kw, c, kh, kw))
-    out = conv2d(input, eye, None, stride, padding, dilation)
+    out = _convolution("conv2d", 2, input, eye, None, stride, padding, dilation, 1, False)
     return out.reshape(out.shape[0], c * kh * kw, -1)
 
 

@@ -1,16 +1,17 @@
 """Normalisation: batch, layer, group and instance norm as one fused op, plus RMS and LRN.
 
 ``Normalize`` standardises its input over the statistics axes of a normalisation kind and
-applies the affine transform, in one kernel pass (`ember/backends/numpy/normalization.py`).
+applies the affine transform, in one kernel pass (`ember/backends/numpy/normalization.py`;
+float32 layer norm on oneDNN's primitive, `ember/backends/onednn/layer_norm.py`).
 Its outputs are the result and the statistics (mean, 1 / sqrt(var + eps)); the statistics
 are differentiable outputs, so the gradient formula can treat them as independent inputs:
 
 - ``NormalizeBackward`` computes (dx, dweight, dbias) from (g, x, weight, mean, rstd) in one
-  kernel pass (reading the forward kernel's cache, for layer norm the standardised input,
-  as a constant). Its own backward (the second derivative) is written with ember ops, treating
-  mean and rstd as independent variables; their gradients flow back into ``Normalize``,
-  whose backward adds how mean and rstd depend on x. Every order of derivative therefore
-  runs through the same two Functions.
+  kernel pass (reading the forward kernel's cache as a constant: for layer norm the
+  standardised input, or the variance where oneDNN ran the forward). Its own backward (the
+  second derivative) is written with ember ops, treating mean and rstd as independent
+  variables; their gradients flow back into ``Normalize``, whose backward adds how mean and
+  rstd depend on x. Every order of derivative therefore runs through the same two Functions.
 
 Each kind is described by a canonical 4-D view (N, G, K, L) of its input: the statistics
 are taken over ``axes`` (per (N, G) for layer, group and instance norm, per G for batch
@@ -25,6 +26,7 @@ from ember._runtime import get_num_threads
 from ember._tensor import wrap
 from ember.autograd.function import ArrayFunction
 from ember.autograd.grad_mode import is_grad_enabled
+from ember.backends.onednn import layer_norm as onednn_layer_norm
 from ember.backends.registry import kernels
 
 __all__ = [
@@ -54,14 +56,24 @@ def _kept(view, axes):
 
 def _forward_kernel(kind, x, weight, bias, groups, eps):
     if kind == "layer":
+        fused = onednn_layer_norm.forward(x, weight, bias, eps)
+        if fused is not None:  # its cache is the variance, which the oneDNN backward reads
+            out, mean, var = fused
+            rstd = (1.0 / np.sqrt(var + eps)).astype(var.dtype, copy=False)
+            return out, mean, var, rstd, var
         return kernels.layer_norm_forward(x, weight, bias, eps, threads=get_num_threads())
     if kind == "batch":
         return kernels.batch_norm_forward(x, weight, bias, eps)
     return kernels.group_norm_forward(x, weight, bias, groups, eps)
 
 
-def _backward_kernel(kind, g, x, weight, mean, rstd, cache, groups, needs):
+def _backward_kernel(kind, g, x, weight, mean, rstd, cache, groups, eps, needs):
     if kind == "layer":
+        if cache.ndim == 1:  # the oneDNN forward ran: cache is the variance
+            grads = onednn_layer_norm.backward(np.ascontiguousarray(g), x, weight, mean, cache, eps)
+            if grads is not None:
+                return tuple(d if need else None for d, need in zip(grads, needs))
+            cache = (x - mean[:, None]) * rstd[:, None]  # the standardised input NumPy reads
         return kernels.layer_norm_backward(
             g, x, weight, mean, rstd, cache, needs, threads=get_num_threads()
         )
@@ -81,7 +93,7 @@ class Normalize(ArrayFunction):
     @staticmethod
     def forward(ctx, x, weight, bias, kind, groups, eps):
         out, mean, var, rstd, cache = _forward_kernel(kind, x, weight, bias, groups, eps)
-        ctx.kind, ctx.groups = kind, groups
+        ctx.kind, ctx.groups, ctx.eps = kind, groups, eps
         ctx.set_materialize_grads(False)
         ctx.mark_non_differentiable(var)
         ctx.save_for_backward(x, weight, bias if kind == "layer" else None, mean, rstd, cache)
@@ -94,7 +106,7 @@ class Normalize(ArrayFunction):
         if g is not None:
             needs = ctx.needs_input_grad[:3]
             dx, dw, db = NormalizeBackward.apply(g, x, weight, mean, rstd, cache, ctx.kind,
-                                                 ctx.groups, needs)  # fmt: skip
+                                                 ctx.groups, ctx.eps, needs)  # fmt: skip
         if ctx.needs_input_grad[0] and (g_mean is not None or g_rstd is not None):
             through_stats = _statistics_vjp(ctx, x, mean, rstd, g_mean, g_rstd)
             dx = through_stats if dx is None else dx + through_stats
@@ -120,8 +132,8 @@ class NormalizeBackward(ArrayFunction):
     """(dx, dweight, dbias) of ``Normalize`` from (g, x, weight, mean, rstd), in one pass."""
 
     @staticmethod
-    def forward(ctx, g, x, weight, mean, rstd, cache, kind, groups, needs):
-        grads = _backward_kernel(kind, g, x, weight, mean, rstd, cache, groups, needs)
+    def forward(ctx, g, x, weight, mean, rstd, cache, kind, groups, eps, needs):
+        grads = _backward_kernel(kind, g, x, weight, mean, rstd, cache, groups, eps, needs)
         ctx.kind, ctx.groups = kind, groups
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(g, x, weight, mean, rstd)
@@ -167,6 +179,7 @@ class NormalizeBackward(ArrayFunction):
             _shaped(d_w, weight),
             _shaped(d_m, mean),
             _shaped(d_r, rstd),
+            None,
             None,
             None,
             None,

@@ -3,16 +3,27 @@ and both gradients in one call (the output gradient reordered once for the two p
 
 Each primitive is created with the layouts of its activations and weights left to oneDNN
 (``any``): it picks its fastest, usually channels blocked by 16, as PyTorch's CPU convolutions
-run. Arrays are handed to oneDNN as they lie in memory, described by their own strides (NCHW,
-channels-last or another view), so NumPy copies nothing; where the primitive's layout
-differs, a oneDNN reorder (on every core) converts into a scratch buffer. Results are
-reordered into a new array that is contiguous, or channels-last where the activation argument
-is channels-last, the layouts PyTorch gives. The primitives of one geometry, and the reorders
-of the layouts met, are built the first time they are needed and kept; a geometry or direction
-oneDNN refuses is remembered and its calls decline, so the NumPy kernels run them.
+run. Forward convolutions of channels-last inputs instead read and write channels-last
+activations. Arrays are handed
+to oneDNN as they lie in memory, described by their own strides (NCHW, channels-last or
+another view), so NumPy copies nothing; where the primitive's layout differs, a oneDNN reorder
+converts into a scratch buffer. Results are reordered into a new array that is contiguous, or
+channels-last where the activation argument is channels-last, the layouts PyTorch gives. The
+primitives of one geometry, and the reorders of the layouts met, are built the first time
+they are needed and kept; a geometry or direction oneDNN refuses is remembered and its calls
+decline, so the NumPy kernels run them.
+
+A weight that comes with its version (`conv2d_reusing_weight`: inference, frozen weights) is
+reordered once per version and layout, and the reordered copy kept while the weight's array
+lives. Each primitive keeps its oneDNN memory objects and points them at each call's arrays,
+and small problems run on the calling thread alone: waking OpenMP's sleeping threads costs
+more than their share of the work.
 """
 
+import contextlib
+import functools
 import threading
+import weakref
 
 import numpy as np
 
@@ -21,6 +32,10 @@ from ember.backends.registry import DECLINE, register
 
 _FORWARD_TRAINING = 64
 _CONVOLUTION_DIRECT = 1
+_ONE_THREAD_MACS = 1 << 23
+"""Convolutions of fewer multiply-adds than this run on the calling thread alone."""
+_ONE_THREAD_ELEMENTS = 1 << 17
+"""Reorders of fewer elements than this run on the calling thread alone."""
 
 
 def _extent(count, kernel, stride, dilation):
@@ -32,6 +47,12 @@ def _channels_last(a):
     return not a.flags.c_contiguous and a.transpose(0, 2, 3, 1).flags.c_contiguous
 
 
+def _channels_last_desc(shape):
+    """The descriptor of (N, C, H, W) memory laid out as (N, H, W, C)."""
+    n, c, h, w = shape
+    return dnnl.Desc(shape, strides=(h * w * c, 1, w * c, c))
+
+
 def _empty_like_layout(shape, channels_last):
     """A new float32 (N, C, H, W) array, contiguous or viewing channels-last memory."""
     if not channels_last:
@@ -40,14 +61,64 @@ def _empty_like_layout(shape, channels_last):
     return np.empty((n, h, w, c), np.float32).transpose(0, 3, 1, 2)
 
 
+def _threads_for(small):
+    """Primitives created in this context run on the calling thread alone where ``small``."""
+    return dnnl.one_thread() if small else contextlib.nullcontext()
+
+
+def _owner(array):
+    """The array that owns ``array``'s memory (itself where it is not a view)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+class _PackedWeights:
+    """Weights reordered into primitives' layouts, kept while the array each was read from
+    lives, and reused while the weight's version is the one it was reordered at. Primitives
+    that want the same layout (those of one layer at several batch sizes) share one copy.
+
+    A version is (counter, count): the weight tensor's version counter (a one-item list that
+    every in-place write to the tensor or its views increments) and its count at the call.
+    """
+
+    def __init__(self):
+        self._entries = {}
+
+    def get(self, array, version, bound, pack):
+        """``pack()``, ``array`` reordered into ``bound``'s weight layout, or the result of an
+        earlier call for the same array at the same version in the same layout."""
+        counter, count = version
+        owner = _owner(array)
+        key = (id(owner), array.ctypes.data, array.shape, array.strides)
+        md = bound.mds[dnnl.ARG_WEIGHTS]
+        found = self._entries.get(key)
+        if found is None or found[0]() is not owner or found[1] is not counter or found[2] != count:
+            entries = self._entries
+            ref = weakref.ref(owner, lambda _, key=key: entries.pop(key, None))
+            found = entries[key] = (ref, counter, count, [])
+        layouts = found[3]
+        for other, packed in layouts:
+            if other is bound or dnnl.same_layout(other.mds[dnnl.ARG_WEIGHTS], md):
+                return packed
+        packed = pack()
+        packed.flags.writeable = False
+        layouts.append((bound, packed))
+        return packed
+
+
+_packed_weights = _PackedWeights()
+
+
 class _Bound:
-    """A primitive, the memory descriptor it chose for each argument, and the reorders between
+    """A primitive, the memory descriptor it chose for each argument, the reorders between
     those and the layouts of the arrays it has been given (built once per layout)."""
 
     def __init__(self, primitive, queries):
         self.primitive = primitive
         self.mds = {arg: primitive.md(query) for arg, query in queries.items()}
         self._links = {}
+        self._runners = {}
         self._lock = threading.Lock()
 
     def _link(self, arg, array, inbound):
@@ -57,34 +128,56 @@ class _Bound:
         if found is None:
             user = dnnl.Desc.of(array)
             md = self.mds[arg]
-            reorder = None
+            runner = None
             if not dnnl.same_layout(user.handle, md):
-                reorder = (
-                    dnnl.Reorder(user.handle, md) if inbound else dnnl.Reorder(md, user.handle)
+                src, dst = (user.handle, md) if inbound else (md, user.handle)
+                runner = dnnl.Runner(
+                    dnnl.Reorder(src, dst).primitive,
+                    ((dnnl.ARG_SRC, src), (dnnl.ARG_DST, dst)),
+                    alone=array.size < _ONE_THREAD_ELEMENTS,
                 )
-            found = (user, reorder)
+            found = (user, runner)
             with self._lock:
                 self._links[key] = found
         return found
 
-    def packed(self, arg, array):
+    def packed(self, arg, array, version=None):
         """``array`` in the primitive's layout for input ``arg``: as it is where it already
-        is, else reordered into a new buffer."""
-        if not dnnl.describable(array):
-            array = np.ascontiguousarray(array)
-        _, reorder = self._link(arg, array, True)
+        is, else reordered into a new buffer, or with ``version`` into one kept for reuse
+        (see `_PackedWeights`)."""
+        source = array if dnnl.describable(array) else np.ascontiguousarray(array)
+        _, reorder = self._link(arg, source, True)
         if reorder is None:
-            return array
+            return source
+        if version is None:
+            return self._reordered(reorder, arg, source)
+        pack = functools.partial(self._reordered, reorder, arg, source)
+        return _packed_weights.get(array, version, self, pack)
+
+    def _reordered(self, reorder, arg, array):
         packed = dnnl.buffer(self.mds[arg])
         reorder.run(array, packed)
         return packed
+
+    def _runner(self, args):
+        """The primitive bound to ``args``, (DNNL_ARG_*, descriptor handle) pairs."""
+        key = tuple(arg for arg, _ in args)
+        runner = self._runners.get(key)
+        if runner is None:
+            runner = dnnl.Runner(self.primitive, args)
+            with self._lock:
+                self._runners[key] = runner
+        return runner
 
     def run(self, inputs, outputs, extra=()):
         """Execute on ``inputs`` ({DNNL_ARG_*: array from `packed`}) and into ``outputs``
         ({DNNL_ARG_*: array of any layout}); ``extra`` are (arg, descriptor handle, array)
         triples passed as they are (the bias)."""
-        args = list(extra)
-        args += [(arg, self.mds[arg], array) for arg, array in inputs.items()]
+        args = [(arg, md) for arg, md, _ in extra]
+        arrays = [array for _, _, array in extra]
+        for arg, array in inputs.items():
+            args.append((arg, self.mds[arg]))
+            arrays.append(array)
         after = []
         for arg, array in outputs.items():
             _, reorder = self._link(arg, array, False)
@@ -92,10 +185,19 @@ class _Bound:
                 packed = dnnl.buffer(self.mds[arg])
                 after.append((reorder, packed, array))
                 array = packed
-            args.append((arg, self.mds[arg], array))
-        self.primitive.run(args)
+            args.append((arg, self.mds[arg]))
+            arrays.append(array)
+        self._runner(args).run(*arrays)
         for reorder, packed, array in after:
             reorder.run(packed, array)
+
+
+_FORWARD_ARGS = {
+    dnnl.ARG_SRC: dnnl.QUERY_SRC_MD,
+    dnnl.ARG_WEIGHTS: dnnl.QUERY_WEIGHTS_MD,
+    dnnl.ARG_DST: dnnl.QUERY_DST_MD,
+}
+"""A forward primitive's arguments and the queries of the descriptors it chose for them."""
 
 
 class _Plan:
@@ -114,6 +216,9 @@ class _Plan:
         self.w_dims = (o, cg, kh, kw) if groups == 1 else (groups, o // groups, cg, kh, kw)
         self.weights = dnnl.Desc(self.w_dims, tag=dnnl.TAG_ANY)
         self.bias = dnnl.Desc((o,), tag=dnnl.TAG_A)
+        self.src_nhwc = _channels_last_desc(self.in_shape)
+        self.dst_nhwc = _channels_last_desc(self.out_shape)
+        self.small = n * o * oh * ow * cg * kh * kw < _ONE_THREAD_MACS
         self.geometry = (
             dnnl.Dims(*stride),
             dnnl.Dims(dilation[0] - 1, dilation[1] - 1),  # oneDNN counts dilation from 0
@@ -133,23 +238,30 @@ class _Plan:
                 self._built[direction] = None
         return self._built[direction]
 
+    def _forward_primitive(self, src, dst, with_bias):
+        """The forward primitive between activations of descriptors ``src`` and ``dst``."""
+        bias = self.bias.handle if with_bias else None
+        with _threads_for(self.small):
+            return dnnl.convolution(
+                "forward", _FORWARD_TRAINING, _CONVOLUTION_DIRECT, src.handle, self.weights.handle,
+                bias, dst.handle, *self.geometry, None,
+            )  # fmt: skip
+
     def _forward(self, with_bias):
         def build():
-            bias = self.bias.handle if with_bias else None
-            prim = dnnl.convolution(
-                "forward", _FORWARD_TRAINING, _CONVOLUTION_DIRECT, self.src.handle,
-                self.weights.handle, bias, self.dst.handle, *self.geometry, None,
-            )  # fmt: skip
-            return _Bound(
-                prim,
-                {
-                    dnnl.ARG_SRC: dnnl.QUERY_SRC_MD,
-                    dnnl.ARG_WEIGHTS: dnnl.QUERY_WEIGHTS_MD,
-                    dnnl.ARG_DST: dnnl.QUERY_DST_MD,
-                },
-            )
+            return _Bound(self._forward_primitive(self.src, self.dst, with_bias), _FORWARD_ARGS)
 
         return self._get(("forward", with_bias), build)
+
+    def _channels_last_forward(self, with_bias):
+        """The forward primitive on channels-last activations, or None where oneDNN has only
+        reference code for it."""
+
+        def build():
+            prim = self._forward_primitive(self.src_nhwc, self.dst_nhwc, with_bias)
+            return None if prim.implementation().startswith("ref") else _Bound(prim, _FORWARD_ARGS)
+
+        return self._get(("channels_last_forward", with_bias), build)
 
     def _hint(self):
         """The forward primitive descriptor oneDNN's backward primitives are created from."""
@@ -160,10 +272,11 @@ class _Plan:
 
     def _backward_data(self):
         def build():
-            prim = dnnl.convolution(
-                "backward_data", _CONVOLUTION_DIRECT, self.src.handle, self.weights.handle,
-                self.dst.handle, *self.geometry, self._hint(), None,
-            )  # fmt: skip
+            with _threads_for(self.small):
+                prim = dnnl.convolution(
+                    "backward_data", _CONVOLUTION_DIRECT, self.src.handle,
+                    self.weights.handle, self.dst.handle, *self.geometry, self._hint(), None,
+                )  # fmt: skip
             return _Bound(
                 prim,
                 {
@@ -178,10 +291,11 @@ class _Plan:
     def _backward_weights(self, with_bias):
         def build():
             bias = self.bias.handle if with_bias else None
-            prim = dnnl.convolution(
-                "backward_weights", _CONVOLUTION_DIRECT, self.src.handle, self.weights.handle,
-                bias, self.dst.handle, *self.geometry, self._hint(), None,
-            )  # fmt: skip
+            with _threads_for(self.small):
+                prim = dnnl.convolution(
+                    "backward_weights", _CONVOLUTION_DIRECT, self.src.handle,
+                    self.weights.handle, bias, self.dst.handle, *self.geometry, self._hint(), None,
+                )  # fmt: skip
             return _Bound(
                 prim,
                 {
@@ -196,8 +310,15 @@ class _Plan:
     def _user_weights(self, w):
         return w.reshape(self.w_dims)
 
-    def forward(self, x, w, b):
-        bound = self._forward(b is not None)
+    def forward(self, x, w, b, weight_version=None):
+        """The output, or None where oneDNN refused; with ``weight_version`` the weight is
+        reordered once per version (see `_PackedWeights`). Channels-last inputs (which then need
+        no reorder) run on the channels-last primitive."""
+        bound = None
+        if _channels_last(x):
+            bound = self._channels_last_forward(b is not None)
+        if bound is None:
+            bound = self._forward(b is not None)
         if bound is None:
             return None
         out = _empty_like_layout(self.out_shape, _channels_last(x))
@@ -206,7 +327,7 @@ class _Plan:
             extra = ((dnnl.ARG_BIAS, self.bias.handle, np.ascontiguousarray(b)),)
         inputs = {
             dnnl.ARG_SRC: bound.packed(dnnl.ARG_SRC, x),
-            dnnl.ARG_WEIGHTS: bound.packed(dnnl.ARG_WEIGHTS, self._user_weights(w)),
+            dnnl.ARG_WEIGHTS: bound.packed(dnnl.ARG_WEIGHTS, self._user_weights(w), weight_version),
         }
         bound.run(inputs, {dnnl.ARG_DST: out}, extra)
         return out
@@ -285,6 +406,16 @@ def conv2d(x, w, b, stride, padding, dilation, groups):
     out_hw = tuple(map(_out_size, x.shape[2:], w.shape[2:], stride, padding, dilation))
     plan = _plan(x.shape, w.shape, stride, padding, dilation, groups, out_hw)
     out = None if plan is None else plan.forward(x, w, b)
+    return DECLINE if out is None else out
+
+
+@register("conv2d_reusing_weight", "onednn", dtypes=[np.float32], priority=10)
+def conv2d_reusing_weight(x, w, b, stride, padding, dilation, groups, weight_version):
+    """`conv2d`, reordering ``w`` once per ``weight_version`` (the weight tensor's version
+    counter and its count now) rather than on every call."""
+    out_hw = tuple(map(_out_size, x.shape[2:], w.shape[2:], stride, padding, dilation))
+    plan = _plan(x.shape, w.shape, stride, padding, dilation, groups, out_hw)
+    out = None if plan is None else plan.forward(x, w, b, weight_version)
     return DECLINE if out is None else out
 
 

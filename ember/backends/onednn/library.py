@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import os
 import sys
+import threading
 
 import numpy as np
 
@@ -27,6 +28,7 @@ ARG_DIFF_SRC, ARG_DIFF_DST, ARG_DIFF_WEIGHTS, ARG_DIFF_BIAS = 129, 145, 161, 169
 QUERY_SRC_MD, QUERY_DIFF_SRC_MD, QUERY_WEIGHTS_MD, QUERY_DIFF_WEIGHTS_MD = 129, 130, 131, 132
 QUERY_DST_MD, QUERY_DIFF_DST_MD, QUERY_WORKSPACE_MD = 133, 134, 135
 ARG_WORKSPACE = 64
+_QUERY_IMPL_INFO_STR = 8
 _ARG_FROM, _ARG_TO = ARG_SRC, ARG_DST  # a reorder's input and output
 
 
@@ -120,18 +122,30 @@ def set_num_threads(n):
         pass
 
 
+def _load_gomp():
+    """GNU OpenMP, whose thread count oneDNN's primitives read; None where it is missing."""
+    try:
+        gomp = ctypes.CDLL("libgomp.so.1")
+    except OSError:
+        return None
+    wanted = ("omp_get_max_threads", "omp_set_num_threads")
+    return gomp if all(hasattr(gomp, name) for name in wanted) else None
+
+
+_gomp = _load_gomp()
+
+
 @contextlib.contextmanager
 def one_thread():
     """Primitives created inside the block run on the calling thread alone. oneDNN fixes a
     primitive's thread count when it creates it; one that has a single thread calls its kernel
     directly, without waking OpenMP's pool (tens of microseconds, more than a small product
-    costs)."""
-    try:
-        gomp = ctypes.CDLL("libgomp.so.1")
-        before = gomp.omp_get_max_threads()
-    except (OSError, AttributeError):
+    costs). Reorders read the count when they run: one run inside the block runs alone."""
+    gomp = _gomp
+    if gomp is None:
         yield
         return
+    before = gomp.omp_get_max_threads()
     gomp.omp_set_num_threads(1)
     try:
         yield
@@ -194,6 +208,16 @@ class Primitive:
     def md(self, query):
         return ctypes.c_void_p(_lib.dnnl_primitive_desc_query_md(self.pd, query, 0))
 
+    def implementation(self):
+        """The name of the kernel oneDNN chose, such as 'brgconv:avx512_core' ('ref:any' for
+        its slow reference code)."""
+        name = ctypes.c_char_p()
+        _check(
+            _lib.dnnl_primitive_desc_query(self.pd, _QUERY_IMPL_INFO_STR, 0, ctypes.byref(name)),
+            "primitive_desc_query",
+        )
+        return name.value.decode()
+
     def run(self, args):
         """Execute with args: a list of (DNNL_ARG_*, memory descriptor, NumPy array)."""
         if self.parks_blas:
@@ -222,6 +246,62 @@ class Primitive:
                 _lib.dnnl_primitive_destroy(self.prim)
             if self.pd:
                 _lib.dnnl_primitive_desc_destroy(self.pd)
+
+
+class Runner:
+    """A primitive bound to fixed arguments, ``arg_mds``: (DNNL_ARG_*, memory descriptor
+    handle) pairs whose descriptors outlive it. Its memory objects are made once and pointed
+    at each run's arrays, which saves `Primitive.run`'s creating and destroying them. With
+    ``alone`` it runs on the calling thread only (for reorders, which read OpenMP's thread
+    count when they run; see `one_thread` for other primitives)."""
+
+    def __init__(self, primitive, arg_mds, alone=False):
+        self.primitive = primitive
+        self._arg_mds = tuple(arg_mds)
+        self._alone = alone and _gomp is not None
+        self._mems = []
+        for _, md in arg_mds:
+            mem = ctypes.c_void_p()
+            _check(_lib.dnnl_memory_create(ctypes.byref(mem), md, _engine, None), "memory_create")
+            self._mems.append(mem)
+        self._args = (_ExecArg * len(arg_mds))(
+            *[_ExecArg(arg, mem) for (arg, _), mem in zip(arg_mds, self._mems)]
+        )
+        self._lock = threading.Lock()  # held while a run points the memory objects
+
+    def run(self, *arrays):
+        """Execute on ``arrays``, one NumPy array per argument, in the order bound. A run that
+        meets another thread's run of this primitive makes memory objects of its own."""
+        if not self._lock.acquire(blocking=False):
+            self.primitive.run([(a, md, x) for (a, md), x in zip(self._arg_mds, arrays)])
+            return
+        try:
+            if self.primitive.parks_blas:
+                blas_pool.park()
+            for mem, array in zip(self._mems, arrays, strict=True):
+                _check(
+                    _lib.dnnl_memory_set_data_handle(mem, ctypes.c_void_p(array.ctypes.data)),
+                    "memory_set_data_handle",
+                )
+            if self._alone:
+                threads = _gomp.omp_get_max_threads()
+                _gomp.omp_set_num_threads(1)
+            try:
+                status = _lib.dnnl_primitive_execute(
+                    self.primitive.prim, _stream, len(self._mems), self._args
+                )
+            finally:
+                if self._alone:
+                    _gomp.omp_set_num_threads(threads)
+            _check(status, "execute")
+            _check(_lib.dnnl_stream_wait(_stream), "stream_wait")
+        finally:
+            self._lock.release()
+
+    def __del__(self):
+        if _lib is not None:
+            for mem in self._mems:
+                _lib.dnnl_memory_destroy(mem)
 
 
 class Reorder:

@@ -115,4 +115,6 @@ def test_inplace_change_is_caught_as_in_torch(row, target):
         if g is None or e is None:  # no gradient is right where the other one is zero
             assert g is e or np.allclose(g if e is None else e, 0)
             continue
-        np.testing.assert_allclose(g, e, rtol=1e-7, atol=1e-9, err_msg=row.name)
+        # float32 kernels may round differently from PyTorch's (thread count, kernel choice)
+        tol = 1e-5 if "float32" in row.name else 1e-7
+        np.testing.assert_allclose(g, e, rtol=tol, atol=tol * 1e-2, err_msg=row.name)

@@ -8,7 +8,6 @@ declines, returns False and the caller's NumPy code runs.
 """
 
 import ctypes
-from collections import OrderedDict
 
 import numpy as np
 
@@ -20,8 +19,7 @@ ALGORITHMS = {"gelu_erf": 0x31, "gelu_tanh": 0x2B}
 
 MIN_ELEMENTS = 1 << 16
 _FORWARD_TRAINING = 0x40
-_CACHE_SIZE = 32
-_cache = OrderedDict()
+_cache = library.RecentlyUsed(32)
 
 
 def _declare():
@@ -69,14 +67,7 @@ class _Pair:
 
 def _pair(name, n):
     key = (name, n, _runtime.get_num_threads())
-    pair = _cache.get(key)
-    if pair is None:
-        pair = _cache[key] = _Pair(ALGORITHMS[name], n)
-        if len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    else:
-        _cache.move_to_end(key)
-    return pair
+    return _cache.get(key, lambda: _Pair(ALGORITHMS[name], n))
 
 
 def _usable(*arrays):

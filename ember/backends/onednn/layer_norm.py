@@ -15,7 +15,6 @@ results therefore do not depend on the thread count either.
 """
 
 import ctypes
-from collections import OrderedDict
 
 import numpy as np
 
@@ -27,8 +26,7 @@ _USE_SCALE, _USE_SHIFT = 0x2, 0x4  # dnnl_normalization_flags_t
 _ARG_MEAN, _ARG_VARIANCE, _ARG_SCALE, _ARG_SHIFT = 49, 50, 51, 52
 _ARG_DIFF_SCALE, _ARG_DIFF_SHIFT = 255, 256
 _TAG_AB = 3
-_CACHE_SIZE = 32
-_cache = OrderedDict()
+_cache = library.RecentlyUsed(32)
 
 
 def _declare():
@@ -116,16 +114,12 @@ class _Pair:
 
 
 def _pair(m, k, eps, flags):
-    key = (m, k, eps, flags)
-    pair = _cache.get(key)
-    if pair is None:
-        with library.one_thread():
-            pair = _cache[key] = _Pair(m, k, eps, flags)
-        if len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    else:
-        _cache.move_to_end(key)
-    return pair
+    return _cache.get((m, k, eps, flags), lambda: _one_thread_pair(m, k, eps, flags))
+
+
+def _one_thread_pair(m, k, eps, flags):
+    with library.one_thread():
+        return _Pair(m, k, eps, flags)
 
 
 def _plain(a, shape):

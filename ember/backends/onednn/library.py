@@ -12,6 +12,7 @@ import ctypes
 import os
 import sys
 import threading
+from collections import OrderedDict
 
 import numpy as np
 
@@ -191,6 +192,25 @@ def describable(array):
 def same_layout(md, other):
     """Whether two memory descriptor handles describe the same layout."""
     return bool(_lib.dnnl_memory_desc_equal(md, other))
+
+
+class RecentlyUsed:
+    """The ``size`` most recently used of the objects ``make()`` built for each key
+    (primitives and what goes with them: building one costs far more than running it)."""
+
+    def __init__(self, size):
+        self.size = size
+        self._items = OrderedDict()
+
+    def get(self, key, make):
+        item = self._items.get(key)
+        if item is None:
+            item = self._items[key] = make()
+            if len(self._items) > self.size:
+                self._items.popitem(last=False)
+        else:
+            self._items.move_to_end(key)
+        return item
 
 
 class Primitive:

@@ -18,7 +18,6 @@ calls return None, and the caller's NumPy loop runs.
 
 import ctypes
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,8 +36,7 @@ _WEIGHTS, _WEIGHTS_ITER, _BIAS, _WORKSPACE = 33, 34, 41, 64
 _DIFF = 128  # a diff argument is its forward argument plus this
 _QUERY_WEIGHTS, _QUERY_DIFF_WEIGHTS, _QUERY_WORKSPACE = 131, 132, 135
 
-_CACHE_SIZE = 16
-_cache = OrderedDict()
+_cache = library.RecentlyUsed(16)
 _lock = threading.RLock()  # over the cache and the building of primitives (which nests)
 
 
@@ -238,14 +236,7 @@ def _geometry(cell, T, B, n_in, H, x_layout):
     count is part of the key."""
     key = (cell, T, B, n_in, H, x_layout, _runtime.get_num_threads())
     with _lock:
-        found = _cache.get(key)
-        if found is None:
-            found = _cache[key] = _Geometry(cell, T, B, n_in, H, x_layout)
-            if len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
-        else:
-            _cache.move_to_end(key)
-    return found
+        return _cache.get(key, lambda: _Geometry(cell, T, B, n_in, H, x_layout))
 
 
 def _float32(*arrays):

@@ -12,7 +12,6 @@ Log-softmax stays on NumPy: oneDNN's is about ten times less accurate than PyTor
 """
 
 import ctypes
-from collections import OrderedDict
 
 import numpy as np
 
@@ -23,8 +22,7 @@ MIN_ELEMENTS = 1 << 14  # below this the call costs more than NumPy saves (measu
 _ACCURATE = 0x30000  # dnnl_softmax_accurate
 _FORWARD_TRAINING = 0x40
 _TAG_AB = 3
-_CACHE_SIZE = 32
-_cache = OrderedDict()
+_cache = library.RecentlyUsed(32)
 
 
 def _declare():
@@ -70,14 +68,7 @@ class _Pair:
 
 def _pair(rows, cols):
     key = (rows, cols, _runtime.get_num_threads())
-    pair = _cache.get(key)
-    if pair is None:
-        pair = _cache[key] = _Pair(rows, cols)
-        if len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    else:
-        _cache.move_to_end(key)
-    return pair
+    return _cache.get(key, lambda: _Pair(rows, cols))
 
 
 def _usable(*arrays):

@@ -149,8 +149,10 @@ def test_max_pool_values_indices_gradients_and_strides(pool_backend, case, fill,
 def test_onednn_pooling_serves_finite_tiled_float32_input_only():
     if "onednn" not in registry.backends_for("max_pool"):
         pytest.skip("no oneDNN kernels here")
+    # channels-last: vectorised in oneDNN on every x86 CPU it supports (plain layouts are
+    # scalar code on AVX2 CPUs, which the next test shows declining)
     x = ember.tensor(np.random.default_rng(4).standard_normal((2, 3, 8, 8)), dtype=ember.float32)
-    x.requires_grad_(True)
+    x = x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2).requires_grad_(True)
     ember.nn.functional.max_pool2d(x, 2).sum().backward()
     assert registry.last_used("max_pool") == registry.last_used("max_pool_grad") == "onednn"
     with ember.no_grad():
@@ -159,6 +161,22 @@ def test_onednn_pooling_serves_finite_tiled_float32_input_only():
     assert registry.last_used("max_pool") == "numpy"
     ember.nn.functional.max_pool2d(x.detach(), 3, stride=2)
     assert registry.last_used("max_pool") == "numpy"
+
+
+def test_onednn_pooling_declines_scalar_code(monkeypatch):
+    """Where oneDNN has only unvectorised pooling for a layout, NumPy's kernel runs it."""
+    if "onednn" not in registry.backends_for("max_pool"):
+        pytest.skip("no oneDNN kernels here")
+    from ember.backends.onednn import library, pool
+
+    monkeypatch.setattr(pool, "_plans", {})
+    monkeypatch.setattr(library.Primitive, "implementation", lambda self: "simple_nchw:any")
+    x = np.random.default_rng(6).standard_normal((2, 4, 8, 8)).astype(np.float32)
+    ours, theirs = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ember.nn.functional.max_pool2d(ours, 2).sum().backward()
+    torch.nn.functional.max_pool2d(theirs, 2).sum().backward()
+    assert registry.last_used("max_pool") == registry.last_used("max_pool_grad") == "numpy"
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
 
 
 @pytest.mark.parametrize("shape,out", [((2, 3, 7, 6), (3, 2)), ((2, 3, 9), (4,)),

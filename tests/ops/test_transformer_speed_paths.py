@@ -113,7 +113,8 @@ def test_sdpa_softmax_runs_on_onednn_for_large_scores(monkeypatch):
     backwards = _calls(monkeypatch, onednn_softmax, "backward")
     q = ember.tensor(_rand(np.random.default_rng(19), (4, 4, 64, 16)), requires_grad=True)
     ember.nn.functional.scaled_dot_product_attention(q, q, q, is_causal=True).sum().backward()
-    assert forwards[0] is not None and backwards[0] is not None
+    assert forwards[0] is not None
+    assert (backwards[0] is not None) == _vectorised_softmax_backward(4 * 4 * 64, 64)
 
 
 def test_sdpa_non_contiguous_views_match_torch(monkeypatch):
@@ -453,5 +454,30 @@ def test_softmax_in_place_forward_and_backward_kernels():
     t = torch.tensor(x, requires_grad=True)
     (grad,) = torch.autograd.grad(torch.softmax(t, -1), t, torch.tensor(g))
     d = g.copy()
+    if not _vectorised_softmax_backward(256, 80):
+        assert onednn_softmax.backward(d, buffer, out=d) is None
+        return
     assert onednn_softmax.backward(d, buffer, out=d) is d
     np.testing.assert_allclose(d, grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def _vectorised_softmax_backward(rows, cols):
+    """Whether this CPU has a vectorised oneDNN softmax backward for (rows, cols): AVX2
+    machines get only oneDNN's reference code, which ember leaves to NumPy."""
+    return onednn_softmax._pair(rows, cols).backward is not None
+
+
+@needs_onednn
+def test_softmax_backward_declines_onednn_reference_code(monkeypatch):
+    """A backward oneDNN implements only with its slow reference code runs in NumPy and
+    still matches PyTorch; the forward stays on oneDNN."""
+    monkeypatch.setattr(onednn_softmax, "_cache", library.RecentlyUsed(4))
+    monkeypatch.setattr(library.Primitive, "implementation", lambda self: "ref:any")
+    backwards = _calls(monkeypatch, onednn_softmax, "backward")
+    forwards = _calls(monkeypatch, onednn_softmax, "forward")
+    x = _rand(np.random.default_rng(23), (128, 200))
+    (ours,), (theirs,) = _both([x])
+    ember.softmax(ours, -1).pow(2).sum().backward()
+    torch.softmax(theirs, -1).pow(2).sum().backward()
+    assert forwards[0] is not None and backwards == [None]
+    _close(ours.grad, theirs.grad)

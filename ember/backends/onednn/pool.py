@@ -7,7 +7,8 @@ winners and the reverse. Contiguous and channels-last arrays are handed over as 
 
 oneDNN's maximum skips NaN and starts from the lowest finite float, where PyTorch's takes a
 NaN and gives -inf for a window of -inf; an input holding NaN or -inf (its minimum says so,
-one pass) is left to the NumPy kernel. Other geometries and layouts decline too.
+one pass) is left to the NumPy kernel. Other geometries and layouts decline too, and so does
+a CPU where oneDNN has only scalar code for the layout.
 """
 
 import numpy as np
@@ -19,6 +20,9 @@ from ember.backends.registry import DECLINE, register
 
 _FORWARD_TRAINING = 64
 _POOLING_MAX = 0x1FF
+_SCALAR_CODE = ("simple", "ref")
+"""Name prefixes of oneDNN's unvectorised pooling (its choice for plain layouts on AVX2
+CPUs): four times slower than the NumPy kernel, which takes those over."""
 
 
 def _layout(a):
@@ -53,6 +57,8 @@ class _Pooling:
             "forward", _FORWARD_TRAINING, _POOLING_MAX, self.src.handle, self.dst.handle,
             *geometry, None,
         )  # fmt: skip
+        if self.forward.implementation().startswith(_SCALAR_CODE):
+            raise dnnl.Refused("no vectorised oneDNN pooling for this CPU and layout")
         self.workspace = self.forward.md(dnnl.QUERY_WORKSPACE_MD)
         if not dnnl.same_layout(self.workspace, winners.handle):
             raise dnnl.Refused("oneDNN's pooling workspace is not one window offset per cell")

@@ -363,15 +363,17 @@ print(json.dumps(out))
 )
 
 
-# Largest difference allowed, as a fraction of the largest reference value: about ten times the
-# differences measured. float32: ConvNeXt up to 6e-7; EfficientNet up to 5e-5, as its train-mode
-# batch norm over 2 images of 2x2 pixels amplifies round-off (PyTorch in float32 is as far from
-# float64 as ember is). float64: both libraries agree to about 1e-12.
+# Largest difference allowed, as a fraction of the largest reference value: several times the
+# differences measured. float32: ConvNeXt up to 6e-7; EfficientNet up to 5e-5 on AVX-512 CPUs
+# and 1.8e-4 on AVX2 ones (the loss after one step), as its train-mode batch norm over 2 images
+# of 2x2 pixels amplifies round-off: there PyTorch's float32 loss is 5e-5 from the float64
+# one and ember's 1.3e-4, while ember's evaluation outputs are the closer of the two (4e-5
+# against 9e-5). float64: both libraries agree to about 1e-12.
 _KEYS = ("first", "losses", "grads", "input_grad", "eval", "weights")
 CNN_TOLERANCES = {
     "float32": {
         "convnext": dict.fromkeys(_KEYS, 5e-6),
-        "efficientnet": {"first": 1e-4, "losses": 1e-4, "grads": 1e-4, "input_grad": 5e-4,
+        "efficientnet": {"first": 1e-4, "losses": 6e-4, "grads": 1e-4, "input_grad": 5e-4,
                          "eval": 3e-4, "weights": 3e-4},
     },
     "float64": {model: dict.fromkeys(_KEYS, 1e-10) for model in ("convnext", "efficientnet")},

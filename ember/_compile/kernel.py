@@ -141,7 +141,7 @@ def run_pieces(fn, operands, outs):
             *[out[cut] for out in outs],
         )
 
-    workers = threads.num_threads() if size >= threads.MIN_ELEMENTS else 1
+    workers = threads.for_size(size)
     threads.run_chunks(piece, count, workers)
 
 

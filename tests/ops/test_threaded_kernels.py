@@ -21,6 +21,7 @@ from ember.backends.numpy.select import select
 @pytest.fixture
 def small_threshold(monkeypatch):
     monkeypatch.setattr(threads, "MIN_ELEMENTS", 64)
+    monkeypatch.setattr(threads, "_split_from", 64)
     monkeypatch.setattr(threads, "_REDUCE_BLOCK", 128)
     monkeypatch.setattr(fast_sum, "_BLOCK", 128)
     monkeypatch.setattr(row_blocks, "_MIN_ELEMENTS", 64)
@@ -348,3 +349,27 @@ def test_ops_from_several_python_threads_while_the_count_changes(small_threshold
     for w in workers:
         w.join()
     assert not failures
+
+
+@pytest.mark.parametrize("split_time, expected", [(0.5, "MIN_ELEMENTS"), (0.9, "_LARGE")])
+def test_splitting_starts_where_it_pays_on_this_machine(split_time, expected, monkeypatch):
+    """Where a split 1M-element add is not clearly faster than one call (slow thread hand-offs),
+    work is split only from a larger size on; the measurement is made once."""
+    measured = []
+
+    def best(fn):
+        measured.append(fn.__name__)
+        return {"split": split_time, "whole": 1.0}[fn.__name__]
+
+    monkeypatch.setattr(threads, "_split_from", None)
+    monkeypatch.setattr(threads, "_best", best)
+    before = ember.get_num_threads()
+    ember.set_num_threads(2)
+    try:
+        assert threads.split_from() == getattr(threads, expected)
+        threads.split_from()
+        assert sorted(measured) == ["split", "whole"]
+        start = getattr(threads, expected)
+        assert threads.for_size(start) == 2 and threads.for_size(start - 1) == 1
+    finally:
+        ember.set_num_threads(before)

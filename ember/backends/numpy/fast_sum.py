@@ -16,7 +16,7 @@ _BLOCK = 1 << 12  # einsum adds a row in SIMD lanes; short rows keep its error a
 
 def _row_sums(rows, out):
     """out[i] = sum of rows[i], rows of a C-contiguous 2-d array, on the pool."""
-    count = threads.num_threads()
+    count = threads.for_size(rows.size)
     cuts = threads._bounds(rows.shape[0], count, rows.size)
 
     def part(i):

@@ -16,15 +16,21 @@ import contextvars
 import itertools
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ember import _runtime
 
-# Handing chunks to the pool and collecting them costs about 20 us (measured on 2 cores); a
-# float32 add takes about 0.15 ns an element on one core, so halving it pays from ~300k.
+# Handing chunks to the pool and collecting them costs about 20 us on some machines (a float32
+# add takes about 0.15 ns an element on one core, so halving it pays from ~300k) and several
+# hundred on others: virtual machines whose idle cores sleep deeply, cores that share no cache.
+# Below MIN_ELEMENTS nothing is split; from there, what this machine pays is measured once
+# (`split_from`).
 MIN_ELEMENTS = 1 << 18
+_LARGE = 1 << 22  # where splitting starts when it does not pay at 1M elements
+_split_from = None
 _ALIGN = 64
 _PIECE_ELEMENTS = 1 << 16
 _pool = None  # (worker count, executor), made on first use
@@ -45,6 +51,46 @@ def num_threads():
     """The threads a large elementwise op may use: ``ember.get_num_threads()``, or 1 inside a
     pool thread (a nested split would wait on the pool it runs in)."""
     return 1 if getattr(_local, "worker", False) else _runtime.get_num_threads()
+
+
+def for_size(size):
+    """The threads to split work on ``size`` elements over: `num_threads()`, or 1 below the
+    size where splitting pays on this machine."""
+    threads = num_threads()
+    if threads == 1 or size < MIN_ELEMENTS:
+        return 1
+    return threads if size >= split_from() else 1
+
+
+def split_from():
+    """The elements from which splitting elementwise work pays here: ``MIN_ELEMENTS`` where
+    splitting a float32 add of 1M elements over the threads takes at most 80% of one call's
+    time (best of 5 each, measured once per process, about 5 ms), else ``_LARGE``. Results do
+    not depend on it: every split computes the same bits as one call."""
+    global _split_from
+    if _split_from is None:
+        a = np.ones(1 << 20, np.float32)
+        out = np.empty_like(a)
+        threads = max(2, num_threads())
+
+        def whole():
+            np.add(a, a, out=out)
+
+        def split():
+            _split(np.add, (a, a), out, threads)
+
+        _split_from = MIN_ELEMENTS if _best(split) <= 0.8 * _best(whole) else _LARGE
+    return _split_from
+
+
+def _best(fn, runs=5):
+    fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
 def _run_in_worker(fn, *args):
@@ -120,7 +166,7 @@ def over_blocks(kernel, *arrays, block=1 << 16):
         s = slice(i * block, (i + 1) * block)
         kernel(*(f[s] for f in flat))
 
-    run_chunks(piece, -(-size // block), num_threads() if size >= MIN_ELEMENTS else 1)
+    run_chunks(piece, -(-size // block), for_size(size))
 
 
 def _bounds(length, threads, elements, align=1):
@@ -172,7 +218,7 @@ def elementwise(fn, *operands, out=None, dtype=None):
             break
     else:
         return fn(*operands) if out is None else fn(*operands, out=out)
-    threads = num_threads()
+    threads = for_size(o.size)
     if threads > 1:
         shape = np.broadcast_shapes(*(o.shape for o in operands if isinstance(o, np.ndarray)))
         result = _result_dtype(fn, operands, dtype)
@@ -230,7 +276,7 @@ def reduction(fn, x, axis, keepdims=False):
     if x.__class__ is not np.ndarray or x.size < MIN_ELEMENTS or x.dtype.kind != "f":
         return fn(x, axis=axis, keepdims=keepdims)
     axes = tuple(a % x.ndim for a in axis)
-    threads = num_threads()
+    threads = for_size(x.size)
     if 0 not in axes:
         return _over_leading_axis(fn, x, threads, axis=axes, keepdims=keepdims)
     if len(axes) != x.ndim or not x.flags.c_contiguous:
@@ -278,9 +324,9 @@ def along_axis(fn, x, axis, out=None, **kwargs):
     """
     if out is not None:
         kwargs["out"] = out
-    threads = num_threads()
-    if x.__class__ is not np.ndarray or x.size < MIN_ELEMENTS or threads == 1:
+    if x.__class__ is not np.ndarray or for_size(x.size) == 1:
         return fn(x, axis=axis, **kwargs)
+    threads = num_threads()
     axis %= x.ndim
     split = next((a for a in range(x.ndim) if a != axis and x.shape[a] >= threads), None)
     if split is None:

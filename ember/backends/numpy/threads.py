@@ -65,7 +65,8 @@ def for_size(size):
 def split_from():
     """The elements from which splitting elementwise work pays here: ``MIN_ELEMENTS`` where
     splitting a float32 add of 1M elements over the threads takes at most 80% of one call's
-    time (best of 5 each, measured once per process, about 5 ms), else ``_LARGE``. Results do
+    time (best of 5 each, measured once per process: 16 ms with the pool's start), else
+    ``_LARGE``. Results do
     not depend on it: every split computes the same bits as one call."""
     global _split_from
     if _split_from is None:

@@ -259,7 +259,7 @@ class _Plan:
 
         def build():
             prim = self._forward_primitive(self.src_nhwc, self.dst_nhwc, with_bias)
-            return None if prim.implementation().startswith("ref") else _Bound(prim, _FORWARD_ARGS)
+            return None if prim.scalar_code() else _Bound(prim, _FORWARD_ARGS)
 
         return self._get(("channels_last_forward", with_bias), build)
 

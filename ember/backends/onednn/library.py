@@ -249,6 +249,13 @@ class Primitive:
         )
         return name.value.decode()
 
+    def scalar_code(self):
+        """Whether oneDNN chose unvectorised code for this primitive: its reference ('ref')
+        or simple ('simple_nchw') kernels, which it falls back to where a CPU lacks a JIT
+        kernel (the softmax backward and plain-layout pooling on AVX2 CPUs) and which run
+        several times slower than NumPy's kernels for the same op."""
+        return self.implementation().startswith(("ref", "simple"))
+
     def run(self, args):
         """Execute with args: a list of (DNNL_ARG_*, memory descriptor, NumPy array)."""
         if self.parks_blas:

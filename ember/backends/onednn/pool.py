@@ -20,9 +20,6 @@ from ember.backends.registry import DECLINE, register
 
 _FORWARD_TRAINING = 64
 _POOLING_MAX = 0x1FF
-_SCALAR_CODE = ("simple", "ref")
-"""Name prefixes of oneDNN's unvectorised pooling (its choice for plain layouts on AVX2
-CPUs): four times slower than the NumPy kernel, which takes those over."""
 
 
 def _layout(a):
@@ -57,7 +54,7 @@ class _Pooling:
             "forward", _FORWARD_TRAINING, _POOLING_MAX, self.src.handle, self.dst.handle,
             *geometry, None,
         )  # fmt: skip
-        if self.forward.implementation().startswith(_SCALAR_CODE):
+        if self.forward.scalar_code():  # plain layouts on AVX2: 4x slower than NumPy's
             raise dnnl.Refused("no vectorised oneDNN pooling for this CPU and layout")
         self.workspace = self.forward.md(dnnl.QUERY_WORKSPACE_MD)
         if not dnnl.same_layout(self.workspace, winners.handle):

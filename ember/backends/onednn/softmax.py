@@ -63,7 +63,7 @@ class _Pair:
         # Where a CPU lacks a vectorised backward (AVX2 machines get oneDNN's reference code,
         # ten times slower than NumPy's three passes), NumPy computes it.
         self.backward = None
-        if not backward.implementation().startswith("ref"):
+        if not backward.scalar_code():
             self.backward = library.Runner(
                 backward,
                 [(library.ARG_DST, h), (library.ARG_DIFF_DST, h), (library.ARG_DIFF_SRC, h)],

@@ -302,12 +302,16 @@ class Silu(ArrayFunction):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return elementwise(_silu, x)
+        out = onednn_eltwise.forward("swish", x, exact=_silu)
+        return elementwise(_silu, x) if out is None else out
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         if _fusable(g, x):
+            gx = onednn_eltwise.backward("swish", g._data, x._data)
+            if gx is not None:
+                return wrap(gx)
             return _fused_grad(activation_grad.silu_grad_x, g, x)
         s = x.sigmoid()
         return g * s * (1 + x * (1 - s))

@@ -17,6 +17,7 @@ from ember.autograd.inplace import inplace
 from ember.backends.numpy import activation_grad
 from ember.backends.numpy.erf import erf as _erf
 from ember.backends.numpy.threads import MIN_ELEMENTS, elementwise, keeps_dtype
+from ember.backends.onednn import eltwise as onednn_eltwise
 
 _NAMES = (
     "neg", "abs", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt",
@@ -38,6 +39,7 @@ def _unary(
     holomorphic=True,
     complex_ok=True,
     fused_grad=None,
+    onednn=None,
 ):
     """The op ``name`` = ``np_fn`` with derivative ``grad(x, y, g)`` written in ember ops.
 
@@ -47,16 +49,17 @@ def _unary(
     ``g * conj(f'(z))``, which is ``grad`` evaluated at the conjugates (f has real Taylor
     coefficients: f(z*) = f(z)*). ``fused_grad(g, y, out=None)``, on arrays, computes the
     same gradient of a real floating point output in few passes; it serves backwards that
-    are not being recorded."""
+    are not being recorded. ``onednn`` names oneDNN's function for large float32 arrays
+    (``backends/onednn/eltwise.py``), with ``np_fn`` for what it does not compute exactly."""
     save_x, save_y = "x" in save, "y" in save
 
     def forward(ctx, x):
         if float_only and x.dtype.kind in "iub":
             x = float_np(x)
-        if x.__class__ is np.ndarray and x.size < MIN_ELEMENTS:
-            y = np_fn(x)  # too small to split over threads
-        else:
-            y = elementwise(np_fn, x)
+        y = None if onednn is None else onednn_eltwise.forward(onednn, x, exact=np_fn)
+        if y is None:
+            small = x.__class__ is np.ndarray and x.size < MIN_ELEMENTS  # not worth splitting
+            y = np_fn(x) if small else elementwise(np_fn, x)
         if ctx.needs_input_grad[0]:
             if save_x and save_y:
                 ctx.save_for_backward(x, y)
@@ -155,7 +158,8 @@ _SQRT_PI = math.sqrt(math.pi)
 neg = _unary("neg", np.negative, lambda x, y, g: -g, float_only=False, save="")
 abs = _unary("abs", np.abs, lambda x, y, g: g * _abs_derivative(x), float_only=False,
              holomorphic=False)  # fmt: skip
-exp = _unary("exp", np.exp, lambda x, y, g: g * y, fused_grad=activation_grad.exp_grad_y, save="y")
+exp = _unary("exp", np.exp, lambda x, y, g: g * y, fused_grad=activation_grad.exp_grad_y, save="y",
+             onednn="exp")  # fmt: skip
 exp2 = _unary("exp2", np.exp2, lambda x, y, g: g * y * math.log(2), save="y")
 expm1 = _unary("expm1", np.expm1, lambda x, y, g: g * (y + 1), save="y")
 log = _unary("log", np.log, lambda x, y, g: g / x)
@@ -178,12 +182,13 @@ atan = _unary("atan", np.arctan, lambda x, y, g: g / (1 + x * x))
 sinh = _unary("sinh", np.sinh, lambda x, y, g: g * x.cosh())
 cosh = _unary("cosh", np.cosh, lambda x, y, g: g * x.sinh())
 tanh = _unary("tanh", np.tanh, lambda x, y, g: g * (1 - y * y),
-              fused_grad=activation_grad.tanh_grad_y, save="y")  # fmt: skip
+              fused_grad=activation_grad.tanh_grad_y, save="y", onednn="tanh")  # fmt: skip
 asinh = _unary("asinh", np.arcsinh, lambda x, y, g: g * (x * x + 1).rsqrt())
 acosh = _unary("acosh", np.arccosh, lambda x, y, g: g * (x * x - 1).rsqrt())
 atanh = _unary("atanh", np.arctanh, lambda x, y, g: g / (1 - x * x))
 sigmoid = _unary("sigmoid", sigmoid_array, lambda x, y, g: g * y * (1 - y),
-                 fused_grad=activation_grad.sigmoid_grad_y, save="y")  # fmt: skip
+                 fused_grad=activation_grad.sigmoid_grad_y, save="y",
+                 onednn="logistic")  # fmt: skip
 _logit_unclamped = _unary("logit", lambda x: np.log(x / (1 - x)), lambda x, y, g: g / (x * (1 - x)))
 erf = _unary("erf", _erf, lambda x, y, g: g * (2 / _SQRT_PI) * (-x * x).exp())
 erfc = _unary("erfc", lambda x: 1 - _erf(x), lambda x, y, g: -g * (2 / _SQRT_PI) * (-x * x).exp())

@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+from ember._ops.activation import _silu
+from ember._ops.unary import sigmoid_array
 from ember.backends.onednn import eltwise, library
 
 pytestmark = pytest.mark.skipif(not library.available(), reason="oneDNN is not installed")
@@ -14,7 +16,13 @@ SPECIAL = np.array(
 TORCH = {
     "gelu_erf": lambda t: torch.nn.functional.gelu(t),
     "gelu_tanh": lambda t: torch.nn.functional.gelu(t, approximate="tanh"),
+    "exp": torch.exp,
+    "logistic": torch.sigmoid,
+    "swish": torch.nn.functional.silu,
+    "tanh": torch.tanh,
 }
+EXACT = {"exp": np.exp, "logistic": sigmoid_array, "swish": _silu}
+"""ember's NumPy functions for the inputs oneDNN does not compute exactly."""
 
 
 def _inputs(n=1 << 17):
@@ -25,16 +33,36 @@ def _inputs(n=1 << 17):
 
 
 @pytest.mark.parametrize("name", sorted(eltwise.ALGORITHMS))
-def test_forward_and_backward_match_torch(name):
+def test_forward_matches_torch(name):
+    x, _ = _inputs()
+    out = eltwise.forward(name, x, exact=EXACT.get(name))
+    np.testing.assert_allclose(out, TORCH[name](torch.tensor(x)).numpy(), rtol=1e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("name", ["gelu_erf", "gelu_tanh", "swish"])
+def test_backward_matches_torch(name):
+    """The derivatives ember takes from oneDNN (exp's, sigmoid's and tanh's come from the
+    saved output instead)."""
     x, g = _inputs()
-    out = eltwise.forward(name, x)
     tx = torch.tensor(x, requires_grad=True)
-    ty = TORCH[name](tx)
-    np.testing.assert_allclose(out, ty.detach().numpy(), rtol=1e-5, atol=2e-6)
-    (tg,) = torch.autograd.grad(ty, tx, torch.tensor(g))
+    (tg,) = torch.autograd.grad(TORCH[name](tx), tx, torch.tensor(g))
     gx = eltwise.backward(name, g, x)
     # In the tails PyTorch's float32 derivative cancels to 0 where the true value is ~2e-6.
     np.testing.assert_allclose(gx, tg.numpy(), rtol=1e-5, atol=5e-6)
+
+
+@pytest.mark.parametrize("name", sorted(EXACT))
+def test_results_in_the_flushed_range_and_of_nan_are_pytorchs(name):
+    """oneDNN gives 0 for exp(x) and sigmoid(x) below about x = -87 (PyTorch gives the tiny
+    and subnormal values) and exp(NaN) = inf; those elements are recomputed."""
+    x, _ = _inputs()
+    tail = np.linspace(-104, -80, 4097, dtype=np.float32)
+    x[SPECIAL.size : SPECIAL.size + tail.size] = tail
+    out = eltwise.forward(name, x, exact=EXACT[name])
+    expected = TORCH[name](torch.tensor(x)).numpy()
+    # one rounding of a subnormal result (1.4e-45) apart at most
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=3e-45)
+    assert np.isnan(out[2]) and np.isnan(expected[2])
 
 
 @pytest.mark.parametrize(

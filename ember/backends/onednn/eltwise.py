@@ -2,9 +2,14 @@
 
 NumPy has no fused kernel for functions such as exact GELU and its derivative and computes
 them in a dozen passes over memory; oneDNN's eltwise primitive computes each in one pass,
-with the same special values as PyTorch's CPU kernels (GELU of +-inf is NaN in both). Used
-for contiguous float32 arrays of at least ``MIN_ELEMENTS``; anything else, or a library that
-declines, returns False and the caller's NumPy code runs.
+with the same special values as PyTorch's CPU kernels (GELU of +-inf is NaN in both). Its
+exp, logistic (sigmoid), swish (SiLU) and tanh are also faster than NumPy's on CPUs without
+AVX-512 (1M float32 on a 2-core AVX2 machine: exp 0.35 ms against NumPy's 1.9, sigmoid 0.57
+against 2.0, tanh 2.0 against 2.8) and within 6 ulp of the exact value, but exp and logistic
+flush results below about 1e-38 to zero and give exp(NaN) = inf; ``forward`` recomputes those
+elements (inputs below ``EXACT_FROM`` or NaN) with the caller's NumPy function. Used for
+contiguous float32 arrays of at least ``MIN_ELEMENTS``; anything else, or a library that
+declines, returns None and the caller's NumPy code runs.
 """
 
 import ctypes
@@ -14,8 +19,17 @@ import numpy as np
 from ember import _runtime
 from ember.backends.onednn import library
 
-ALGORITHMS = {"gelu_erf": 0x31, "gelu_tanh": 0x2B}
+ALGORITHMS = {
+    "gelu_erf": 0x31, "gelu_tanh": 0x2B, "exp": 0x2A, "logistic": 0x29, "swish": 0x2C,
+    "tanh": 0x21,
+}  # fmt: skip
 """oneDNN's dnnl_alg_kind_t values for the functions ember runs here."""
+
+ALPHA = {"swish": 1.0}
+"""The functions' parameter where it has one: swish is x * sigmoid(alpha * x)."""
+
+EXACT_FROM = {"exp": -86.0, "logistic": -86.0, "swish": -86.0}
+"""Below these inputs oneDNN's results run into its flush to zero (from about -87)."""
 
 MIN_ELEMENTS = 1 << 16
 _FORWARD_TRAINING = 0x40
@@ -41,12 +55,12 @@ if library.available():
 class _Pair:
     """The forward and backward primitives of one function on flat arrays of n elements."""
 
-    def __init__(self, algorithm, n):
+    def __init__(self, algorithm, alpha, n):
         lib, engine = library._lib, library._engine
         self.md = md = library.Desc((n,), tag=library.TAG_A)
         self.forward = library.Primitive(
             lambda out: lib.dnnl_eltwise_forward_primitive_desc_create(
-                out, engine, _FORWARD_TRAINING, algorithm, md.handle, md.handle, 0.0, 0.0, None
+                out, engine, _FORWARD_TRAINING, algorithm, md.handle, md.handle, alpha, 0.0, None
             )
         )
         self.backward = library.Primitive(
@@ -57,7 +71,7 @@ class _Pair:
                 md.handle,
                 md.handle,
                 md.handle,
-                0.0,
+                alpha,
                 0.0,
                 self.forward.pd,
                 None,
@@ -67,7 +81,7 @@ class _Pair:
 
 def _pair(name, n):
     key = (name, n, _runtime.get_num_threads())
-    return _cache.get(key, lambda: _Pair(ALGORITHMS[name], n))
+    return _cache.get(key, lambda: _Pair(ALGORITHMS[name], ALPHA.get(name, 0.0), n))
 
 
 def _usable(*arrays):
@@ -85,8 +99,11 @@ def _usable(*arrays):
     )
 
 
-def forward(name, x):
-    """f(x) with oneDNN's function ``name`` as a new array, or None where it declines."""
+def forward(name, x, exact=None):
+    """f(x) with oneDNN's function ``name`` as a new array, or None where it declines.
+
+    For the functions of ``EXACT_FROM``, ``exact`` (an array function) computes the elements
+    oneDNN does not get right; the result is then PyTorch's there too."""
     if not _usable(x):
         return None
     out = np.empty_like(x)
@@ -96,6 +113,10 @@ def forward(name, x):
         pair.forward.run([(library.ARG_SRC, md, x), (library.ARG_DST, md, out)])
     except library.Refused:
         return None
+    lowest = EXACT_FROM.get(name)
+    if lowest is not None and not x.min() >= lowest:  # the minimum is NaN if any element is
+        outside = ~(x >= lowest)
+        out[outside] = exact(x[outside])
     return out
 
 

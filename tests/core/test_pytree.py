@@ -204,6 +204,9 @@ class Box:
     def __eq__(self, other):
         return isinstance(other, Box) and (self.content, self.label) == (other.content, other.label)
 
+    def __repr__(self):  # the same in every process: test ids are built from it
+        return f"Box({self.content!r}, {self.label!r})"
+
 
 def _register(module):
     module.register_pytree_node(

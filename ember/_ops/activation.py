@@ -19,6 +19,7 @@ from ember.backends.numpy.row_blocks import over_rows
 from ember.backends.numpy.select import select
 from ember.backends.numpy.threads import elementwise, keeps_dtype, num_threads
 from ember.backends.onednn import eltwise as onednn_eltwise
+from ember.backends.onednn import gelu_tanh as onednn_gelu_tanh
 from ember.backends.onednn import softmax as onednn_softmax
 
 __all__ = [
@@ -253,6 +254,12 @@ class Gelu(ArrayFunction):
     @staticmethod
     def forward(ctx, x, approximate):
         ctx.approximate = approximate
+        if approximate == "tanh" and onednn_gelu_tanh.preferred(x):
+            found = onednn_gelu_tanh.forward(x, with_derivative=ctx.needs_input_grad[0])
+            if found is not None:
+                out, derivative = found
+                ctx.save_for_backward(x, *(() if derivative is None else (derivative,)))
+                return out
         out = onednn_eltwise.forward(_ONEDNN_GELU[approximate], x)
         if out is not None:  # one vectorised pass; its backward is one more
             ctx.save_for_backward(x)

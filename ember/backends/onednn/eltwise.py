@@ -99,11 +99,23 @@ def _usable(*arrays):
     )
 
 
+def kernel_name(name, x):
+    """The implementation oneDNN runs ``name`` with on arrays like ``x`` (such as
+    'jit:avx2'), or None where it declines them."""
+    if not _usable(x):
+        return None
+    try:
+        return _pair(name, x.size).forward.implementation()
+    except library.Refused:
+        return None
+
+
 def forward(name, x, exact=None):
     """f(x) with oneDNN's function ``name`` as a new array, or None where it declines.
 
     For the functions of ``EXACT_FROM``, ``exact`` (an array function) computes the elements
-    oneDNN does not get right; the result is then PyTorch's there too."""
+    oneDNN does not get right; the result is then PyTorch's there too. Without it they keep
+    oneDNN's values (0 where they would be below about 1e-38)."""
     if not _usable(x):
         return None
     out = np.empty_like(x)
@@ -114,7 +126,8 @@ def forward(name, x, exact=None):
     except library.Refused:
         return None
     lowest = EXACT_FROM.get(name)
-    if lowest is not None and not x.min() >= lowest:  # the minimum is NaN if any element is
+    # the minimum is NaN if any element is, so NaN inputs are recomputed too
+    if exact is not None and lowest is not None and not x.min() >= lowest:
         outside = ~(x >= lowest)
         out[outside] = exact(x[outside])
     return out

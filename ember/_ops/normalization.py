@@ -227,10 +227,16 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     _check_parameter(bias, "bias", normalized_shape, "layer_norm")
     n = math.prod(normalized_shape)
     rows = math.prod(input.shape[: input.dim() - k])
-    flat_w = None if weight is None else weight.reshape(n)
-    flat_b = None if bias is None else bias.reshape(n)
-    out = Normalize.apply(input.reshape(rows, n), flat_w, flat_b, "layer", 1, eps)[0]
-    return out.reshape(tuple(input.shape))
+    flat_w, flat_b = (_as_shape(t, (n,)) for t in (weight, bias))
+    out = Normalize.apply(_as_shape(input, (rows, n)), flat_w, flat_b, "layer", 1, eps)[0]
+    return _as_shape(out, tuple(input.shape))
+
+
+def _as_shape(t, shape):
+    """``t.reshape(shape)``, or ``t`` itself where it has that shape already (a reshape is an
+    op of its own, forward and backward: a layer norm over the last dim of a matrix needs
+    none)."""
+    return t if t is None or tuple(t.shape) == shape else t.reshape(shape)
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):

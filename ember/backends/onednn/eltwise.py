@@ -3,13 +3,13 @@
 NumPy has no fused kernel for functions such as exact GELU and its derivative and computes
 them in a dozen passes over memory; oneDNN's eltwise primitive computes each in one pass,
 with the same special values as PyTorch's CPU kernels (GELU of +-inf is NaN in both). Its
-exp, logistic (sigmoid), swish (SiLU) and tanh are also faster than NumPy's on CPUs without
-AVX-512 (1M float32 on a 2-core AVX2 machine: exp 0.35 ms against NumPy's 1.9, sigmoid 0.57
-against 2.0, tanh 2.0 against 2.8) and within 6 ulp of the exact value, but exp and logistic
-flush results below about 1e-38 to zero and give exp(NaN) = inf; ``forward`` recomputes those
-elements (inputs below ``EXACT_FROM`` or NaN) with the caller's NumPy function. Used for
-contiguous float32 arrays of at least ``MIN_ELEMENTS``; anything else, or a library that
-declines, returns None and the caller's NumPy code runs.
+exp, logistic (sigmoid), swish (SiLU) and tanh are also faster than NumPy's (1M float32 on a
+2-core AVX2 machine: exp 0.35 ms against NumPy's 1.9, sigmoid 0.57 against 2.0, tanh 2.0
+against 2.8) and within 6 ulp of the exact value, but exp and logistic flush results below
+about 1e-38 to zero and give exp(NaN) = inf; ``forward`` recomputes those elements (inputs
+below ``EXACT_FROM`` or NaN) with the caller's NumPy function. Used for contiguous float32
+arrays of at least ``MIN_ELEMENTS``; anything else, or a library that declines, returns
+None and the caller's NumPy code runs.
 """
 
 import ctypes

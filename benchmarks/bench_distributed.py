@@ -9,13 +9,15 @@
    PyTorch API (this file, run as ``--ddp-worker``): under ember, started as ember users start
    it (``ember run --nproc-per-node 2``, or ``ember run`` for one process), and under PyTorch
    as PyTorch users start it (``python -m torch.distributed.run --nproc-per-node 2``, gloo, or
-   plain ``python`` for one process). Every process has one thread (OMP_NUM_THREADS=1 and the
-   BLAS equivalents), nothing else is set. Each rank has the same per-rank batch as the single
-   process, so the scaling is 2 x (single step time) / (DDP step time), 2.0 at best. The runs
-   alternate between the libraries; each run times ``--steps`` steps after warm-up and gives
-   their median; the tables give the median over ``--repeats`` runs and its spread (min-max).
-   For ember the "tail" is the time from the end of backward's computation to the end of the
-   last bucket's reduction (the gradients averaged), as a share of the step.
+   plain ``python`` for one process). Nothing is set for either library: each launcher gives
+   its ranks their share of the cores (one thread each on a 2-core machine, as torchrun and
+   ``ember run`` set OMP_NUM_THREADS), and the single process keeps its library's default
+   (every core). Each rank has the same per-rank batch as the single process, so the scaling
+   is 2 x (single step time) / (DDP step time), 2.0 at best. The runs alternate between the
+   libraries; each run times ``--steps`` steps after warm-up and gives their median; the
+   tables give the median over ``--repeats`` runs and its spread (min-max). For ember the
+   "tail" is the time from the end of backward's computation to the end of the last bucket's
+   reduction (the gradients averaged), as a share of the step.
 """
 
 import argparse
@@ -30,11 +32,6 @@ import numpy as np
 
 SIZES_MB = [1, 4, 16, 64, 256]
 HERE = os.path.abspath(__file__)
-ONE_THREAD = {
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-}
 # Per-rank batch of each model: small enough for a run of a few seconds on one thread.
 BATCH = {"cnn": 32, "resnet18": 8}
 
@@ -170,8 +167,7 @@ def _launch(lib, nprocs, model, args):
         cmd += ["--nproc-per-node", str(nprocs)]
     else:
         cmd = [sys.executable]
-    env = {**os.environ, **ONE_THREAD}
-    proc = subprocess.run(cmd + script, capture_output=True, text=True, env=env, timeout=600)
+    proc = subprocess.run(cmd + script, capture_output=True, text=True, timeout=600)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"{' '.join(cmd + script)} failed:\n{proc.stdout}\n{proc.stderr}")
@@ -193,7 +189,7 @@ def bench_ddp(args):
             for lib, n in order:
                 results[model, lib, n].append(_launch(lib, n, model, args))
     print(
-        f"\nDDP training step, 2 ranks x 1 thread against 1 process x 1 thread, "
+        f"\nDDP training step, 2 ranks against 1 process, each with its launcher's threads, "
         f"{args.repeats} runs of {args.steps} steps; median (min-max) over runs\n"
     )
     print(
@@ -241,7 +237,7 @@ def main():
     if not args.no_all_reduce:
         mpiexec = os.path.join(os.path.dirname(sys.executable), "mpiexec")
         cmd = [mpiexec, "-n", "2", sys.executable, HERE, "--all-reduce-worker"]
-        subprocess.run(cmd, check=True, env={**os.environ, **ONE_THREAD})
+        subprocess.run(cmd, check=True)
     bench_ddp(args)
     load = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     print(f"\nload after: {load}")

@@ -66,8 +66,7 @@ def split_from():
     """The elements from which splitting elementwise work pays here: ``MIN_ELEMENTS`` where
     splitting a float32 add of 1M elements over the threads takes at most 80% of one call's
     time (best of 5 each, measured once per process: 16 ms with the pool's start), else
-    ``_LARGE``. Results do
-    not depend on it: every split computes the same bits as one call."""
+    ``_LARGE``. Results do not depend on it: every split computes the same bits as one call."""
     global _split_from
     if _split_from is None:
         a = np.ones(1 << 20, np.float32)
@@ -325,9 +324,9 @@ def along_axis(fn, x, axis, out=None, **kwargs):
     """
     if out is not None:
         kwargs["out"] = out
-    if x.__class__ is not np.ndarray or for_size(x.size) == 1:
+    threads = for_size(x.size) if x.__class__ is np.ndarray else 1
+    if threads == 1:
         return fn(x, axis=axis, **kwargs)
-    threads = num_threads()
     axis %= x.ndim
     split = next((a for a in range(x.ndim) if a != axis and x.shape[a] >= threads), None)
     if split is None:

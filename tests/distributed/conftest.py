@@ -1,5 +1,7 @@
 """Multi-process tests: each runs a script under ``mpiexec`` with a time limit, so a hang fails
-the test instead of stalling the run."""
+the test instead of stalling the run. When the suite runs in several pytest processes
+(``-n 2 --dist loadgroup``), every test here goes to the same one, so no two jobs of ranks
+share the cores at once (PyTorch's gloo aborted when they did)."""
 
 import os
 import shutil
@@ -8,7 +10,15 @@ import sys
 
 import pytest
 
-SCRIPTS = os.path.join(os.path.dirname(__file__), "scripts")
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPTS = os.path.join(HERE, "scripts")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the group marks
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if str(item.path).startswith(HERE + os.sep):
+            item.add_marker(pytest.mark.xdist_group("ranks"))
 
 
 def _mpiexec():

@@ -6,8 +6,8 @@
 Every op runs on a (rows, 1024) float32 tensor, forward only at each size and forward plus
 backward (the gradient of ``out.backward(ones)``) at 1M for the differentiable ones. Each
 library runs in a fresh process of its own with its own defaults (nothing is set for
-PyTorch), from the same PyTorch-API code; a process times every op ``--reps`` times after a
-warm-up call and reports each op's median (``--statistic min``: the fastest run, for a
+PyTorch), from the same PyTorch-API code; a process times every op ``--reps`` times after
+warm-up calls and reports each op's median (``--statistic min``: the fastest run, for a
 machine others are using). Rounds alternate which library goes first. A figure is the
 median over rounds of the process figures, with their range; the ratio is
 ember / PyTorch, and ops above 1.2x are listed at the end. The machine may be shared while
@@ -104,8 +104,18 @@ def _inputs(lib, n):
 STATISTICS = {"median": statistics.median, "min": min}
 
 
+def _warm_up(fn, calls=10, seconds=0.2):
+    """Run ``fn`` until its allocations settle: a library's first calls in a process can take
+    several times longer (PyTorch's first ten 1M adds here: 2 ms, then 0.2)."""
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+        if time.perf_counter() - start > seconds:
+            break
+
+
 def _time(fn, reps, statistic):
-    fn()
+    _warm_up(fn)
     times = []
     for _ in range(reps):
         t0 = time.perf_counter()

@@ -22,6 +22,7 @@ from ember.autograd.function import ArrayFunction
 from ember.autograd.grad_mode import GRAD_ENABLED
 from ember.backends.numpy.activation_grad import cube_grad_x, plain_arrays, square_grad_x
 from ember.backends.numpy.threads import MIN_ELEMENTS, elementwise, keeps_dtype
+from ember.backends.onednn import binary as onednn_binary
 
 __all__ = [
     "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow",
@@ -36,13 +37,17 @@ def _binary(ufunc, a, b, dtype):
     """``ufunc(a, b)`` computed in ``dtype`` (the operands' common dtype, PyTorch's promotion).
 
     Operands already in ``dtype`` and too small to split over threads (a Python float with a
-    floating dtype, as NumPy keeps such a scalar weak) go to the ufunc in one plain call."""
+    floating dtype, as NumPy keeps such a scalar weak) go to the ufunc in one plain call;
+    large float32 ones to oneDNN where it takes them."""
     if a.__class__ is np.ndarray and (a.dtype is dtype or a.dtype == dtype):
         if b.__class__ is np.ndarray:
             if a.size + b.size < MIN_ELEMENTS and (b.dtype is dtype or b.dtype == dtype):
                 return ufunc(a, b)
         elif b.__class__ is float and a.size < MIN_ELEMENTS and dtype.kind == "f":
             return ufunc(a, b)
+        out = onednn_binary.compute(ufunc, a, b)
+        if out is not None:
+            return out
     return cast(elementwise(ufunc, operand_array(a, dtype), operand_array(b, dtype)), dtype)
 
 
@@ -141,7 +146,8 @@ class Div(ArrayFunction):
         a, b = _saved_operands(ctx)
         a_c, b_c = conj_of(a), conj_of(b)
         ga = grad_for(g / b_c, a) if ctx.needs_input_grad[0] else None
-        gb = grad_for(-g * a_c / (b_c * b_c), b) if ctx.needs_input_grad[1] else None
+        # (a / b) / b as PyTorch computes it: b * b overflows (or underflows) first
+        gb = grad_for(-g * (a_c / b_c / b_c), b) if ctx.needs_input_grad[1] else None
         return ga, gb, None
 
 

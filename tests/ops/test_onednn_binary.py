@@ -1,0 +1,100 @@
+"""Large float32 add, subtract, multiply and divide on oneDNN: bit for bit NumPy's results
+(special values and subnormals included), what it declines, and the ops through it against
+PyTorch."""
+
+import numpy as np
+import pytest
+import torch
+
+import ember
+from ember.backends.onednn import binary, library
+
+pytestmark = pytest.mark.skipif(not library.available(), reason="oneDNN is not installed")
+
+N = binary.MIN_ELEMENTS
+FUNCTIONS = [np.add, np.subtract, np.multiply, np.true_divide]
+SPECIAL = np.array(
+    [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, -1e-45, 1e-39, 3e38, -3e38, 1.0, -2.5],
+    np.float32,
+)
+
+
+def _operands():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(N).astype(np.float32)
+    b = rng.standard_normal(N).astype(np.float32)
+    # every pair of special values, and subnormal results from normal operands
+    a[: SPECIAL.size**2] = np.repeat(SPECIAL, SPECIAL.size)
+    b[: SPECIAL.size**2] = np.tile(SPECIAL, SPECIAL.size)
+    a[200:300] = 1e-20
+    b[200:300] = 1e-19
+    return a.reshape(1024, -1), b.reshape(1024, -1)
+
+
+def _same_bits(got, expected):
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    nan = np.isnan(expected)
+    np.testing.assert_array_equal(np.isnan(got), nan)
+    np.testing.assert_array_equal(got[~nan].view(np.int32), expected[~nan].view(np.int32))
+
+
+@pytest.mark.parametrize("fn", FUNCTIONS, ids=lambda f: f.__name__)
+def test_arrays_give_numpys_bits(fn):
+    a, b = _operands()
+    with np.errstate(all="ignore"):
+        expected = fn(a, b)
+    got = binary.compute(fn, a, b)
+    assert got is not None, "oneDNN should take two large float32 arrays"
+    _same_bits(got, expected)
+
+
+@pytest.mark.parametrize("fn", FUNCTIONS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("number", [0.1, -3, 1e-40, float("inf"), 1 << 24])
+def test_a_python_number_gives_numpys_bits(fn, number):
+    a, _ = _operands()
+    with np.errstate(all="ignore"):
+        expected = fn(a, number)
+    got = binary.compute(fn, a, number)
+    assert got is not None
+    _same_bits(got, expected)
+
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        (np.ones(N // 2, np.float32), np.ones(N // 2, np.float32)),  # small
+        (np.ones(N), np.ones(N)),  # float64
+        (np.ones((1024, N // 1024), np.float32), np.ones(N // 1024, np.float32)),  # broadcast
+        (np.ones((N // 512, 1024), np.float32)[:, ::2], np.ones((N // 512, 512), np.float32)),
+        (np.ones(N, np.float32), 1 << 30),  # an int float32 cannot hold exactly
+        (np.ones(N, np.float32), np.ones(N, np.int32)),
+    ],
+    ids=["small", "float64", "broadcast", "strided", "large int", "int32"],
+)
+def test_declines_what_it_does_not_take(a, b):
+    assert binary.compute(np.add, a, b) is None
+
+
+def test_declines_on_one_thread():
+    a, b = _operands()
+    threads = ember.get_num_threads()
+    ember.set_num_threads(1)
+    try:
+        assert binary.compute(np.add, a, b) is None
+    finally:
+        ember.set_num_threads(threads)
+
+
+def test_ops_and_gradients_match_torch():
+    a, b = _operands()
+    a, b = np.abs(np.nan_to_num(a)) + 1, np.nan_to_num(b)  # finite gradients
+    ea, eb = (ember.tensor(x, requires_grad=True) for x in (a, b))
+    ta, tb = (torch.tensor(x, requires_grad=True) for x in (a, b))
+    outs = []
+    for x, y in ((ea, eb), (ta, tb)):
+        out = (x + y) * (x - y) / x * 0.5 - 2
+        out.sum().backward()
+        outs.append(out.detach().numpy())
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(ea.grad.numpy(), ta.grad.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(eb.grad.numpy(), tb.grad.numpy(), rtol=1e-6, atol=1e-6)

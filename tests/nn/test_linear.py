@@ -34,6 +34,27 @@ def test_bilinear(dtype):
     compare_modules(t, e, [rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 5, 4))])
 
 
+@pytest.mark.parametrize("needs", [(True, False, False), (False, True, True), (True, True, False)])
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_linear_gradients_of_what_requires_them(needs, dtype):
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in ((2, 6, 5), (3, 5), (3,))]
+    grads = []
+    for lib, functional in ((torch, TF), (ember, EF)):
+        x, w, b = (
+            lib.tensor(a).to(getattr(lib, dtype)).requires_grad_(need)
+            for a, need in zip(arrays, needs)
+        )
+        out = functional.linear(x, w, b)
+        out.backward(lib.ones_like(out))
+        grads.append([t.grad for t in (x, w, b)])
+    for t_grad, e_grad in zip(*grads):
+        assert (t_grad is None) == (e_grad is None)
+        if t_grad is not None:
+            assert str(e_grad.dtype).split(".")[1] == str(t_grad.dtype).split(".")[1]
+            expected = t_grad.float().numpy()
+            np.testing.assert_allclose(e_grad.float().numpy(), expected, rtol=2e-2, atol=2e-2)
+
+
 def test_linear_gradcheck_and_double_backward():
     w, b = rng.standard_normal((3, 4)), rng.standard_normal(3)
     check_gradcheck(EF.linear, [rng.standard_normal((2, 4)), w, b], second_order=True)

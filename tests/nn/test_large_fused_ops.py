@@ -47,6 +47,24 @@ def test_cross_entropy(threads, reduction):
         np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-6)
 
 
+def test_cross_entropy_of_confident_and_masked_logits(threads):
+    """Logits far below their row's maximum (exp under about 1e-38, which oneDNN's exp
+    flushes to zero) and -inf ones (masked classes) give PyTorch's loss and gradient."""
+    rng = np.random.default_rng(2)
+    logits = (rng.standard_normal((300, 1000)) * 40).astype(np.float32)
+    logits[:, :50] = -np.inf
+    logits[::3, 60] = 80.0
+    target = rng.integers(50, 1000, 300)
+    results = []
+    for lib in (torch, ember):
+        x = lib.tensor(logits, requires_grad=True)
+        loss = lib.nn.functional.cross_entropy(x, lib.tensor(target))
+        loss.backward()
+        results.append([loss.detach().numpy(), x.grad.numpy()])
+    for ref, got in zip(*results):
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-7)
+
+
 @pytest.mark.parametrize("rows,elements", [(10, 10), (5000, 5_000_000), (3, 4_000_000)])
 def test_over_rows_covers_every_row_once(threads, rows, elements):
     seen = np.zeros(rows, int)

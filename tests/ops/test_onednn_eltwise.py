@@ -51,15 +51,18 @@ def test_backward_matches_torch(name):
     np.testing.assert_allclose(gx, tg.numpy(), rtol=1e-5, atol=5e-6)
 
 
+@pytest.mark.parametrize("in_place", [False, True], ids=["new array", "in place"])
 @pytest.mark.parametrize("name", sorted(EXACT))
-def test_results_in_the_flushed_range_and_of_nan_are_pytorchs(name):
+def test_results_in_the_flushed_range_and_of_nan_are_pytorchs(name, in_place):
     """oneDNN gives 0 for exp(x) and sigmoid(x) below about x = -87 (PyTorch gives the tiny
-    and subnormal values) and exp(NaN) = inf; those elements are recomputed."""
+    and subnormal values) and exp(NaN) = inf; those elements are recomputed, from the
+    inputs as they were also when the result overwrites them."""
     x, _ = _inputs()
     tail = np.linspace(-104, -80, 4097, dtype=np.float32)
     x[SPECIAL.size : SPECIAL.size + tail.size] = tail
-    out = eltwise.forward(name, x, exact=EXACT[name])
     expected = TORCH[name](torch.tensor(x)).numpy()
+    out = eltwise.forward(name, x, exact=EXACT[name], out=x if in_place else None)
+    assert (out is x) == in_place
     # one rounding of a subnormal result (1.4e-45) apart at most
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=3e-45)
     assert np.isnan(out[2]) and np.isnan(expected[2])

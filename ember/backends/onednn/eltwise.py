@@ -110,26 +110,31 @@ def kernel_name(name, x):
         return None
 
 
-def forward(name, x, exact=None):
-    """f(x) with oneDNN's function ``name`` as a new array, or None where it declines.
+def forward(name, x, exact=None, out=None):
+    """f(x) with oneDNN's function ``name`` into ``out`` (a new array if None; ``x`` itself
+    computes in place), or None where it declines.
 
     For the functions of ``EXACT_FROM``, ``exact`` (an array function) computes the elements
     oneDNN does not get right; the result is then PyTorch's there too. Without it they keep
     oneDNN's values (0 where they would be below about 1e-38)."""
-    if not _usable(x):
+    if not _usable(x) or (out is not None and not _usable(x, out)):
         return None
-    out = np.empty_like(x)
+    lowest = EXACT_FROM.get(name)
+    # the minimum is NaN if any element is, so NaN inputs are recomputed too
+    outside = None
+    if exact is not None and lowest is not None and not x.min() >= lowest:
+        outside = ~(x >= lowest)
+        inputs = x[outside]  # read before an in-place run overwrites them
+    if out is None:
+        out = np.empty_like(x)
     try:
         pair = _pair(name, x.size)
         md = pair.md.handle
         pair.forward.run([(library.ARG_SRC, md, x), (library.ARG_DST, md, out)])
     except library.Refused:
         return None
-    lowest = EXACT_FROM.get(name)
-    # the minimum is NaN if any element is, so NaN inputs are recomputed too
-    if exact is not None and lowest is not None and not x.min() >= lowest:
-        outside = ~(x >= lowest)
-        out[outside] = exact(x[outside])
+    if outside is not None:
+        out[outside] = exact(inputs)
     return out
 
 

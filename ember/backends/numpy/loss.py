@@ -11,7 +11,9 @@ Class-index targets never form A densely on the fast path: the loss reads x at t
 and the gradient subtracts there. The forward keeps exp(x - row max) and its row sums
 (class indices) or log_softmax(x) (probabilities) for the backward, so the backward makes
 no exp pass on the common path. Large inputs are split into row blocks run on several
-threads (`row_blocks`); each block's passes (max, exp, sum) then read it from cache.
+threads (`row_blocks`); each block's passes (max, exp, sum) then read it from cache. For
+class-index targets the exponentials run after the blocks, over the whole array on
+oneDNN's exp where it takes it (about 5x NumPy's exp), and the row sums after that.
 """
 
 import numpy as np
@@ -67,6 +69,9 @@ def cross_entropy_forward(x, target, weight, ignore_index, smoothing, from_logit
     kept = np.empty_like(x)
     sumexp = np.empty(m, x.dtype)
     cross = np.empty(m, x.dtype)  # sum_c A[i, c] (x - max)[i, c]
+    # exp(x - max) for class-index targets after the blocks, over the whole array on oneDNN's
+    # threads where it takes it (5x NumPy's exp), else in each block
+    exp_after = index and onednn_eltwise.kernel_name("exp", kept) is not None
 
     def block(lo, hi):
         e = kept[lo:hi]
@@ -89,8 +94,6 @@ def cross_entropy_forward(x, target, weight, ignore_index, smoothing, from_logit
     def sums(lo, hi):
         kept[lo:hi].sum(axis=1, out=sumexp[lo:hi])
 
-    # oneDNN's exp, over the whole array on its threads, where it takes it (5x NumPy's)
-    exp_after = index and onednn_eltwise.kernel_name("exp", kept) is not None
     with np.errstate(invalid="ignore", divide="ignore"):  # -inf logits: as in PyTorch
         over_rows(block, m, x.size, threads)
         if exp_after:

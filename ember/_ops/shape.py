@@ -479,11 +479,30 @@ def split(tensor, split_size_or_sections, dim=0):
                 f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's "
                 f"size at dimension {d}), but got split_sizes={sizes}"
             )
-    out, start = [], 0
-    for s in sizes:
-        out.append(tensor.narrow(d, start, s))
-        start += s
-    return tuple(out)
+    return Split.apply(tensor, d, tuple(sizes))
+
+
+class Split(ViewFunction):
+    """Views of consecutive pieces of ``x`` along ``dim``, of the given sizes (split, chunk).
+
+    One op for all the pieces: its backward concatenates their gradients, where a slice per
+    piece gave each a gradient of the whole input's size, zero outside it, to be summed. As
+    in PyTorch, the pieces refuse in-place changes while autograd records them."""
+
+    _multiple_views = True
+
+    @staticmethod
+    def forward(ctx, x, dim, sizes):
+        ctx.dim = dim
+        lead, pieces, start = (slice(None),) * dim, [], 0
+        for size in sizes:
+            pieces.append(x[(*lead, slice(start, start + size))])
+            start += size
+        return tuple(pieces)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return cat(grads, ctx.dim), None, None
 
 
 def split_method(self, split_size, dim=0):

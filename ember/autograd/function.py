@@ -39,6 +39,7 @@ class FunctionCtx:
 
     _array_inputs = False
     _is_view = False
+    _multiple_views = False  # returns several views (split): they refuse in-place changes
     # Defaults read on every node (an instance sets its own only when it differs).
     _to_save = None  # what forward passed to save_for_backward, until apply resolves it
     _saved = None  # the saved Tensors; _FREED once backward has run without retain_graph

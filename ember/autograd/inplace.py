@@ -37,6 +37,13 @@ def check_inplace(t):
         raise RuntimeError(
             "a view of a leaf Variable that requires grad is being used in an in-place operation."
         )
+    if base is not None and t.grad_fn is not None and t.grad_fn._multiple_views:
+        raise RuntimeError(
+            f"Output {t._output_nr} of {type(t.grad_fn).__name__} is a view and is being modified "
+            "inplace. This view is the output of a function that returns multiple views. Such "
+            "functions do not allow the output views to be modified inplace. You should replace "
+            "the inplace operation by an out-of-place one."
+        )
 
 
 def view_positions(base, view):

@@ -11,7 +11,7 @@ from ember._ops.linalg import einsum, vector_norm
 from ember._ops.shape import broadcast_shapes, broadcast_tensors
 from ember._random import np_generator
 from ember._tensor import Tensor, wrap
-from ember.autograd.function import ArrayFunction
+from ember.autograd.function import PROFILER, ArrayFunction
 from ember.autograd.grad_mode import GRAD_ENABLED
 from ember.autograd.inplace import inplace as write_inplace
 from ember.backends.numpy.activation_grad import plain_arrays
@@ -58,6 +58,7 @@ class Linear(ArrayFunction):
         x, w = ctx.saved_tensors
         if (
             not GRAD_ENABLED[0]
+            and PROFILER[0] is None  # a profiler or FLOP counter sees the products as ops
             and plain_arrays(g._data, x._data, w._data)
             and x._data.dtype.kind == "f"
         ):

@@ -22,8 +22,13 @@ COSINE_CASES = [
 @pytest.mark.parametrize("s1,s2,kw", COSINE_CASES)
 def test_cosine_similarity_module(dtype, s1, s2, kw):
     t, e = torch.nn.CosineSimilarity(**kw), ember.nn.CosineSimilarity(**kw)
-    arrays = [rng.standard_normal(s1), rng.standard_normal(s2)]
-    compare_modules(t, e, arrays, dtype, rtol=1e-5, atol=1e-6)
+    # inputs of its own: the module's generator gives each test other values in each order
+    # the tests run in (several processes share them out)
+    draw = np.random.default_rng(1).standard_normal
+    arrays = [draw(s1), draw(s2)]
+    # float32 gradients that cancel to about 0 keep rounding noise of some 1e-6 in both
+    atol = 1e-5 if dtype == "float32" else 1e-6
+    compare_modules(t, e, arrays, dtype, rtol=1e-5, atol=atol)
     assert repr(t) == repr(e)
 
 

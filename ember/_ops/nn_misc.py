@@ -50,8 +50,7 @@ class Linear(ArrayFunction):
             out = x @ w.T
         if b is not None:
             out += b
-        # NumPy multiplies bfloat16 matrices into float32: round once, after the bias.
-        return out if out.dtype == x.dtype else out.astype(x.dtype)
+        return _same_dtype(out, x)  # rounded once, after the bias
 
     @staticmethod
     def backward(ctx, g):
@@ -92,7 +91,7 @@ def _linear_grads(needs, g, x, w):
 
 
 def _same_dtype(result, like):
-    """NumPy multiplies bfloat16 matrices into float32; the gradient keeps the input's dtype."""
+    """NumPy multiplies bfloat16 matrices into float32; the result keeps the input's dtype."""
     return result if result.dtype == like.dtype else result.astype(like.dtype)
 
 

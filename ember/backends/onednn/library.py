@@ -231,6 +231,7 @@ class Primitive:
 
     def __init__(self, create_pd, parks_blas=False):
         self.parks_blas = parks_blas
+        self._implementation = None
         self.pd = ctypes.c_void_p()
         self.prim = ctypes.c_void_p()
         _check(create_pd(ctypes.byref(self.pd)), "primitive_desc_create")
@@ -241,13 +242,16 @@ class Primitive:
 
     def implementation(self):
         """The name of the kernel oneDNN chose, such as 'brgconv:avx512_core' ('ref:any' for
-        its slow reference code)."""
-        name = ctypes.c_char_p()
-        _check(
-            _lib.dnnl_primitive_desc_query(self.pd, _QUERY_IMPL_INFO_STR, 0, ctypes.byref(name)),
-            "primitive_desc_query",
-        )
-        return name.value.decode()
+        its slow reference code). Asked once: callers such as cross-entropy choose their
+        path by it on every call."""
+        if self._implementation is None:
+            name = ctypes.c_char_p()
+            query = _lib.dnnl_primitive_desc_query(
+                self.pd, _QUERY_IMPL_INFO_STR, 0, ctypes.byref(name)
+            )
+            _check(query, "primitive_desc_query")
+            self._implementation = name.value.decode()
+        return self._implementation
 
     def scalar_code(self):
         """Whether oneDNN chose unvectorised code for this primitive: its reference ('ref')

@@ -49,3 +49,21 @@ def test_relu_large_strided_input_and_gradient():
     (got * ember.tensor(weight)).sum().backward()
     (want * torch.tensor(weight)).sum().backward()
     np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+def test_relu_split_over_threads_keeps_nan_and_signed_zero(monkeypatch):
+    """Each thread zeroes its own piece of the output before taking the maximum."""
+    from ember.backends.numpy import threads
+
+    monkeypatch.setattr(threads, "_split_from", threads.MIN_ELEMENTS)
+    before = ember.get_num_threads()
+    ember.set_num_threads(2)
+    try:
+        values = [np.nan, -0.0, 0.0, -1.5, 2.0, -np.inf, np.inf]
+        ours, theirs = _pair(np.tile(values, threads.MIN_ELEMENTS // 3), "float32")
+        got = ember.relu(ours).numpy()
+    finally:
+        ember.set_num_threads(before)
+    want = torch.relu(theirs).numpy()
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))

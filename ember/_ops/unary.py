@@ -167,7 +167,7 @@ log2 = _unary("log2", np.log2, lambda x, y, g: g / (x * math.log(2)))
 log10 = _unary("log10", np.log10, lambda x, y, g: g / (x * math.log(10)))
 log1p = _unary("log1p", np.log1p, lambda x, y, g: g / (x + 1))
 sqrt = _unary("sqrt", np.sqrt, lambda x, y, g: g / (2 * y),
-              fused_grad=activation_grad.sqrt_grad_y, save="y")  # fmt: skip
+              fused_grad=activation_grad.sqrt_grad_y, save="y", onednn="sqrt")  # fmt: skip
 rsqrt = _unary("rsqrt", rsqrt_array, lambda x, y, g: -0.5 * g * y * y * y,
                fused_grad=activation_grad.rsqrt_grad_y, save="y")  # fmt: skip
 square = _unary("square", np.square, lambda x, y, g: 2 * g * x, float_only=False)

@@ -20,6 +20,7 @@ TORCH = {
     "logistic": torch.sigmoid,
     "swish": torch.nn.functional.silu,
     "tanh": torch.tanh,
+    "sqrt": torch.sqrt,
 }
 EXACT = {"exp": np.exp, "logistic": sigmoid_array, "swish": _silu}
 """ember's NumPy functions for the inputs oneDNN does not compute exactly."""
@@ -80,3 +81,22 @@ def test_results_in_the_flushed_range_and_of_nan_are_pytorchs(name, in_place):
 def test_declines_what_it_does_not_handle(x):
     assert eltwise.forward("gelu_erf", x) is None
     assert eltwise.backward("gelu_erf", x, x) is None
+
+
+def test_sqrt_is_numpys_bit_for_bit():
+    """The square root is exact in both: every bit agrees, NaN signs (negative inputs, -NaN)
+    and subnormal inputs included, also through ``ember.sqrt`` and its gradient."""
+    import ember
+
+    x, _ = _inputs()
+    x[SPECIAL.size : SPECIAL.size + 4] = [1e-45, 1e-40, -1e-45, -np.nan]
+    x[SPECIAL.size + 4 :] = np.abs(x[SPECIAL.size + 4 :]) * np.float32(1e4)
+    got = eltwise.forward("sqrt", x)
+    np.testing.assert_array_equal(got.view(np.uint32), np.sqrt(x).view(np.uint32))
+    t = ember.tensor(x, requires_grad=True)
+    y = ember.sqrt(t)
+    np.testing.assert_array_equal(y.detach().numpy().view(np.uint32), np.sqrt(x).view(np.uint32))
+    y.backward(ember.ones_like(y))
+    with np.errstate(all="ignore"):
+        want = (1 / (2 * torch.sqrt(torch.tensor(x)))).numpy()
+    np.testing.assert_allclose(t.grad.numpy(), want, rtol=1e-6)

@@ -100,3 +100,21 @@ def test_sqrt_is_numpys_bit_for_bit():
     with np.errstate(all="ignore"):
         want = (1 / (2 * torch.sqrt(torch.tensor(x)))).numpy()
     np.testing.assert_allclose(t.grad.numpy(), want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("alpha", [1.0, 0.3])
+def test_elu_on_onednns_exp_matches_torch(alpha):
+    """ELU of a large float32 array takes its exponentials from oneDNN; the values (special
+    ones, the flushed range) and the gradient stay PyTorch's."""
+    import ember
+
+    x, g = _inputs()
+    x[SPECIAL.size : SPECIAL.size + 200] = np.linspace(-104, -80, 200, dtype=np.float32)
+    ours = ember.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    got = ember.nn.functional.elu(ours, alpha)
+    want = torch.nn.functional.elu(theirs, alpha)
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-6, atol=2e-7)
+    got.backward(ember.tensor(g))
+    want.backward(torch.tensor(g))
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-6, atol=2e-7)

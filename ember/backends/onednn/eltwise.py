@@ -102,6 +102,12 @@ def _usable(*arrays):
     )
 
 
+def accepts(x):
+    """Whether the kernels here take arrays like ``x`` (a library that then refuses a
+    primitive still makes ``forward`` return None)."""
+    return _usable(x)
+
+
 def kernel_name(name, x):
     """The implementation oneDNN runs ``name`` with on arrays like ``x`` (such as
     'jit:avx2'), or None where it declines them."""

@@ -40,14 +40,27 @@ __all__ = [
 
 
 def _canonical(kind, groups, shape):
-    """(view shape (N, G, K, L), statistics axes) of an input of ``shape``."""
+    """(view shape (N, G, K, L), statistics axes) of an input of ``shape``; for layer norm
+    ``groups`` is the number of elements each row normalises (see ``Normalize``)."""
     if kind == "layer":
-        return (shape[0], 1, shape[1], 1), (2, 3)
+        return (_row_count(shape, groups), 1, groups, 1), (2, 3)
     n, c = shape[0], shape[1]
     length = math.prod(shape[2:])
     if kind == "batch":
         return (n, c, 1, length), (0, 2, 3)
     return (n, groups, c // groups, length), (2, 3)
+
+
+def _row_count(shape, size):
+    """The rows of ``size`` elements layer norm normalises in an input of ``shape`` (for
+    ``size`` 0, the input is the (rows, 0) matrix itself)."""
+    return math.prod(shape) // size if size else shape[0]
+
+
+def _as_rows(x, size):
+    """Layer norm's input array as its matrix of rows of ``size`` elements (a view where
+    its layout allows)."""
+    return x.reshape(-1, size) if size else x
 
 
 def _kept(view, axes):
@@ -56,12 +69,14 @@ def _kept(view, axes):
 
 def _forward_kernel(kind, x, weight, bias, groups, eps):
     if kind == "layer":
-        fused = onednn_layer_norm.forward(x, weight, bias, eps)
+        rows = _as_rows(x, groups)
+        fused = onednn_layer_norm.forward(rows, weight, bias, eps)
         if fused is not None:  # its cache is the variance, which the oneDNN backward reads
             out, mean, var = fused
             rstd = (1.0 / np.sqrt(var + eps)).astype(var.dtype, copy=False)
-            return out, mean, var, rstd, var
-        return kernels.layer_norm_forward(x, weight, bias, eps, threads=get_num_threads())
+            return out.reshape(x.shape), mean, var, rstd, var
+        out, *rest = kernels.layer_norm_forward(rows, weight, bias, eps, threads=get_num_threads())
+        return out.reshape(x.shape), *rest
     if kind == "batch":
         return kernels.batch_norm_forward(x, weight, bias, eps)
     return kernels.group_norm_forward(x, weight, bias, groups, eps)
@@ -69,14 +84,19 @@ def _forward_kernel(kind, x, weight, bias, groups, eps):
 
 def _backward_kernel(kind, g, x, weight, mean, rstd, cache, groups, eps, needs):
     if kind == "layer":
+        shape, g, x = x.shape, _as_rows(g, groups), _as_rows(x, groups)
+        grads = None
         if cache.ndim == 1:  # the oneDNN forward ran: cache is the variance
             grads = onednn_layer_norm.backward(np.ascontiguousarray(g), x, weight, mean, cache, eps)
-            if grads is not None:
-                return tuple(d if need else None for d, need in zip(grads, needs))
-            cache = (x - mean[:, None]) * rstd[:, None]  # the standardised input NumPy reads
-        return kernels.layer_norm_backward(
-            g, x, weight, mean, rstd, cache, needs, threads=get_num_threads()
-        )
+            if grads is None:
+                cache = (x - mean[:, None]) * rstd[:, None]  # the standardised input NumPy reads
+        if grads is None:
+            grads = kernels.layer_norm_backward(
+                g, x, weight, mean, rstd, cache, needs, threads=get_num_threads()
+            )
+        dx, dw, db = grads
+        dx = None if dx is None else dx.reshape(shape)
+        return tuple(d if need else None for d, need in zip((dx, dw, db), needs))
     if kind == "batch":
         return kernels.batch_norm_backward(g, x, weight, mean, rstd, cache, needs)
     return kernels.group_norm_backward(g, x, weight, mean, rstd, cache, groups, needs)
@@ -84,6 +104,11 @@ def _backward_kernel(kind, g, x, weight, mean, rstd, cache, groups, eps, needs):
 
 class Normalize(ArrayFunction):
     """(x - mean) * rstd * weight + bias over the statistics of ``kind``.
+
+    ``groups`` is group norm's number of groups; for layer norm it is the number of
+    elements each row normalises, the input's trailing ones: the op takes the input in its
+    own shape and its kernels read it as a matrix of rows (one op where reshapes before and
+    after would add two, forward and backward).
 
     Returns (out, mean, rstd, var); var (biased, for running statistics) is not
     differentiable. PyTorch saves the bias for layer norm only, and so does this op, so an
@@ -226,10 +251,12 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     _check_parameter(weight, "weight", normalized_shape, "layer_norm")
     _check_parameter(bias, "bias", normalized_shape, "layer_norm")
     n = math.prod(normalized_shape)
-    rows = math.prod(input.shape[: input.dim() - k])
     flat_w, flat_b = (_as_shape(t, (n,)) for t in (weight, bias))
-    out = Normalize.apply(_as_shape(input, (rows, n)), flat_w, flat_b, "layer", 1, eps)[0]
-    return _as_shape(out, tuple(input.shape))
+    if n == 0:  # rows of nothing: the (rows, 0) matrix, whose row count its shape keeps
+        rows = math.prod(input.shape[: input.dim() - k])
+        out = Normalize.apply(_as_shape(input, (rows, 0)), flat_w, flat_b, "layer", 0, eps)[0]
+        return _as_shape(out, tuple(input.shape))
+    return Normalize.apply(input, flat_w, flat_b, "layer", n, eps)[0]
 
 
 def _as_shape(t, shape):

@@ -13,7 +13,7 @@ from ember._tensor import wrap
 from ember.autograd.function import ArrayFunction
 from ember.autograd.grad_mode import GRAD_ENABLED
 from ember.autograd.inplace import inplace
-from ember.backends.numpy import activation_grad
+from ember.backends.numpy import activation_grad, log1p_expm1
 from ember.backends.numpy import gelu as gelu_kernels
 from ember.backends.numpy.row_blocks import over_rows
 from ember.backends.numpy.select import select
@@ -346,7 +346,28 @@ def silu(input, inplace=False):
     return _inplace(silu)(input) if inplace else Silu.apply(input)
 
 
+class Softplus(ArrayFunction):
+    """softplus in one kernel (``backends/numpy/log1p_expm1.py``) instead of the composition's
+    passes. The gradient is PyTorch's formula, g z / (z + 1) with z = exp(beta x), or g where
+    beta x > threshold (there z, clamped at the threshold, stays finite for double backward)."""
+
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        ctx.beta, ctx.threshold = beta, threshold
+        ctx.save_for_backward(x)
+        return log1p_expm1.softplus(x, beta, threshold)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        scaled = x * ctx.beta
+        z = scaled.clamp(max=ctx.threshold).exp()
+        return where(scaled > ctx.threshold, g, g * z / (z + 1)), None, None
+
+
 def softplus(input, beta=1.0, threshold=20.0):
+    if log1p_expm1.takes_softplus(input._data, threshold):
+        return Softplus.apply(input, beta, threshold)
     scaled = input * beta
     soft = (scaled.clamp(max=threshold).exp()).log1p() / beta
     return where(scaled > threshold, input, soft)

@@ -14,7 +14,7 @@ from ember._tensor import wrap
 from ember.autograd.function import ArrayFunction
 from ember.autograd.grad_mode import GRAD_ENABLED
 from ember.autograd.inplace import inplace
-from ember.backends.numpy import activation_grad
+from ember.backends.numpy import activation_grad, log1p_expm1
 from ember.backends.numpy.erf import erf as _erf
 from ember.backends.numpy.threads import MIN_ELEMENTS, elementwise, keeps_dtype
 from ember.backends.onednn import eltwise as onednn_eltwise
@@ -161,11 +161,11 @@ abs = _unary("abs", np.abs, lambda x, y, g: g * _abs_derivative(x), float_only=F
 exp = _unary("exp", np.exp, lambda x, y, g: g * y, fused_grad=activation_grad.exp_grad_y, save="y",
              onednn="exp")  # fmt: skip
 exp2 = _unary("exp2", np.exp2, lambda x, y, g: g * y * math.log(2), save="y")
-expm1 = _unary("expm1", np.expm1, lambda x, y, g: g * (y + 1), save="y")
+expm1 = _unary("expm1", log1p_expm1.expm1, lambda x, y, g: g * (y + 1), save="y")
 log = _unary("log", np.log, lambda x, y, g: g / x)
 log2 = _unary("log2", np.log2, lambda x, y, g: g / (x * math.log(2)))
 log10 = _unary("log10", np.log10, lambda x, y, g: g / (x * math.log(10)))
-log1p = _unary("log1p", np.log1p, lambda x, y, g: g / (x + 1))
+log1p = _unary("log1p", log1p_expm1.log1p, lambda x, y, g: g / (x + 1))
 sqrt = _unary("sqrt", np.sqrt, lambda x, y, g: g / (2 * y),
               fused_grad=activation_grad.sqrt_grad_y, save="y", onednn="sqrt")  # fmt: skip
 rsqrt = _unary("rsqrt", rsqrt_array, lambda x, y, g: -0.5 * g * y * y * y,

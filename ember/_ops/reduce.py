@@ -17,6 +17,7 @@ from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction
 from ember.autograd.grad_mode import GRAD_ENABLED
 from ember.autograd.inplace import inplace
+from ember.backends.numpy import scan
 from ember.backends.numpy.fast_sum import fast_sum
 from ember.backends.numpy.threads import along_axis, reduction
 
@@ -384,6 +385,10 @@ class CumSum(ArrayFunction):
     @staticmethod
     def forward(ctx, x, dim, dtype):
         ctx.dim = dim
+        if dim == x.ndim - 1 and (dtype is None or dtype == x.dtype):
+            fast = scan.cumsum(x)
+            if fast is not None:
+                return fast
         return along_axis(np.cumsum, x, dim, dtype=dtype)
 
     @staticmethod
@@ -396,6 +401,10 @@ class CumSum(ArrayFunction):
 def _reverse_cumsum(a, axis):
     """Sums from each position to the end along ``axis`` (the flipped cumulative sum), read
     and written through reversed views: no flipped copies."""
+    if axis == a.ndim - 1:
+        fast = scan.cumsum(a, reverse=True)
+        if fast is not None:
+            return fast
     out = np.empty(a.shape, a.dtype)
     reverse = (slice(None),) * axis + (slice(None, None, -1),)
     along_axis(np.cumsum, a[reverse], axis, out=out[reverse])

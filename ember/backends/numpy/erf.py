@@ -65,15 +65,12 @@ def _erf_float32(x, out):
         result = _erf_float32(np.ascontiguousarray(x), np.empty(x.shape, np.float32))
         np.copyto(out, result)
         return out
-    flat_x, flat_out = x.reshape(-1), out.reshape(-1)
+    flat_out = out.reshape(-1)
     large = x.size >= threads.MIN_ELEMENTS
 
     def over_blocks(kernel):
-        def run(i):
-            s = slice(i * _BLOCK, (i + 1) * _BLOCK)
-            kernel(flat_x[s], flat_out[s])
-
-        threads.run_chunks(run, -(-x.size // _BLOCK), threads.num_threads() if large else 1)
+        workers = threads.num_threads() if large else 1
+        threads.over_blocks(kernel, x, out, block=_BLOCK, threads=workers)
 
     if not large:  # where NumPy's exp is as fast as oneDNN's, each block at once
         over_blocks(_erf_block)

@@ -26,7 +26,7 @@ import math
 import numpy as np
 
 from ember.backends.numpy.select import select
-from ember.backends.numpy.threads import elementwise, num_threads, run_chunks
+from ember.backends.numpy.threads import elementwise, num_threads, over_blocks
 from ember.backends.onednn import eltwise as onednn_eltwise
 
 MIN_ELEMENTS = 1 << 14
@@ -58,13 +58,7 @@ def _over_blocks(kernel, *arrays):
     """``kernel(*pieces)`` over blocks of ``_BLOCK`` elements of same-shaped contiguous
     arrays, on all ember's threads: a kernel here costs 15-20 passes of a float32 add, so
     splitting pays on sizes where one add's does not (``threads.for_size``)."""
-    flat = [a.reshape(-1) for a in arrays]
-
-    def piece(i):
-        s = slice(i * _BLOCK, (i + 1) * _BLOCK)
-        kernel(*(f[s] for f in flat))
-
-    run_chunks(piece, -(-flat[0].size // _BLOCK), num_threads())
+    over_blocks(kernel, *arrays, block=_BLOCK, threads=num_threads())
 
 
 def _exp(x, out=None):

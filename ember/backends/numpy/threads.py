@@ -151,11 +151,13 @@ def run_chunks(task, count, threads):
         work.clear()
 
 
-def over_blocks(kernel, *arrays, block=1 << 16):
+def over_blocks(kernel, *arrays, block=1 << 16, threads=None):
     """``kernel(*pieces)`` over matching blocks of ``block`` elements of same-shaped
     C-contiguous arrays (the operands and the outputs a fused kernel writes), on several
-    threads when large. Each block's buffers stay in cache over the kernel's passes; the
-    blocks do not depend on the thread count, so neither do the results."""
+    threads when large (``threads``, default `for_size`'s count: a kernel of many passes
+    pays for the hand-off at sizes where one add does not). Each block's buffers stay in
+    cache over the kernel's passes; the blocks do not depend on the thread count, so neither
+    do the results."""
     flat = [a.reshape(-1) for a in arrays]
     size = flat[0].size
     if size <= block:
@@ -166,7 +168,7 @@ def over_blocks(kernel, *arrays, block=1 << 16):
         s = slice(i * block, (i + 1) * block)
         kernel(*(f[s] for f in flat))
 
-    run_chunks(piece, -(-size // block), for_size(size))
+    run_chunks(piece, -(-size // block), for_size(size) if threads is None else threads)
 
 
 def _bounds(length, threads, elements, align=1):

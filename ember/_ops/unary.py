@@ -143,8 +143,8 @@ def rsqrt_array(x, out=None):
 
 
 def _rsqrt(x):
-    """1 / sqrt(x), the square root of a large float32 array on oneDNN's kernel (exact, so
-    the same bits as NumPy's: 0.14 against 0.41 ms at 1M elements)."""
+    """1 / sqrt(x), the square root of a large float32 array on oneDNN's exact kernel: the
+    same bits as NumPy's (1M elements: 0.50-0.58 ms against 0.68, the root 0.14 against 0.41)."""
     root = onednn_eltwise.forward("sqrt", x)
     if root is None:
         return elementwise(rsqrt_array, x)

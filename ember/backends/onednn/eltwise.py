@@ -8,11 +8,11 @@ exp, logistic (sigmoid), swish (SiLU) and tanh are also faster than NumPy's (1M 
 against 2.8) and within 6 ulp of the exact value, but exp and logistic flush results below
 about 1e-38 to zero and give exp(NaN) = inf; ``forward`` recomputes those elements (inputs
 below ``EXACT_FROM`` or NaN) with the caller's NumPy function. Its square root is IEEE's,
-bit for bit NumPy's (NaN signs included), on both cores (1M: 0.14 ms against NumPy's 0.41,
-which ember does not split below 4M elements where splitting does not pay on a machine;
-64k: level). Used for contiguous float32
-arrays of at least ``MIN_ELEMENTS``; anything else, or a library that declines, returns
-None and the caller's NumPy code runs.
+bit for bit NumPy's (NaN signs included), on both cores: 1M elements 0.14 ms against
+NumPy's 0.41 on one (ember splits NumPy's work only where that pays on the machine, from 4M
+elements on this one); level at 64k. Used for contiguous float32 arrays of at least
+``MIN_ELEMENTS``; anything else, or a library that declines, returns None and the caller's
+NumPy code runs.
 """
 
 import ctypes

@@ -21,6 +21,8 @@ from ember.autograd.function import ArrayFunction
 from ember.autograd.grad_mode import GRAD_ENABLED
 from ember.autograd.inplace import inplace
 
+_DRAW_CHUNK = 1 << 20  # float64 values drawn per copy into a large tensor
+
 __all__ = [
     "tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "empty", "full", "arange",
     "range", "linspace", "logspace", "eye", "zeros_like", "ones_like", "empty_like", "full_like",
@@ -488,11 +490,33 @@ def numel(input):
 
 def _fill_in_place(self, arr):
     """Overwrite ``self``'s values (no gradient flows through a fill)."""
+    return _fill_with(self, lambda data: np.copyto(data, arr, casting="unsafe"))
+
+
+def _fill_drawn(self, draw):
+    """Fill ``self`` with ``draw(count)``'s float64 values. A large contiguous NumPy array is
+    filled a chunk at a time: the same values as one draw (NumPy's generators draw in order),
+    without a float64 copy of the whole array (twice a float32 weight's size at its peak)."""
+    data = self._data
+    if data.__class__ is not np.ndarray or data.size <= _DRAW_CHUNK or not data.flags.c_contiguous:
+        return _fill_in_place(self, draw(data.shape))
+
+    def fill(data):
+        flat = data.reshape(-1)
+        for start in builtins.range(0, flat.size, _DRAW_CHUNK):
+            part = flat[start : start + _DRAW_CHUNK]
+            np.copyto(part, draw(part.size), casting="unsafe")
+
+    return _fill_with(self, fill)
+
+
+def _fill_with(self, fill):
+    """``fill(self's array)`` as an in-place op that no gradient flows through."""
     if GRAD_ENABLED[0] and self.grad_fn is None and self._requires_grad:
         raise RuntimeError(
             "a leaf Variable that requires grad is being used in an in-place operation."
         )
-    np.copyto(self._data, arr, casting="unsafe")
+    fill(self._data)
     self._vc[0] += 1
     if self.grad_fn is not None:
         self.grad_fn = None
@@ -523,13 +547,22 @@ def fill_(self, value):
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
     if self.is_meta:  # nothing to draw for
         return _fill_in_place(self, a)
-    return _fill_in_place(self, np_generator(generator).uniform(a, b, self._data.shape))
+    gen = np_generator(generator)
+    return _fill_drawn(self, lambda size: gen.uniform(a, b, size))
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
     if self.is_meta:
         return _fill_in_place(self, mean)
-    return _fill_in_place(self, mean + std * np_generator(generator).standard_normal(self.shape))
+    gen = np_generator(generator)
+
+    def draw(size):
+        values = gen.standard_normal(size)
+        values *= std
+        values += mean
+        return values
+
+    return _fill_drawn(self, draw)
 
 
 def bernoulli_(self, p=0.5, *, generator=None):

@@ -3,4 +3,12 @@
 Each module registers its kernels with `ember.backends.registry.register(name, "numpy")`.
 """
 
-from ember.backends.numpy import conv, conv3d, int8_matmul, loss, normalization, pool  # noqa: F401
+from ember.backends.numpy import (  # noqa: F401
+    conv,
+    conv3d,
+    conv_weight_bound,
+    int8_matmul,
+    loss,
+    normalization,
+    pool,
+)

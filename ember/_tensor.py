@@ -17,6 +17,7 @@ from ember._device import CPU, META, device, resolve_device
 from ember._meta import (
     COPY_OUT,
     NO_ITEM,
+    SEEN,
     MetaArray,
     as_meta_if_viewed,
     element_strides,
@@ -457,7 +458,7 @@ def _init(t, arr, requires_grad=False):
 
 def wrap(arr, requires_grad=False):
     """A Tensor around ``arr`` without copying it (a plain view of a meta array stays meta)."""
-    if arr.base.__class__ is MetaArray:
+    if SEEN[0] and arr.base.__class__ is MetaArray:
         arr = as_meta_if_viewed(arr)
     t = object.__new__(Tensor)
     t._data = arr

@@ -48,8 +48,9 @@ def broadcast_error(op, a, b):
 
 
 def apply_binary(cls, op, a, b, dtype):
+    """``cls.apply(a, b, dtype)``, with PyTorch's error for operands that do not broadcast."""
     try:
-        return cls.apply(a, b, dtype)
+        return cls.apply_binary(a, b, dtype)
     except ValueError as e:
         if "broadcast" in str(e):
             raise broadcast_error(op, a, b) from None

@@ -33,14 +33,19 @@ __all__ = [
 ]  # fmt: skip
 
 
+# Looked up once, as every op reads it (CPython does not cache ``np.<name>`` reads: NumPy's
+# module defines ``__getattr__``).
+_ndarray = np.ndarray
+
+
 def _binary(ufunc, a, b, dtype):
     """``ufunc(a, b)`` computed in ``dtype`` (the operands' common dtype, PyTorch's promotion).
 
     Operands already in ``dtype`` and too small to split over threads (a Python float with a
     floating dtype, as NumPy keeps such a scalar weak) go to the ufunc in one plain call;
     large float32 ones to oneDNN where it takes them."""
-    if a.__class__ is np.ndarray and (a.dtype is dtype or a.dtype == dtype):
-        if b.__class__ is np.ndarray:
+    if a.__class__ is _ndarray and (a.dtype is dtype or a.dtype == dtype):
+        if b.__class__ is _ndarray:
             if a.size + b.size < MIN_ELEMENTS and (b.dtype is dtype or b.dtype == dtype):
                 return ufunc(a, b)
         elif b.__class__ is float and a.size < MIN_ELEMENTS and dtype.kind == "f":
@@ -301,7 +306,7 @@ def reject_complex_extremum(name, dtype):
 def _applied(cls, op, a, b, dtype, out):
     """``cls.apply(a, b, dtype)``, written into ``out`` when one is given."""
     try:
-        r = cls.apply(a, b, dtype)
+        r = cls.apply_binary(a, b, dtype)
     except ValueError as e:
         raise _failure(e, op, a, b) from None
     return r if out is None else maybe_out(r, out)
@@ -321,7 +326,7 @@ def _binary_fn(cls, name, op_label=None):
             input = wrap(np.asarray(input))
         dtype = result_dtype(input, other)
         try:  # (``_applied``, inlined: this serves the ``*`` operator)
-            r = cls.apply(input, other, dtype)
+            r = cls.apply_binary(input, other, dtype)
         except ValueError as e:
             raise _failure(e, label, input, other) from None
         return r if out is None else maybe_out(r, out)
@@ -339,7 +344,7 @@ def add(input, other, *, alpha=1, out=None):
         input = wrap(np.asarray(input))
     dtype = result_dtype(input, other)
     try:  # (``_applied``, inlined: this serves the ``+`` operator)
-        r = Add.apply(input, other, dtype)
+        r = Add.apply_binary(input, other, dtype)
     except ValueError as e:
         raise _failure(e, "add", input, other) from None
     return r if out is None else maybe_out(r, out)
@@ -358,7 +363,7 @@ def sub(input, other, *, alpha=1, out=None):
         input = wrap(np.asarray(input))
     dtype = result_dtype(input, other)
     try:  # (``_applied``, inlined: this serves the ``-`` operator)
-        r = Sub.apply(input, other, dtype)
+        r = Sub.apply_binary(input, other, dtype)
     except ValueError as e:
         raise _failure(e, "sub", input, other) from None
     return r if out is None else maybe_out(r, out)
@@ -402,6 +407,7 @@ def _operator(cls, label, fn):
     operand ember does not combine with. The most common case, a floating-point tensor with a
     tensor of the same dtype or with a Python float, goes straight to ``cls``: what ``fn``
     does there, without its argument handling."""
+    apply_binary = cls.apply_binary  # bound once: it serves every call of the operator
 
     def op(self, other):
         dtype = self._data.dtype
@@ -409,7 +415,7 @@ def _operator(cls, label, fn):
             other.__class__ is float or (isinstance(other, Tensor) and other._data.dtype is dtype)
         ):
             try:
-                return cls.apply(self, other, dtype)
+                return apply_binary(self, other, dtype)
             except ValueError as e:
                 raise _failure(e, label, self, other) from None
         if isinstance(other, _OPERANDS):

@@ -25,11 +25,14 @@ __all__ = [
 ]  # fmt: skip
 
 
+_COMPLEX_NUMBERS = (builtins.complex, np.complexfloating)
+
+
 def conj_of(x):
     """The conjugate of a tensor or Python number; real values come back unchanged."""
     if isinstance(x, Tensor):
         return conj(x) if x._data.dtype.kind == "c" else x
-    if isinstance(x, builtins.complex | np.complexfloating):
+    if isinstance(x, _COMPLEX_NUMBERS):
         return x.conjugate()
     return x
 

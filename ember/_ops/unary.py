@@ -29,6 +29,11 @@ _ALIASES = ("negative", "absolute", "arcsin", "arccos", "arctan", "arcsinh", "ar
 __all__ = [*_NAMES, *(n + "_" for n in _NAMES), *_ALIASES, "round"]
 
 
+# Arrays smaller than this go to neither oneDNN nor the threads: one NumPy call, without
+# asking them.
+_ONE_CALL = min(MIN_ELEMENTS, onednn_eltwise.MIN_ELEMENTS)
+
+
 def _unary(
     name,
     np_fn,
@@ -56,10 +61,13 @@ def _unary(
     def forward(ctx, x):
         if float_only and x.dtype.kind in "iub":
             x = float_np(x)
-        y = None if onednn is None else onednn_eltwise.forward(onednn, x, exact=np_fn)
-        if y is None:
-            small = x.__class__ is np.ndarray and x.size < MIN_ELEMENTS  # not worth splitting
-            y = np_fn(x) if small else elementwise(np_fn, x)
+        if x.__class__ is np.ndarray and x.size < _ONE_CALL:
+            y = np_fn(x)
+        else:
+            y = None if onednn is None else onednn_eltwise.forward(onednn, x, exact=np_fn)
+            if y is None:
+                small = x.__class__ is np.ndarray and x.size < MIN_ELEMENTS  # not worth splitting
+                y = np_fn(x) if small else elementwise(np_fn, x)
         if ctx.needs_input_grad[0]:
             if save_x and save_y:
                 ctx.save_for_backward(x, y)

@@ -26,6 +26,11 @@ PROFILER = [None]
 
 __all__ = ["Function", "ArrayFunction", "FunctionCtx", "once_differentiable"]
 
+# Looked up once, as every op reads them (CPython does not cache ``np.<name>`` reads: NumPy's
+# module defines ``__getattr__``).
+_ndarray = np.ndarray
+_new = object.__new__  # a bare instance, without ``__init__``
+
 _FREED = object()
 _SAVED_NONE = object()  # a None passed to save_for_backward, kept apart from packed values
 
@@ -155,20 +160,14 @@ class Function(FunctionCtx):
             if recorder.entered is None:
                 return recorder.record(cls, args, kwargs)
             recorder.entered = None
-        ctx = cls.__new__(cls)
+        ctx = _new(cls)
+        # One pass over the arguments: their arrays and, while grad mode records, which need a
+        # gradient and the graph edge of each (``_edge`` written out: this runs for every op).
+        arrays = []
         needs_grad = False
         if GRAD_ENABLED[0]:
-            for a in args:
-                if isinstance(a, Tensor) and a._requires_grad:
-                    needs_grad = True
-                    break
-        array_inputs = cls._array_inputs
-        if needs_grad:
-            # Which inputs need a gradient, and the graph edge of each with the shape and dtype
-            # its gradient is summed and cast back to (inline: this runs for every op).
             needs = []
             edges = []
-            arrays = []
             for a in args:
                 if isinstance(a, Tensor):
                     d = a._data
@@ -178,21 +177,22 @@ class Function(FunctionCtx):
                         edges.append((a, -1, d.shape, d.dtype) if fn is None else
                                      (fn, a._output_nr, d.shape, d.dtype))  # fmt: skip
                         needs.append(True)
+                        needs_grad = True
                         continue
                 else:
                     arrays.append(a)
                 edges.append(None)
                 needs.append(False)
+        else:
+            for a in args:  # (a loop: a comprehension costs a function call here)
+                arrays.append(a._data if isinstance(a, Tensor) else a)
+        if needs_grad:
             ctx.needs_input_grad = tuple(needs)
             ctx._edges = edges
         else:
             n = len(args)
             ctx.needs_input_grad = _NO_GRADS[n] if n < 8 else (False,) * n
-            if array_inputs:
-                arrays = []  # (a loop: a comprehension costs a function call here)
-                for a in args:
-                    arrays.append(a._data if isinstance(a, Tensor) else a)
-        if array_inputs:
+        if cls._array_inputs:
             if META_SEEN[0] and MetaArray in map(type, arrays):
                 tensors = [a._data for a in args if isinstance(a, Tensor)]
                 raw = forward_on_meta(cls.__name__, cls.forward, ctx, arrays, tensors, kwargs)
@@ -207,22 +207,36 @@ class Function(FunctionCtx):
                 raw = cls.forward(ctx, *args, **kwargs)
             finally:
                 GRAD_ENABLED[0] = prev
-        if raw.__class__ is np.ndarray:
+        if raw.__class__ is _ndarray:
             # (without grad, ctx and what forward saved in it go now)
             out = _recorded_output(ctx, args, raw) if needs_grad else wrap(raw)
             if cls._is_view:
                 _share_version(out, args[0])
             return out
-        single = not isinstance(raw, tuple)
-        raws = (raw,) if single else raw
-        outs = tuple([_as_output(r) for r in raws])
-        if needs_grad:
-            _connect(ctx, args, raws, outs)
-        if cls._is_view:
-            for o in outs:
-                if o is not None:
-                    _share_version(o, args[0])
-        return outs[0] if single else outs
+        return _outputs(cls, ctx, args, raw, needs_grad)
+
+
+def _outputs(cls, ctx, args, raw, needs_grad):
+    """The Tensors around what forward returned (a tuple, None in it, a Tensor, a scalar or an
+    array of another library), connected to ``ctx`` when a gradient is needed."""
+    single = not isinstance(raw, tuple)
+    raws = (raw,) if single else raw
+    outs = tuple([_as_output(r) for r in raws])
+    if needs_grad:
+        _connect(ctx, args, raws, outs)
+    if cls._is_view:
+        for o in outs:
+            if o is not None:
+                _share_version(o, args[0])
+    return outs[0] if single else outs
+
+
+def _edge(t, d):
+    """The graph edge of Tensor ``t`` (array ``d``) that needs a gradient: its node and output
+    number, or the leaf itself and -1, with the shape and dtype its gradient is summed and cast
+    back to."""
+    fn = t.grad_fn
+    return (t, -1, d.shape, d.dtype) if fn is None else (fn, t._output_nr, d.shape, d.dtype)
 
 
 def _share_version(view, src):
@@ -274,9 +288,9 @@ def _connect(ctx, args, raws, outs):
 def _recorded_output(ctx, args, raw):
     """The Tensor around ``raw``, forward's one array output, with ``ctx`` as its grad_fn:
     ``_connect`` written out for the most common case (this runs for nearly every op)."""
-    data = as_meta_if_viewed(raw) if raw.base.__class__ is MetaArray else raw
+    data = as_meta_if_viewed(raw) if META_SEEN[0] and raw.base.__class__ is MetaArray else raw
     dt = data.dtype
-    out = object.__new__(Tensor)
+    out = _new(Tensor)
     out._data = data
     if dt.kind in _DIFFERENTIABLE_KINDS and not (ctx._non_diff and id(raw) in ctx._non_diff):
         out._requires_grad = True
@@ -370,6 +384,41 @@ class ArrayFunction(Function):
     """Base of ember's own ops: ``forward`` computes on arrays, ``backward`` on Tensors."""
 
     _array_inputs = True
+
+    @classmethod
+    def apply_binary(cls, a, b, dtype):
+        """``cls.apply(a, b, dtype)``, for binary arithmetic (the most frequent op) on Tensors
+        and Python numbers: the same node, built without ``apply``'s loops over a variable
+        number of arguments. With a profiler or flop counter recording, or once meta arrays
+        exist, it is ``apply`` itself."""
+        if PROFILER[0] is not None or META_SEEN[0] or cls._is_view:
+            return cls.apply(a, b, dtype)
+        ctx = _new(cls)
+        if isinstance(a, Tensor):
+            ad = a._data
+            a_needs = a._requires_grad
+        else:
+            ad = a
+            a_needs = False
+        if isinstance(b, Tensor):
+            bd = b._data
+            b_needs = b._requires_grad
+        else:
+            bd = b
+            b_needs = False
+        if GRAD_ENABLED[0] and (a_needs or b_needs):
+            ctx.needs_input_grad = (a_needs, b_needs, False)
+            ctx._edges = [_edge(a, ad) if a_needs else None, _edge(b, bd) if b_needs else None,
+                          None]  # fmt: skip
+            raw = cls.forward(ctx, ad, bd, dtype)
+            if raw.__class__ is _ndarray:
+                return _recorded_output(ctx, (a, b, dtype), raw)
+            return _outputs(cls, ctx, (a, b, dtype), raw, True)
+        ctx.needs_input_grad = _NO_GRADS[3]
+        raw = cls.forward(ctx, ad, bd, dtype)
+        if raw.__class__ is _ndarray:
+            return wrap(raw)
+        return _outputs(cls, ctx, (a, b, dtype), raw, False)
 
 
 class ViewFunction(ArrayFunction):

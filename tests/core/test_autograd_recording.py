@@ -1,12 +1,14 @@
 """How an op is recorded for autograd, against PyTorch: what a node saves (and so which in-place
 changes backward refuses), the gradients of Python-number operands, unused outputs of a node
-(zeros on the output's device, meta included), and outputs marked non-differentiable."""
+(zeros on the output's device, meta included), and outputs marked non-differentiable; and that
+``ArrayFunction.apply_binary`` records the node ``apply`` records."""
 
 import numpy as np
 import pytest
 import torch
 
 import ember
+from ember._ops import arithmetic
 
 LIBS = (ember, torch)
 
@@ -156,3 +158,28 @@ def test_saved_tensor_hooks_see_what_mul_saves():
         grads.append((x.grad.tolist(), w.grad.tolist()))
     assert packed[0] == packed[1]
     assert grads[0] == grads[1]
+
+
+def _node_state(out):
+    """What a binary op's node holds: its flags, edges, saved tensors and their versions."""
+    node = out.grad_fn
+    if node is None:
+        return out.tolist(), out.requires_grad, None
+    edges = [None if e is None else (id(e[0]), e[1], e[2], e[3]) for e in node._edges]
+    saved = [None if t is None else id(t) for t in node._saved or ()]
+    return (out.tolist(), out.requires_grad, type(node), node.needs_input_grad, edges, saved,
+            getattr(node, "_saved_versions", None), getattr(node, "numbers", None))  # fmt: skip
+
+
+@pytest.mark.parametrize("op", ["Add", "Sub", "Mul", "Div"])
+@pytest.mark.parametrize("grads", [(True, True), (True, False), (False, True), (False, False)])
+@pytest.mark.parametrize("operands", [("tensor", "tensor"), ("tensor", 0.5), (2.5, "tensor")])
+def test_apply_binary_records_what_apply_records(op, grads, operands):
+    cls = getattr(arithmetic, op)
+    x = ember.tensor([1.0, 2.0], requires_grad=grads[0]) * 1  # a node's output
+    y = ember.tensor([3.0, -4.0], requires_grad=grads[1])
+    a, b = (t if o == "tensor" else o for t, o in zip((x, y), operands))
+    dtype = np.dtype(np.float32)
+    assert _node_state(cls.apply_binary(a, b, dtype)) == _node_state(cls.apply(a, b, dtype))
+    with ember.no_grad():
+        assert _node_state(cls.apply_binary(a, b, dtype)) == _node_state(cls.apply(a, b, dtype))

@@ -373,3 +373,23 @@ def test_splitting_starts_where_it_pays_on_this_machine(split_time, expected, mo
         assert threads.for_size(start) == 2 and threads.for_size(start - 1) == 1
     finally:
         ember.set_num_threads(before)
+
+
+def test_costly_ufuncs_split_from_the_smallest_size_where_cheap_ones_wait(monkeypatch):
+    """Where hand-offs are slow (cheap work splits only from `_LARGE` elements), a ufunc that
+    takes a nanosecond or more an element (log) still splits from `MIN_ELEMENTS`, an add does
+    not, and the split log gives one call's bits."""
+    monkeypatch.setattr(threads, "_split_from", threads._LARGE)
+    splits = []
+    real_split = threads._split
+    monkeypatch.setattr(threads, "_split", lambda fn, *a: splits.append(fn) or real_split(fn, *a))
+    x = _data(threads.MIN_ELEMENTS + 1, seed=0)
+    before = ember.get_num_threads()
+    ember.set_num_threads(2)
+    try:
+        got = threads.elementwise(np.log, x)
+        threads.elementwise(np.add, x, x)
+    finally:
+        ember.set_num_threads(before)
+    assert splits == [np.log]
+    np.testing.assert_array_equal(got, np.log(x))

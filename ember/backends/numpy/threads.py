@@ -53,13 +53,24 @@ def num_threads():
     return 1 if getattr(_local, "worker", False) else _runtime.get_num_threads()
 
 
-def for_size(size):
+# Ufuncs whose float loops take a nanosecond or more an element (NumPy's float32 log, sin and
+# tanh 2-3 ms per 1M elements, its arctan 10): from MIN_ELEMENTS each call is worth several
+# hand-offs even where waking a pool thread is slow, so they split from there (`for_size`).
+_HEAVY = frozenset({
+    np.exp, np.exp2, np.expm1, np.log, np.log2, np.log10, np.log1p, np.sin, np.cos, np.tan,
+    np.arcsin, np.arccos, np.arctan, np.arctan2, np.sinh, np.cosh, np.tanh, np.arcsinh,
+    np.arccosh, np.arctanh, np.cbrt, np.logaddexp, np.logaddexp2,
+})  # fmt: skip
+
+
+def for_size(size, heavy=False):
     """The threads to split work on ``size`` elements over: `num_threads()`, or 1 below the
-    size where splitting pays on this machine."""
+    size where splitting pays on this machine (`split_from`; for ``heavy`` work, where an
+    element costs a nanosecond or more, `MIN_ELEMENTS`)."""
     threads = num_threads()
     if threads == 1 or size < MIN_ELEMENTS:
         return 1
-    return threads if size >= split_from() else 1
+    return threads if heavy or size >= split_from() else 1
 
 
 def split_from():
@@ -220,7 +231,7 @@ def elementwise(fn, *operands, out=None, dtype=None):
             break
     else:
         return fn(*operands) if out is None else fn(*operands, out=out)
-    threads = for_size(o.size)
+    threads = for_size(o.size, fn in _HEAVY)
     if threads > 1:
         shape = np.broadcast_shapes(*(o.shape for o in operands if isinstance(o, np.ndarray)))
         result = _result_dtype(fn, operands, dtype)

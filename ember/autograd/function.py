@@ -394,18 +394,8 @@ class ArrayFunction(Function):
         if PROFILER[0] is not None or META_SEEN[0] or cls._is_view:
             return cls.apply(a, b, dtype)
         ctx = _new(cls)
-        if isinstance(a, Tensor):
-            ad = a._data
-            a_needs = a._requires_grad
-        else:
-            ad = a
-            a_needs = False
-        if isinstance(b, Tensor):
-            bd = b._data
-            b_needs = b._requires_grad
-        else:
-            bd = b
-            b_needs = False
+        ad, a_needs = (a._data, a._requires_grad) if isinstance(a, Tensor) else (a, False)
+        bd, b_needs = (b._data, b._requires_grad) if isinstance(b, Tensor) else (b, False)
         if GRAD_ENABLED[0] and (a_needs or b_needs):
             ctx.needs_input_grad = (a_needs, b_needs, False)
             ctx._edges = [_edge(a, ad) if a_needs else None, _edge(b, bd) if b_needs else None,

@@ -79,8 +79,11 @@ class Relu(ArrayFunction):
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
         if _fusable(g, out):
+            gx = onednn_eltwise.backward("relu_dst", g._data, out._data, alpha=0.0)
+            if gx is not None:  # one pass on every core
+                return wrap(gx)
             return _fused_grad(activation_grad.positive_part_grad, g, out)
-        return _MaskGrad.apply(g, out._data > 0)
+        return _MaskGrad.apply(g, ~(out._data <= 0))  # NaN passes g, as in PyTorch
 
 
 def _fusable(*tensors):
@@ -92,6 +95,17 @@ def _fusable(*tensors):
 def _fused_grad(kernel, g, saved):
     """``kernel(g, saved)`` on arrays (see backends/numpy/activation_grad.py) as a Tensor."""
     return wrap(elementwise(kernel, g._data, saved._data))
+
+
+def _onednn_grad(name, g, x, alpha):
+    """g * f'(x) for oneDNN's function ``name`` with parameter ``alpha`` in one pass as a
+    Tensor, or None where oneDNN declines the arrays or x holds a NaN (oneDNN's kernels take
+    the x > 0 branch there, PyTorch's the other; the minimum is NaN if any element is, and
+    costs a fifth of the kernel). Call only where ``_fusable``."""
+    if not onednn_eltwise.accepts(x._data) or np.isnan(x._data.min()):
+        return None
+    gx = onednn_eltwise.backward(name, g._data, x._data, alpha=alpha)
+    return None if gx is None else wrap(gx)
 
 
 class _MaskGrad(ArrayFunction):
@@ -157,14 +171,24 @@ class LeakyRelu(ArrayFunction):
     def forward(ctx, x, slope):
         ctx.slope = slope
         ctx.save_for_backward(x)
-        # max(x, slope x) when slope <= 1, else the min: x * slope computed as PyTorch does
-        out = np.asarray(elementwise(np.multiply, x, x.dtype.type(slope)))  # 0-d: an array
-        return elementwise(np.maximum if slope <= 1 else np.minimum, x, out, out=out)
+        # one pass on every core; with a slope of 0 oneDNN's relu maps NaN to 0
+        out = onednn_eltwise.forward("relu", x, alpha=slope) if slope else None
+        if out is not None:
+            return out
+        # x where x > 0, else x * slope as PyTorch computes it (a max of the two would give
+        # NaN for inf with a slope of 0)
+        scaled = np.asarray(elementwise(np.multiply, x, x.dtype.type(slope)))  # 0-d: an array
+        if x.__class__ is not np.ndarray:  # meta and device arrays
+            return np.where(x > 0, x, scaled)
+        return select(x > 0, x, scaled, out=scaled)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         if _fusable(g, x):
+            gx = _onednn_grad("relu", g, x, ctx.slope)
+            if gx is not None:
+                return gx, None
             return _fused_grad(activation_grad.leaky_relu_grad_x(ctx.slope), g, x), None
         return where(x > 0, g, g * ctx.slope), None
 
@@ -188,27 +212,11 @@ def _elu(x, alpha, out=None):
     return select(x > 0, x, neg, out=neg)
 
 
-@keeps_dtype
-def _elu_from_exp(x, e, alpha, out=None):
-    """``_elu`` from the exponentials ``e`` of every element of x."""
-    out = np.subtract(e, 1, out=out)
-    np.multiply(out, x.dtype.type(alpha), out=out)
-    return select(x > 0, x, out, out=out)
-
-
-def _elu_on_onednn_exp(x, alpha):
-    """``_elu`` with its exponentials on oneDNN's exp over the whole array (NumPy's float32
-    exp takes 5x as long), of every element: where x > 0 the result is x and the
-    exponential, infinite or not, is not read. None where oneDNN declines x."""
-    e = onednn_eltwise.forward("exp", x, exact=np.exp)
-    return None if e is None else elementwise(_elu_from_exp, x, e, alpha, out=e)
-
-
 class Elu(ArrayFunction):
     @staticmethod
     def forward(ctx, x, alpha):
         ctx.alpha = alpha
-        y = _elu_on_onednn_exp(x, alpha)
+        y = onednn_eltwise.forward("elu", x, alpha=alpha)  # one pass on every core
         if y is None:
             y = elementwise(_elu, x, alpha)
         ctx.save_for_backward(x, y)
@@ -216,8 +224,12 @@ class Elu(ArrayFunction):
 
     @staticmethod
     def backward(ctx, g):
-        x, y = ctx.saved_tensors  # alpha exp(x) = y + alpha where x <= 0
-        return where(x > 0, g, g * (y + ctx.alpha)), None
+        x, y = ctx.saved_tensors
+        if _fusable(g, x):
+            gx = _onednn_grad("elu", g, x, ctx.alpha)
+            if gx is not None:
+                return gx, None
+        return where(x > 0, g, g * (y + ctx.alpha)), None  # alpha exp(x) = y + alpha, x <= 0
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -346,6 +358,27 @@ def silu(input, inplace=False):
     return _inplace(silu)(input) if inplace else Silu.apply(input)
 
 
+_SIGMOID_ROUNDS_TO_ONE = 17.0
+"""From here sigmoid(s) rounds to 1 in float32 (1 - sigmoid(17) = 4.1e-8 < 2^-24)."""
+
+
+def _softplus_grad_on_onednn(g, x, beta):
+    """g sigmoid(beta x) in one pass on oneDNN's soft_relu (g itself above a threshold past
+    ``_SIGMOID_ROUNDS_TO_ONE``), or None where it declines. oneDNN flushes the gradient to 0
+    where beta x < ``EXACT_FROM["logistic"]``; those elements, and NaN's, are computed again
+    as PyTorch does, g z / (z + 1) with z = exp(beta x) (subnormal there)."""
+    gx = onednn_eltwise.backward("soft_relu", g, x, alpha=beta)
+    if gx is None:
+        return None
+    lowest = onednn_eltwise.EXACT_FROM["logistic"]
+    if not x.min() * beta >= lowest:  # NaN if any element is
+        s = x * x.dtype.type(beta)
+        tail = ~(s >= lowest)
+        z = np.exp(s[tail])
+        gx[tail] = g[tail] * z / (z + 1)
+    return gx
+
+
 class Softplus(ArrayFunction):
     """softplus in one kernel (``backends/numpy/log1p_expm1.py``) instead of the composition's
     passes. The gradient is PyTorch's formula, g z / (z + 1) with z = exp(beta x), or g where
@@ -360,6 +393,10 @@ class Softplus(ArrayFunction):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
+        if ctx.beta > 0 and ctx.threshold >= _SIGMOID_ROUNDS_TO_ONE and _fusable(g, x):
+            gx = _softplus_grad_on_onednn(g._data, x._data, ctx.beta)
+            if gx is not None:
+                return wrap(gx), None, None
         scaled = x * ctx.beta
         z = scaled.clamp(max=ctx.threshold).exp()
         return where(scaled > ctx.threshold, g, g * z / (z + 1)), None, None
@@ -399,6 +436,10 @@ class Hardtanh(ArrayFunction):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         lo, hi = ctx.bounds
+        if _fusable(g, x):
+            gx = onednn_eltwise.backward("clip_v2", g._data, x._data, alpha=lo, beta=hi)
+            if gx is not None:  # one pass on every core, with the gradient described above
+                return wrap(gx), None, None
         inside = np.logical_and(np.greater(x._data, lo), np.less(x._data, hi))
         return _MaskGrad.apply(g, inside), None, None
 

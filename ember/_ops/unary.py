@@ -45,6 +45,7 @@ def _unary(
     complex_ok=True,
     fused_grad=None,
     onednn=None,
+    onednn_grad=None,
 ):
     """The op ``name`` = ``np_fn`` with derivative ``grad(x, y, g)`` written in ember ops.
 
@@ -55,7 +56,9 @@ def _unary(
     coefficients: f(z*) = f(z)*). ``fused_grad(g, y, out=None)``, on arrays, computes the
     same gradient of a real floating point output in few passes; it serves backwards that
     are not being recorded. ``onednn`` names oneDNN's function for large float32 arrays
-    (``backends/onednn/eltwise.py``), with ``np_fn`` for what it does not compute exactly."""
+    (``backends/onednn/eltwise.py``), with ``np_fn`` for what it does not compute exactly;
+    ``onednn_grad`` its function whose backward reads the output, one pass on every core
+    where the backward is not being recorded (before ``fused_grad``)."""
     save_x, save_y = "x" in save, "y" in save
 
     def forward(ctx, x):
@@ -83,6 +86,10 @@ def _unary(
             (x,) = ctx.saved_tensors
         elif save_y:
             (y,) = ctx.saved_tensors
+        if onednn_grad is not None and not GRAD_ENABLED[0]:
+            gx = onednn_eltwise.backward(onednn_grad, g._data, y._data)
+            if gx is not None:
+                return wrap(gx)
         if fused_grad is not None and not GRAD_ENABLED[0]:
             gd, yd = g._data, y._data
             same = gd.dtype == yd.dtype and gd.shape == yd.shape
@@ -199,13 +206,14 @@ atan = _unary("atan", np.arctan, lambda x, y, g: g / (1 + x * x))
 sinh = _unary("sinh", np.sinh, lambda x, y, g: g * x.cosh())
 cosh = _unary("cosh", np.cosh, lambda x, y, g: g * x.sinh())
 tanh = _unary("tanh", np.tanh, lambda x, y, g: g * (1 - y * y),
-              fused_grad=activation_grad.tanh_grad_y, save="y", onednn="tanh")  # fmt: skip
+              fused_grad=activation_grad.tanh_grad_y, save="y", onednn="tanh",
+              onednn_grad="tanh_dst")  # fmt: skip
 asinh = _unary("asinh", np.arcsinh, lambda x, y, g: g * (x * x + 1).rsqrt())
 acosh = _unary("acosh", np.arccosh, lambda x, y, g: g * (x * x - 1).rsqrt())
 atanh = _unary("atanh", np.arctanh, lambda x, y, g: g / (1 - x * x))
 sigmoid = _unary("sigmoid", sigmoid_array, lambda x, y, g: g * y * (1 - y),
                  fused_grad=activation_grad.sigmoid_grad_y, save="y",
-                 onednn="logistic")  # fmt: skip
+                 onednn="logistic", onednn_grad="logistic_dst")  # fmt: skip
 _logit_unclamped = _unary("logit", lambda x: np.log(x / (1 - x)), lambda x, y, g: g / (x * (1 - x)))
 erf = _unary("erf", _erf, lambda x, y, g: g * (2 / _SQRT_PI) * (-x * x).exp())
 erfc = _unary("erfc", lambda x: 1 - _erf(x), lambda x, y, g: -g * (2 / _SQRT_PI) * (-x * x).exp())

@@ -33,7 +33,7 @@ def _inputs(n=1 << 17):
     return x, rng.standard_normal(n).astype(np.float32)
 
 
-@pytest.mark.parametrize("name", sorted(eltwise.ALGORITHMS))
+@pytest.mark.parametrize("name", sorted(TORCH))
 def test_forward_matches_torch(name):
     x, _ = _inputs()
     out = eltwise.forward(name, x, exact=EXACT.get(name))
@@ -102,22 +102,51 @@ def test_sqrt_is_numpys_bit_for_bit():
     np.testing.assert_allclose(t.grad.numpy(), want, rtol=1e-6)
 
 
-@pytest.mark.parametrize("alpha", [1.0, 0.3])
-def test_elu_on_onednns_exp_matches_torch(alpha):
-    """ELU of a large float32 array takes its exponentials from oneDNN; the values (special
-    ones, the flushed range) and the gradient stay PyTorch's."""
+ACTIVATIONS = {
+    "leaky_relu": [0.01, 0.2, 1.5, -0.5, 0.0],
+    "elu": [1.0, 0.3, -0.5],
+}
+
+
+@pytest.mark.parametrize("with_nan", [False, True], ids=["finite", "with NaN"])
+@pytest.mark.parametrize(
+    ("op", "parameter"), [(op, p) for op, ps in ACTIVATIONS.items() for p in ps]
+)
+def test_leaky_relu_and_elu_on_onednn_match_torch(op, parameter, with_nan):
+    """Leaky ReLU and ELU of large float32 arrays run on oneDNN's relu and elu, forward and
+    backward: PyTorch's values (leaky ReLU's bit for bit, signed zeros included) and
+    gradients, the flushed range of exp included. oneDNN's backward takes the positive
+    branch for NaN inputs; ember's gradient there is PyTorch's (NaN for ELU, the slope's for
+    leaky ReLU), and a slope of 0 stays off oneDNN, whose relu then maps NaN to 0."""
     import ember
 
     x, g = _inputs()
     x[SPECIAL.size : SPECIAL.size + 200] = np.linspace(-104, -80, 200, dtype=np.float32)
+    if not with_nan:
+        x[np.isnan(x)] = 1.5
     ours = ember.tensor(x, requires_grad=True)
     theirs = torch.tensor(x, requires_grad=True)
-    got = ember.nn.functional.elu(ours, alpha)
-    want = torch.nn.functional.elu(theirs, alpha)
-    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-6, atol=2e-7)
+    got = getattr(ember.nn.functional, op)(ours, parameter)
+    want = getattr(torch.nn.functional, op)(theirs, parameter)
+    if op == "leaky_relu":
+        np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+        np.testing.assert_array_equal(
+            np.signbit(got.detach().numpy()), np.signbit(want.detach().numpy())
+        )
+    else:
+        np.testing.assert_allclose(
+            got.detach().numpy(), want.detach().numpy(), rtol=1e-6, atol=2e-7
+        )
     got.backward(ember.tensor(g))
     want.backward(torch.tensor(g))
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-6, atol=2e-7)
+
+
+def test_leaky_relu_and_elu_run_on_onednn():
+    """The kernels these ops reach for large float32 arrays (the tests above compare values)."""
+    x, _ = _inputs()
+    assert eltwise.kernel_name("relu", x) is not None
+    assert eltwise.kernel_name("elu", x) is not None
 
 
 def test_log_softmax_on_onednns_exp_matches_torch():
@@ -157,3 +186,84 @@ def test_rsqrt_is_numpys_bit_for_bit():
     with np.errstate(all="ignore"):
         want = np.reciprocal(np.sqrt(x))
     np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
+@pytest.mark.parametrize("op", ["tanh", "sigmoid"])
+def test_tanh_and_sigmoid_backward_from_the_output_match_torch(op):
+    """The backward of a large float32 tanh or sigmoid runs on oneDNN's kernel that reads
+    the saved output: the gradient PyTorch's backward kernel gives from that output, NaN and
+    the saturated tails included (the outputs themselves differ by a few ulp, which near
+    saturation moves 1 - y^2 by far more)."""
+    import ember
+
+    x, g = _inputs()
+    assert eltwise.kernel_name(f"{'logistic' if op == 'sigmoid' else op}_dst", x) is not None
+    ours = ember.tensor(x, requires_grad=True)
+    y = getattr(ember, op)(ours)
+    y.backward(ember.tensor(g))
+    want = getattr(torch.ops.aten, f"{op}_backward")(
+        torch.tensor(g), torch.tensor(y.detach().numpy())
+    )
+    np.testing.assert_allclose(ours.grad.numpy(), want.numpy(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("bounds", [(-1.0, 1.0), (0.0, 6.0), (-2.5, 0.5)])
+def test_hardtanh_backward_on_onednn_matches_torch(bounds):
+    """Hardtanh's gradient on oneDNN's clip: it passes strictly inside the bounds, and is
+    zero at them and at NaN, as PyTorch's."""
+    import ember
+
+    x, g = _inputs()
+    x[SPECIAL.size : SPECIAL.size + 4] = [bounds[0], bounds[1], np.nextafter(bounds[0], 0), 1e9]
+    assert eltwise.kernel_name("clip_v2", x) is not None
+    ours = ember.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    ember.nn.functional.hardtanh(ours, *bounds).backward(ember.tensor(g))
+    torch.nn.functional.hardtanh(theirs, *bounds).backward(torch.tensor(g))
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+@pytest.mark.parametrize(("beta", "threshold"), [(1.0, 20.0), (2.0, 20.0), (0.5, 30.0), (1.0, 5.0)])
+def test_softplus_backward_matches_torch(beta, threshold):
+    """Softplus's gradient, on oneDNN's soft_relu where the threshold lies beyond the point
+    at which sigmoid rounds to 1 (elsewhere ember's formula): PyTorch's, NaN included."""
+    import ember
+
+    x, g = _inputs()
+    x[SPECIAL.size : SPECIAL.size + 3] = [threshold / beta, 17.5 / beta, 25.0 / beta]
+    ours = ember.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    ember.nn.functional.softplus(ours, beta, threshold).backward(ember.tensor(g))
+    torch.nn.functional.softplus(theirs, beta, threshold).backward(torch.tensor(g))
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_relu_backward_on_onednn_matches_torch():
+    """ReLU's gradient from its saved output on oneDNN's kernel: g where the output is
+    positive or NaN, else 0, as PyTorch's."""
+    import ember
+
+    x, g = _inputs()
+    assert eltwise.kernel_name("relu_dst", x) is not None
+    ours = ember.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    ember.relu(ours).backward(ember.tensor(g))
+    torch.relu(theirs).backward(torch.tensor(g))
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+@pytest.mark.parametrize("n", [7, 1000])
+def test_relu_backward_off_onednn_passes_nan_as_torch(n):
+    """Arrays oneDNN does not take, in and out of a recorded backward."""
+    import ember
+
+    x = np.resize(SPECIAL, n)
+    g = np.arange(1, n + 1, dtype=np.float32)
+    theirs = torch.tensor(x, requires_grad=True)
+    torch.relu(theirs).backward(torch.tensor(g))
+    for create_graph in (False, True):
+        ours = ember.tensor(x, requires_grad=True)
+        (grad,) = ember.autograd.grad(
+            ember.relu(ours), ours, ember.tensor(g), create_graph=create_graph
+        )
+        np.testing.assert_array_equal(grad.detach().numpy(), theirs.grad.numpy())

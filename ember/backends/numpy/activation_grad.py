@@ -115,8 +115,9 @@ def tanh_grad_y(g, y, out=None):
 
 @keeps_dtype
 def positive_part_grad(g, v, out=None):
-    """g where v > 0, else 0 (relu's derivative from its input or output)."""
-    return np.multiply(g, np.greater(v, 0), out=_buffer(g, out))
+    """0 where v <= 0, else g (relu's derivative from its input or output; g at NaN, as in
+    PyTorch)."""
+    return np.multiply(g, np.logical_not(np.less_equal(v, 0)), out=_buffer(g, out))
 
 
 def leaky_relu_grad_x(slope):

@@ -24,12 +24,29 @@ from ember.backends.onednn import library
 
 ALGORITHMS = {
     "gelu_erf": 0x31, "gelu_tanh": 0x2B, "exp": 0x2A, "logistic": 0x29, "swish": 0x2C,
-    "tanh": 0x21, "sqrt": 0x25,
+    "tanh": 0x21, "sqrt": 0x25, "relu": 0x20, "elu": 0x22, "clip_v2": 0x2F, "soft_relu": 0x27,
+    "relu_dst": 0x100, "tanh_dst": 0x101, "logistic_dst": 0x104,
 }  # fmt: skip
-"""oneDNN's dnnl_alg_kind_t values for the functions ember runs here."""
+"""oneDNN's dnnl_alg_kind_t values for the functions ember runs here. A name ending in
+``_dst`` is the function whose backward reads its output instead of its input."""
 
-ALPHA = {"swish": 1.0}
-"""The functions' parameter where it has one: swish is x * sigmoid(alpha * x)."""
+ALPHA = {"swish": 1.0, "elu": 1.0}
+"""The functions' parameters where they have them, unless the caller passes ``alpha`` (and
+``beta``):
+
+- swish is x * sigmoid(alpha * x);
+- relu is x where x > 0, else alpha * x: leaky ReLU's slope, with PyTorch's results for
+  every input (NaN, infinities and signed zeros included), except that an alpha of 0 maps
+  NaN to 0. Its backward from x takes the x > 0 branch for NaN, where PyTorch's takes the
+  slope's; relu_dst's backward from ReLU's output is PyTorch's, NaN's included;
+- elu is x where x > 0, else alpha * (exp(x) - 1). Its backward gives g for NaN, where
+  PyTorch's gives NaN;
+- clip_v2 clips to [alpha, beta] (hardtanh's bounds; NaN gives alpha, where PyTorch's
+  gives NaN); its gradient passes strictly between them and is zero at NaN, as PyTorch's;
+- soft_relu is softplus, log(1 + exp(alpha x)) / alpha, without a threshold: its values
+  are off by up to 1% far below 0, its gradient sigmoid(alpha x) is within 5 ulp.
+
+Callers check for NaN where these differ from PyTorch."""
 
 EXACT_FROM = {"exp": -86.0, "logistic": -86.0, "swish": -86.0}
 """Below these inputs oneDNN's results run into its flush to zero (from about -87)."""
@@ -58,12 +75,12 @@ if library.available():
 class _Pair:
     """The forward and backward primitives of one function on flat arrays of n elements."""
 
-    def __init__(self, algorithm, alpha, n):
+    def __init__(self, algorithm, alpha, beta, n):
         lib, engine = library._lib, library._engine
         self.md = md = library.Desc((n,), tag=library.TAG_A)
         self.forward = library.Primitive(
             lambda out: lib.dnnl_eltwise_forward_primitive_desc_create(
-                out, engine, _FORWARD_TRAINING, algorithm, md.handle, md.handle, alpha, 0.0, None
+                out, engine, _FORWARD_TRAINING, algorithm, md.handle, md.handle, alpha, beta, None
             )
         )
         self.backward = library.Primitive(
@@ -75,16 +92,17 @@ class _Pair:
                 md.handle,
                 md.handle,
                 alpha,
-                0.0,
+                beta,
                 self.forward.pd,
                 None,
             )  # fmt: skip
         )
 
 
-def _pair(name, n):
-    key = (name, n, _runtime.get_num_threads())
-    return _cache.get(key, lambda: _Pair(ALGORITHMS[name], ALPHA.get(name, 0.0), n))
+def _pair(name, n, alpha=None, beta=0.0):
+    alpha = ALPHA.get(name, 0.0) if alpha is None else float(alpha)
+    key = (name, n, alpha, float(beta), _runtime.get_num_threads())
+    return _cache.get(key, lambda: _Pair(ALGORITHMS[name], alpha, float(beta), n))
 
 
 def _usable(*arrays):
@@ -119,9 +137,9 @@ def kernel_name(name, x):
         return None
 
 
-def forward(name, x, exact=None, out=None):
-    """f(x) with oneDNN's function ``name`` into ``out`` (a new array if None; ``x`` itself
-    computes in place), or None where it declines.
+def forward(name, x, exact=None, out=None, alpha=None, beta=0.0):
+    """f(x) with oneDNN's function ``name`` (and parameters, see ``ALPHA``) into
+    ``out`` (a new array if None; ``x`` itself computes in place), or None where it declines.
 
     For the functions of ``EXACT_FROM``, ``exact`` (an array function) computes the elements
     oneDNN does not get right; the result is then PyTorch's there too. Without it they keep
@@ -137,7 +155,7 @@ def forward(name, x, exact=None, out=None):
     if out is None:
         out = np.empty_like(x)
     try:
-        pair = _pair(name, x.size)
+        pair = _pair(name, x.size, alpha, beta)
         md = pair.md.handle
         pair.forward.run([(library.ARG_SRC, md, x), (library.ARG_DST, md, out)])
     except library.Refused:
@@ -147,20 +165,18 @@ def forward(name, x, exact=None, out=None):
     return out
 
 
-def backward(name, grad, x):
-    """grad * f'(x) with oneDNN's function ``name`` as a new array, or None where it declines."""
-    if not _usable(grad, x):
+def backward(name, grad, saved, alpha=None, beta=0.0):
+    """grad * f'(x) with oneDNN's function ``name`` (and parameters) as a new array, or None
+    where it declines; ``saved`` is x, or f(x) for a name ending in ``_dst``."""
+    if not _usable(grad, saved):
         return None
-    out = np.empty_like(x)
+    out = np.empty_like(saved)
+    kind = library.ARG_DST if name.endswith("_dst") else library.ARG_SRC
     try:
-        pair = _pair(name, x.size)
+        pair = _pair(name, saved.size, alpha, beta)
         md = pair.md.handle
         pair.backward.run(
-            [
-                (library.ARG_SRC, md, x),
-                (library.ARG_DIFF_DST, md, grad),
-                (library.ARG_DIFF_SRC, md, out),
-            ]  # fmt: skip
+            [(kind, md, saved), (library.ARG_DIFF_DST, md, grad), (library.ARG_DIFF_SRC, md, out)]
         )
     except library.Refused:
         return None

@@ -164,12 +164,14 @@ def test_onednn_pooling_serves_finite_tiled_float32_input_only():
 
 
 def test_onednn_pooling_declines_scalar_code(monkeypatch):
-    """Where oneDNN has only unvectorised pooling for a layout, NumPy's kernel runs it."""
+    """Where oneDNN has only unvectorised pooling and reorders for a layout, NumPy's kernel
+    runs it."""
     if "onednn" not in registry.backends_for("max_pool"):
         pytest.skip("no oneDNN kernels here")
     from ember.backends.onednn import library, pool
 
-    monkeypatch.setattr(pool, "_plans", {})
+    for cache in ("_plans", "_gathers", "_scatters"):
+        monkeypatch.setattr(pool, cache, library.RecentlyUsed(8))
     monkeypatch.setattr(library.Primitive, "implementation", lambda self: "simple_nchw:any")
     x = np.random.default_rng(6).standard_normal((2, 4, 8, 8)).astype(np.float32)
     ours, theirs = ember.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)

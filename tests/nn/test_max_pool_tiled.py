@@ -6,6 +6,7 @@ import torch
 
 import ember
 from ember.autograd import gradgradcheck
+from ember.backends import registry
 
 CASES = [
     ((2, 3, 8, 8), 2),
@@ -60,3 +61,109 @@ def test_non_finite_gradient_reaches_only_the_winning_element():
         lib.nn.functional.max_pool2d(t, 2).backward(lib.tensor(cot))
         grads.append(t.grad.numpy())
     np.testing.assert_array_equal(grads[1], grads[0])
+
+
+def _onednn_only():
+    """oneDNN first, NumPy for what it declines (skips where oneDNN is missing)."""
+    from ember.backends.onednn import library
+
+    if "onednn" not in registry.backends_for("max_pool_grad") or not library.available():
+        pytest.skip("no oneDNN here")
+    return registry.only("onednn", "numpy")
+
+
+def _pool_and_grad(lib, x, k, rank, grad, slice_last=False):
+    leaf = lib.tensor(x, requires_grad=True)
+    t = leaf[..., ::2] if slice_last else leaf
+    out, idx = getattr(lib.nn.functional, f"max_pool{rank}d")(t, k, return_indices=True)
+    out.backward(lib.tensor(grad))
+    return out.detach().numpy(), idx.numpy(), leaf.grad.numpy()
+
+
+def _ntuple(k, rank):
+    return (k,) * rank if isinstance(k, int) else k
+
+
+ONEDNN_CASES = [
+    ((8, 32, 28, 28), 2),  # a CNN's first pooling, at a smaller batch
+    ((4, 64, 14, 14), 2),
+    ((2, 3, 9, 7), 2),  # the last row and column are not covered
+    ((2, 5, 9, 12), (3, 4)),
+    ((2, 3, 11), 3),
+    ((2, 3, 5, 7, 9), (2, 3, 2)),
+]
+
+
+@pytest.mark.parametrize("fill", [None, 0.0, np.nan, -np.inf, np.inf])
+@pytest.mark.parametrize("shape,k", ONEDNN_CASES)
+def test_onednn_offset_planes_match_torch(shape, k, fill):
+    """Contiguous float32 input: oneDNN gathers the window offsets for the forward and
+    scatters the gradient (on CPUs whose oneDNN pools plain layouts in vector code, its
+    pooling runs instead); ties (a constant fill), NaN and infinities pick torch's cell."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(shape).astype(np.float32)
+    if fill is not None:
+        x.reshape(-1)[::3] = fill
+    rank = len(shape) - 2
+    out_shape = (*shape[:2], *(s // kk for s, kk in zip(shape[2:], _ntuple(k, rank))))
+    grad = rng.standard_normal(out_shape).astype(np.float32)
+    with _onednn_only():
+        ours = _pool_and_grad(ember, x, k, rank, grad)
+        assert registry.last_used("max_pool_grad") == "onednn"
+        if np.isfinite(x).all() or fill == np.inf:
+            assert registry.last_used("max_pool") == "onednn"
+    for got, ref in zip(ours, _pool_and_grad(torch, x, k, rank, grad)):
+        np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_onednn_leaves_a_non_finite_gradient_to_numpy(bad):
+    """oneDNN scales its winners by the gradient, and 0 * inf is NaN: such a gradient is
+    NumPy's, which sends it to the winning cell alone, as torch does."""
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((4, 8, 10, 12)).astype(np.float32)
+    grad = rng.standard_normal((4, 8, 5, 6)).astype(np.float32)
+    grad[1, 2, 3, 4] = grad[3, 7, 0, 0] = bad
+    with _onednn_only():
+        ours = _pool_and_grad(ember, x, 2, 2, grad)
+        assert registry.last_used("max_pool_grad") == "numpy"
+    for got, ref in zip(ours, _pool_and_grad(torch, x, 2, 2, grad)):
+        np.testing.assert_array_equal(got, ref)
+
+
+def test_onednn_gradient_of_a_non_contiguous_input_and_of_a_sum():
+    """A strided slice pooled (NumPy's forward) and a broadcast gradient (that of a sum)."""
+    x = np.random.default_rng(8).standard_normal((3, 4, 10, 16)).astype(np.float32)
+    grad = np.random.default_rng(9).standard_normal((3, 4, 5, 4)).astype(np.float32)
+    with _onednn_only():
+        ours = _pool_and_grad(ember, x, 2, 2, grad, slice_last=True)
+        assert registry.last_used("max_pool_grad") == "onednn"
+    for got, ref in zip(ours, _pool_and_grad(torch, x, 2, 2, grad, slice_last=True)):
+        np.testing.assert_array_equal(got, ref)
+    grads = []
+    for lib in (ember, torch):
+        t = lib.tensor(x, requires_grad=True)
+        with _onednn_only():
+            lib.nn.functional.max_pool2d(t, 2).sum().backward()
+        grads.append(t.grad.numpy())
+    assert registry.last_used("max_pool_grad") == "onednn"
+    np.testing.assert_array_equal(*grads)
+
+
+def _grad_and_its_grad(lib, x, v, w):
+    t, cot = lib.tensor(x, requires_grad=True), lib.tensor(v, requires_grad=True)
+    (g,) = lib.autograd.grad(lib.nn.functional.max_pool2d(t, 2), t, cot, create_graph=True)
+    (g * lib.tensor(w)).sum().backward()
+    return g.detach().numpy(), cot.grad.numpy()
+
+
+def test_onednn_double_backward_matches_torch():
+    """The gradient's own gradient, in float32 through the oneDNN kernels."""
+    rng = np.random.default_rng(10)
+    x, w = rng.standard_normal((2, 2, 3, 8, 6)).astype(np.float32)
+    v = rng.standard_normal((2, 3, 4, 3)).astype(np.float32)
+    with _onednn_only():
+        ours = _grad_and_its_grad(ember, x, v, w)
+        assert registry.last_used("max_pool_grad") == "onednn"
+    for got, ref in zip(ours, _grad_and_its_grad(torch, x, v, w)):
+        np.testing.assert_array_equal(got, ref)

@@ -73,15 +73,17 @@ def _grid(out_size, axis, stride):
     return (np.arange(out_size[axis]) * stride).reshape(shape)
 
 
-def _tiled_max(x, kernel, out_size):
-    views = _offsets(x, kernel, out_size)
+def max_over_offsets(views):
+    """(elementwise maximum of same-shaped arrays, index (uint8) of the first maximal one or
+    of the last NaN, as PyTorch's kernels choose): the max pooling of tiling windows, one
+    array per offset in the window."""
     out = views[0].copy(order="K")  # keep the input's layout (channels-last stays so)
     pos = np.zeros_like(out, dtype=np.uint8)
     better = np.empty_like(out, dtype=bool)
     for t, v in enumerate(views[1:], 1):
         # PyTorch's rule: a larger value or a NaN takes the window
         np.greater(v, out, out=better)
-        if x.dtype.kind == "f":
+        if out.dtype.kind == "f":
             better |= np.isnan(v)
         np.maximum(out, v, out=out)  # NaN-propagating, like the rule above
         # t exceeds every earlier offset, so the winner so far is max(pos, t * better)
@@ -104,7 +106,7 @@ def _window_max(win):
 def max_pool(x, kernel, stride, dilation, pads, out_size):
     """(maximum of each window, winners); ``pads`` (low, high) per spatial axis."""
     if windows_tile(kernel, stride, dilation, pads):
-        return _tiled_max(x, kernel, out_size)
+        return max_over_offsets(_offsets(x, kernel, out_size))
     fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
     x_pad = np.pad(x, ((0, 0), (0, 0), *pads), constant_values=fill)
     win = _windows(x_pad, kernel, stride, dilation, out_size).reshape(*x.shape[:2], *out_size, -1)

@@ -216,6 +216,7 @@ class Pow(ArrayFunction):
     def forward(ctx, a, b, dtype):
         out = cast(_power(a, b, dtype), dtype)
         ctx.save_for_backward(a, b, out)
+        ctx.exponent = b if type(b) in (int, float) else None  # saved, b becomes a tensor
         return out
 
     @staticmethod
@@ -232,14 +233,15 @@ class Pow(ArrayFunction):
                 gb = grad_for(g * conj_of(out * log_a), b)
             return ga, gb, None
         if ctx.needs_input_grad[0]:
-            fused = _POWER_GRADS.get(b) if type(b) in (int, float) else None
+            exponent = ctx.exponent
+            fused = _POWER_GRADS.get(exponent)
             if fused is not None and not GRAD_ENABLED[0] and _fusable_power(g._data, a._data):
                 ga = wrap(elementwise(fused, g._data, a._data))
-            elif isinstance(b, Tensor):
+            elif exponent is None:
                 ga = g * b * a ** (b - 1)
                 ga = where(b == 0, zeros_like_t(ga), ga)
             else:
-                ga = g * b * a ** (b - 1) if b != 0 else zeros_like_t(g)
+                ga = g * exponent * a ** (exponent - 1) if exponent != 0 else zeros_like_t(g)
         if ctx.needs_input_grad[1]:
             gb = g * out * where(a > 0, a, ones_like_t(a)).log()
         return ga, gb, None

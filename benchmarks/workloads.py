@@ -4,7 +4,12 @@ Each builder returns a ``step()`` that runs one training step (or one inference 
 synthetic data from a fixed seed.
 """
 
+import gzip
+import os
+
 import numpy as np
+
+FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 
 
 def _data(shape, seed=0, kind="normal", high=10):
@@ -219,6 +224,62 @@ def resnet18(lib):
     return _train_step(lib, model, opt, x, y)
 
 
+def _fashion_mnist_images(samples):
+    """The first ``samples`` Fashion-MNIST training images (uint8, (N, 28, 28)) and labels, or
+    random ones of that shape where the data set is not installed (the timing does not
+    depend on the pixel values)."""
+    try:
+        with gzip.open(os.path.join(FASHION_MNIST_DIR, "train-images-idx3-ubyte.gz")) as f:
+            images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
+        with gzip.open(os.path.join(FASHION_MNIST_DIR, "train-labels-idx1-ubyte.gz")) as f:
+            labels = np.frombuffer(f.read(), np.uint8, offset=8)
+    except OSError:
+        rng = np.random.default_rng(0)
+        images = rng.integers(0, 256, (samples, 28, 28), dtype=np.uint8)
+        labels = rng.integers(0, 10, samples).astype(np.uint8)
+    return images[:samples], labels[:samples].astype(np.int64)
+
+
+def fashion_mnist(lib):
+    """One step of a Fashion-MNIST training loop as users write it: a shuffling DataLoader
+    over a TensorDataset of normalised images (batch 64), and ``ember train``'s default CNN
+    (two conv-BatchNorm-ReLU-pool blocks, dropout, Adam). A step takes the next batch from
+    the loader, starting a new epoch over 6400 images when one ends."""
+    nn = lib.nn
+    images, labels = _fashion_mnist_images(6400)
+    x = (images[:, None].astype(np.float32) / 255 - 0.2860) / 0.3530
+    data = lib.utils.data.TensorDataset(lib.tensor(x), lib.tensor(labels))
+    lib.manual_seed(0)
+    loader = lib.utils.data.DataLoader(data, batch_size=64, shuffle=True)
+
+    def block(cin, cout):
+        return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout),
+                nn.ReLU(), nn.MaxPool2d(2)]  # fmt: skip
+
+    model = nn.Sequential(
+        *block(1, 32), *block(32, 64), nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(),
+        nn.Dropout(0.25), nn.Linear(128, 10),
+    )  # fmt: skip
+    opt = lib.optim.Adam(model.parameters(), 2e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    batches = iter(loader)
+
+    def step():
+        nonlocal batches
+        try:
+            xb, yb = next(batches)
+        except StopIteration:
+            batches = iter(loader)
+            xb, yb = next(batches)
+        opt.zero_grad()
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
 def _inference(lib, model, x):
     model.eval()
 
@@ -251,6 +312,7 @@ WORKLOADS = {
     "gpt": gpt,
     "lstm": lstm,
     "resnet18": resnet18,
+    "fashion_mnist": fashion_mnist,
     "mlp_latency_b1": mlp_latency,
     "resnet18_latency_b1": resnet18_latency,
 }

@@ -211,7 +211,7 @@ class Function(FunctionCtx):
             # (without grad, ctx and what forward saved in it go now)
             out = _recorded_output(ctx, args, raw) if needs_grad else wrap(raw)
             if cls._is_view:
-                _share_version(out, args[0])
+                share_version(out, args[0])
             return out
         return _outputs(cls, ctx, args, raw, needs_grad)
 
@@ -227,7 +227,7 @@ def _outputs(cls, ctx, args, raw, needs_grad):
     if cls._is_view:
         for o in outs:
             if o is not None:
-                _share_version(o, args[0])
+                share_version(o, args[0])
     return outs[0] if single else outs
 
 
@@ -239,7 +239,7 @@ def _edge(t, d):
     return (t, -1, d.shape, d.dtype) if fn is None else (fn, t._output_nr, d.shape, d.dtype)
 
 
-def _share_version(view, src):
+def share_version(view, src):
     """A view op's output shares its input's version counter and remembers its base."""
     view._vc = src._vc
     view._base = src._base if src._base is not None else src

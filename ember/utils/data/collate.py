@@ -51,7 +51,7 @@ def _stack(batch, path):
             return stack(batch, 0)
     else:
         arrays = batch
-    if any(a.dtype != first.dtype for a in arrays):
+    if any(a.dtype != arrays[0].dtype for a in arrays):
         dt = _dtype.result_type(*[as_tensor(a) for a in arrays]).np
         arrays = [a.astype(dt, copy=False) for a in arrays]
     return as_tensor(np.stack(arrays))

@@ -19,6 +19,7 @@ from ember._ops.linalg import vector_norm
 from ember._tensor import Tensor, wrap
 from ember.autograd.grad_mode import GRAD_ENABLED
 from ember.autograd.inplace import has_internal_overlap, register_direct_writes
+from ember.backends.onednn import binary as onednn_binary
 
 __all__ = []
 
@@ -148,6 +149,9 @@ def _binary_(op, into, method, tensors, other, alpha=1, float_only=False, scalar
                 method(t, o, **kwargs)
                 continue
             if kwargs:
+                if onednn_binary.compute(into, x, a, out=x, scale=scale) is not None:
+                    t._vc[0] += 1  # x op= a * scale in one pass on oneDNN's threads
+                    continue
                 a = a * scale
         elif (type(o) is float or type(o) is int) and inexact and numeric_alpha:
             a = o * alpha
@@ -156,7 +160,8 @@ def _binary_(op, into, method, tensors, other, alpha=1, float_only=False, scalar
             continue
         try:
             if x.ndim or scalar is None or isinstance(a, np.ndarray):
-                into(x, a, x)
+                if onednn_binary.compute(into, x, a, out=x) is None:
+                    into(x, a, x)
             else:
                 x[()] = scalar(x[()], a)
         except ValueError:  # shapes that don't broadcast into x: the op below explains
@@ -445,6 +450,10 @@ def _binary(op, ufunc, method, tensors, other, alpha=1, float_only=False):
         a = _SLOW if grad and t._requires_grad else _operand(x, o, grad, float_only)
         if a is not _SLOW and kwargs:
             scale = _operand(x, alpha, grad)
+            fused = None if scale is _SLOW else onednn_binary.compute(ufunc, x, a, scale=scale)
+            if fused is not None:  # ufunc(x, a * scale) in one pass on oneDNN's threads
+                out.append(_new(fused))
+                continue
             a = _SLOW if scale is _SLOW else a * scale
         if a is not _SLOW:
             try:

@@ -98,3 +98,56 @@ def test_ops_and_gradients_match_torch():
     np.testing.assert_allclose(outs[0], outs[1], rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(ea.grad.numpy(), ta.grad.numpy(), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(eb.grad.numpy(), tb.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("fn", [np.add, np.subtract], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("scale", [-0.01, np.float32(0.9), 3e-39, -(1 << 20)])
+def test_a_scaled_operand_gives_numpys_bits(fn, scale):
+    """fn(a, b * scale): the product rounded to float32 before the add, as NumPy's two
+    calls make it, never a fused multiply-add; into a new array and in place."""
+    a, b = _operands()
+    with np.errstate(all="ignore"):
+        expected = fn(a, b * np.float32(scale))
+        got = binary.compute(fn, a, b, scale=scale)
+        assert got is not None, "oneDNN should take a scaled update of this size"
+        _same_bits(got, expected)
+        in_place = a.copy()
+        assert binary.compute(fn, in_place, b, out=in_place, scale=scale) is in_place
+    _same_bits(in_place, expected)
+
+
+def test_scaled_updates_start_at_their_own_size():
+    small = np.ones(binary.MIN_SCALED_ELEMENTS // 2, np.float32)
+    assert binary.compute(np.add, small, small, scale=0.5) is None
+    large = np.ones(binary.MIN_SCALED_ELEMENTS, np.float32)
+    assert binary.compute(np.add, large, large, scale=0.5) is not None
+    assert binary.compute(np.add, large, large) is None  # unscaled: from MIN_ELEMENTS
+
+
+def test_declines_an_operand_overlapping_the_output_elsewhere():
+    buffer = np.ones(N + 64, np.float32)
+    x, shifted = buffer[:N], buffer[64:]
+    assert binary.compute(np.add, x, shifted, out=x, scale=2.0) is None
+    assert binary.compute(np.add, x, x, out=x, scale=2.0) is x  # the same elements: fine
+
+
+def test_foreach_updates_of_large_tensors_match_numpy():
+    """An SGD step's updates of large tensors (taken by oneDNN) and of small ones (NumPy):
+    the same bits as NumPy's formulas."""
+    rng = np.random.default_rng(1)
+    shapes = [(N // 256, 256), (300,)]
+    p = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    g = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    buf = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    params, grads, bufs = ([ember.tensor(x) for x in xs] for xs in (p, g, buf))
+    decayed = ember._foreach_add(grads, params, alpha=5e-4)
+    ember._foreach_mul_(bufs, 0.9)
+    ember._foreach_add_(bufs, decayed, alpha=0.75)
+    ember._foreach_add_(params, bufs, alpha=-0.01)
+    for i in range(len(shapes)):
+        f32 = np.float32
+        d = g[i] + p[i] * f32(5e-4)
+        b = buf[i] * f32(0.9) + d * f32(0.75)
+        _same_bits(decayed[i].numpy(), d)
+        _same_bits(bufs[i].numpy(), b)
+        _same_bits(params[i].numpy(), p[i] + b * f32(-0.01))

@@ -75,5 +75,4 @@ class SGD(Optimizer):
 
 def _decay(bufs, grads, momentum, dampening):
     """bufs[i] = momentum * bufs[i] + (1 - dampening) * grads[i]."""
-    _foreach.mul_(bufs, momentum)
-    _foreach.add_(bufs, grads, alpha=1 - dampening)
+    _foreach.scale_add_(bufs, momentum, grads, 1 - dampening)

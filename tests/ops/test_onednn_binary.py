@@ -151,3 +151,28 @@ def test_foreach_updates_of_large_tensors_match_numpy():
         _same_bits(decayed[i].numpy(), d)
         _same_bits(bufs[i].numpy(), b)
         _same_bits(params[i].numpy(), p[i] + b * f32(-0.01))
+
+
+@pytest.mark.parametrize("alpha", [1, 0.75])
+def test_momentum_update_in_one_pass_gives_mul_then_adds_bits(alpha):
+    """SGD's buffer update b * momentum + g * (1 - dampening): the one-pass form for large
+    tensors and the two list ops for small ones give what mul_ then add_ give."""
+    from ember.optim import _foreach
+
+    rng = np.random.default_rng(2)
+    shapes = [(N // 4,), (binary.MIN_SCALED_ELEMENTS,), (7, 3)]
+    b = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    g = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    got = [ember.tensor(x) for x in b]
+    expected = [ember.tensor(x) for x in b]
+    grads = [ember.tensor(x) for x in g]
+    versions = [t._version for t in got]
+    with ember.no_grad():
+        _foreach.scale_add_(got, 0.9, grads, alpha)
+        ember._foreach_mul_(expected, 0.9)
+        ember._foreach_add_(expected, grads, alpha=alpha)
+    assert got[0]._data.size >= binary.MIN_SCALED_ELEMENTS
+    assert binary.compute(np.add, b[0], g[0], scale=alpha, first_scale=0.9) is not None
+    for t, e, v in zip(got, expected, versions):
+        _same_bits(t.numpy(), e.numpy())
+        assert t._version > v

@@ -53,8 +53,9 @@ if library.available():
 
 class _Kernel:
     """The primitive of one function on flat arrays of ``n`` elements, the second operand
-    either of the same size or one element (a scalar, broadcast), multiplied by a scale
-    given at each run when ``scaled``; its ``runner`` is None where oneDNN refuses them."""
+    either of the same size or one element (a scalar, broadcast); ``scaled`` lists the
+    operands (DNNL_ARG_*) multiplied by a scale given at each run, in that order. Its
+    ``runner`` is None where oneDNN refuses them."""
 
     def __init__(self, algorithm, n, scalar, scaled):
         lib = library._lib
@@ -66,11 +67,11 @@ class _Kernel:
         attr = ctypes.c_void_p()
         if scaled:
             self.mds.append(library.Desc((1,), tag=library.TAG_A))
-            args.append((_ARG_ATTR_SCALES | _ARG_SRC_1, self.mds[-1].handle))
+            args += [(_ARG_ATTR_SCALES | operand, self.mds[-1].handle) for operand in scaled]
             library._check(lib.dnnl_primitive_attr_create(ctypes.byref(attr)), "attr_create")
         try:
-            if scaled:
-                mask = lib.dnnl_primitive_attr_set_scales_mask(attr, _ARG_SRC_1, 0)
+            for operand in scaled:
+                mask = lib.dnnl_primitive_attr_set_scales_mask(attr, operand, 0)
                 library._check(mask, "scales")
             primitive = library.Primitive(
                 lambda pd: lib.dnnl_binary_primitive_desc_create(
@@ -103,28 +104,31 @@ def _operand(x, size):
     return None
 
 
-def compute(fn, a, b, out=None, scale=None):
-    """``fn(a, b)``, or ``fn(a, b * scale)`` for an array ``b`` and a number ``scale``, as a
-    float32 array: into ``out`` when given (C-contiguous, of ``a``'s shape; ``a`` itself for
-    an in-place update), else new. None where it declines."""
+def compute(fn, a, b, out=None, scale=None, first_scale=None):
+    """``fn(a, b)``, or ``fn(a, b * scale)`` for an array ``b`` and a number ``scale`` (and
+    ``fn(a * first_scale, b * scale)`` with ``first_scale``, each product rounded as NumPy
+    rounds it), as a float32 array: into ``out`` when given (C-contiguous, of ``a``'s shape;
+    ``a`` itself for an in-place update), else new. None where it declines."""
     algorithm = ALGORITHMS.get(fn)
     if (
         algorithm is None
         or a.__class__ is not np.ndarray
-        or a.size < (MIN_ELEMENTS if scale is None else MIN_SCALED_ELEMENTS)
+        or a.size < (MIN_ELEMENTS if scale is None and first_scale is None else MIN_SCALED_ELEMENTS)
         or not library.available()
         or _runtime.get_num_threads() < 2
     ):
         return None
-    if scale is not None and b.__class__ is not np.ndarray:
+    if (scale is not None or first_scale is not None) and b.__class__ is not np.ndarray:
         return None  # a number times a number: NumPy's caller multiplies them in float64
     first, second = _operand(a, a.size), _operand(b, a.size)
     if first is None or second is None or (b.__class__ is np.ndarray and b.shape != a.shape):
         return None
     target = np.empty(a.shape, np.float32) if out is None else out
     flat_target = _operand(target, a.size)
-    multiplier = None if scale is None else _operand(scale, 1)
-    if flat_target is None or target.shape != a.shape or (scale is not None and multiplier is None):
+    given = [(_ARG_SRC_1, scale), (library.ARG_SRC, first_scale)]
+    scaled = tuple(operand for operand, number in given if number is not None)
+    multipliers = [_operand(number, 1) for _, number in given if number is not None]
+    if flat_target is None or target.shape != a.shape or any(m is None for m in multipliers):
         return None
     if out is not None and any(
         x.__class__ is np.ndarray
@@ -134,12 +138,9 @@ def compute(fn, a, b, out=None, scale=None):
     ):  # oneDNN reads and writes in blocks: an operand that overlaps the output elsewhere
         return None
     scalar = second.size == 1
-    key = (algorithm, a.size, scalar, scale is not None, _runtime.get_num_threads())
-    kernel = _cache.get(key, lambda: _Kernel(algorithm, a.size, scalar, scale is not None))
+    key = (algorithm, a.size, scalar, scaled, _runtime.get_num_threads())
+    kernel = _cache.get(key, lambda: _Kernel(algorithm, a.size, scalar, scaled))
     if kernel.runner is None:
         return None
-    if multiplier is None:
-        kernel.runner.run(first, second, flat_target)
-    else:
-        kernel.runner.run(first, second, flat_target, multiplier)
+    kernel.runner.run(first, second, flat_target, *multipliers)
     return target

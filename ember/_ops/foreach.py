@@ -640,3 +640,27 @@ def _attempt(write):
 
 
 register_direct_writes({fn: _attempt(write) for fn, write in _DIRECT.items()})
+
+
+def scale_add_(tensors, factor, others, alpha):
+    """tensors[i] = tensors[i] * factor + others[i] * alpha, the bits ``mul_`` then ``add_``
+    give (SGD's momentum buffers): large float32 tensors in one pass on oneDNN's threads
+    (`onednn_binary.compute`), the others by the two list ops."""
+    rest, rest_others = [], []
+    for t, o in zip(tensors, others):
+        x = t._data
+        if (
+            GRAD_ENABLED[0]
+            or x.__class__ is not np.ndarray
+            or o._data.dtype != x.dtype
+            or onednn_binary.compute(np.add, x, o._data, out=x, scale=alpha, first_scale=factor)
+            is None
+        ):
+            rest.append(t)
+            rest_others.append(o)
+        else:
+            t._vc[0] += 1
+    if rest:
+        mul_(rest, factor)
+        add_(rest, rest_others, alpha=alpha)
+    return tensors

@@ -7,11 +7,7 @@ PyTorch's ops refuse empty ones. Callers choose the grad mode (``no_grad``, or g
 ``differentiable=True``, where the ops fall back to the recorded per-tensor path).
 """
 
-import numpy as np
-
 from ember._ops import foreach as _ops
-from ember.autograd.grad_mode import GRAD_ENABLED
-from ember.backends.onednn import binary as onednn_binary
 
 
 def _empty_allowed(op):
@@ -34,34 +30,11 @@ div_ = _empty_allowed(_ops._foreach_div_)
 lerp_ = _empty_allowed(_ops._foreach_lerp_)
 maximum_ = _empty_allowed(_ops._foreach_maximum_)
 mul_ = _empty_allowed(_ops._foreach_mul_)
+scale_add_ = _empty_allowed(_ops.scale_add_)
 neg = _empty_allowed(_ops._foreach_neg)
 sqrt = _empty_allowed(_ops._foreach_sqrt)
 sqrt_ = _empty_allowed(_ops._foreach_sqrt_)
 sub = _empty_allowed(_ops._foreach_sub)
-
-
-def scale_add_(tensors, factor, others, alpha):
-    """tensors[i] = tensors[i] * factor + others[i] * alpha, the bits ``mul_`` then ``add_``
-    give (SGD's momentum buffers): large float32 tensors in one pass on oneDNN's threads
-    (`onednn_binary.compute`), the others by the two list ops."""
-    rest, rest_others = [], []
-    for t, o in zip(tensors, others):
-        x = t._data
-        if (
-            GRAD_ENABLED[0]
-            or x.__class__ is not np.ndarray
-            or o._data.dtype != x.dtype
-            or onednn_binary.compute(np.add, x, o._data, out=x, scale=alpha, first_scale=factor)
-            is None
-        ):
-            rest.append(t)
-            rest_others.append(o)
-        else:
-            t._vc[0] += 1
-    if rest:
-        mul_(rest, factor)
-        add_(rest, rest_others, alpha=alpha)
-    return tensors
 
 
 def clone(tensors):

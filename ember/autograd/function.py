@@ -34,6 +34,32 @@ _new = object.__new__  # a bare instance, without ``__init__``
 _FREED = object()
 _SAVED_NONE = object()  # a None passed to save_for_backward, kept apart from packed values
 
+
+class _SavedOutput:
+    """An output its own node saved, kept without the Tensor around it.
+
+    The Tensor holds the node as its ``grad_fn``; the node holding the Tensor would make a
+    reference cycle, which only Python's garbage collector frees: an output dropped without
+    a backward (a forward pass with grad enabled, as evaluation loops often run) would keep
+    its memory until the next collection, and each collection would hand back many large
+    buffers at once for the next ops to fault in again. Unpacking builds the Tensor anew
+    (same array, version counter and node), as PyTorch rebuilds its saved outputs.
+    """
+
+    __slots__ = ("_data", "_vc", "_output_nr", "_base")
+
+    def __init__(self, out):
+        self._data, self._vc, self._output_nr, self._base = (
+            out._data, out._vc, out._output_nr, out._base
+        )  # fmt: skip
+
+    def tensor(self, node):
+        t = wrap(self._data)
+        t._vc, t._output_nr, t._base = self._vc, self._output_nr, self._base
+        t._requires_grad, t.grad_fn = True, node
+        return t
+
+
 SAVED_TENSORS_HOOKS = []
 """Active ``(pack, unpack)`` pairs of ``autograd.graph.saved_tensors_hooks``; the last packs."""
 _DIFFERENTIABLE_KINDS = frozenset("fcV")  # V: ml_dtypes' bfloat16
@@ -85,14 +111,22 @@ class FunctionCtx:
         unpack = self._unpack
         if unpack is not None:
             return tuple(None if p is _SAVED_NONE else _unpacked(unpack, p) for p in saved)
+        rebuilt = False
         for t, version in zip(saved, self._saved_versions):
-            if t is not None and version is not None and t._vc[0] != version:
+            if t is None:
+                continue
+            rebuilt = rebuilt or t.__class__ is _SavedOutput
+            if version is not None and t._vc[0] != version:
+                if t.__class__ is _SavedOutput:
+                    t = t.tensor(self)
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by "
                     f"an inplace operation: [{t.dtype} {list(t.shape)}], which is used by "
                     f"{self.name()}, is at version {t._vc[0]}; expected version {version} "
                     "instead. Hint: replace the in-place operation by an out-of-place one."
                 )
+        if rebuilt:
+            return tuple(t.tensor(self) if t.__class__ is _SavedOutput else t for t in saved)
         return saved
 
     @property
@@ -319,7 +353,7 @@ def _recorded_output(ctx, args, raw):
             versions.append(None)
             continue
         if s is raw:
-            t = out
+            t = _SavedOutput(out) if out.grad_fn is ctx and not SAVED_TENSORS_HOOKS else out
         else:
             for t in args:  # most often an input's array
                 if isinstance(t, Tensor) and t._data is s:
@@ -343,7 +377,9 @@ def _keep_saved(ctx, saved):
         pack, ctx._unpack = SAVED_TENSORS_HOOKS[-1]
         ctx._saved = tuple([_SAVED_NONE if t is None else pack(t) for t in saved])
     else:
-        ctx._saved = tuple(saved)
+        ctx._saved = tuple(
+            _SavedOutput(t) if t is not None and t.grad_fn is ctx else t for t in saved
+        )
         ctx._saved_versions = [None if t is None else t._vc[0] for t in saved]
 
 

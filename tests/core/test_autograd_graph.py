@@ -195,3 +195,50 @@ def test_increment_version_invalidates_saved_tensors():
         lib.autograd.graph.increment_version(y)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             z.backward()
+
+
+class _ExpSavingOutput:
+    """exp as a custom Function that saves its output, in either library."""
+
+    @staticmethod
+    def make(lib):
+        class Exp(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                out = x.exp()
+                ctx.save_for_backward(out)
+                return out
+
+            @staticmethod
+            def backward(ctx, g):
+                (out,) = ctx.saved_tensors
+                return g * out
+
+        return Exp
+
+
+def test_an_output_saved_by_its_own_node_goes_with_its_last_reference():
+    """No reference cycle between an output and the node that saved it: dropped without a
+    backward (a forward under grad mode), it is freed at once, not at the next garbage
+    collection; a backward later rebuilds it from what the node kept."""
+    import gc
+    import weakref
+
+    custom_exp = _ExpSavingOutput.make(ember).apply
+    ops = [ember.relu, ember.exp, ember.sigmoid, lambda t: ember.softmax(t, 0), custom_exp]
+    gc.disable()
+    try:
+        x = ember.randn(5, requires_grad=True)
+        for op in ops:
+            y = op(x)
+            gone = weakref.ref(y)
+            del y
+            assert gone() is None
+    finally:
+        gc.enable()
+    grads = []
+    for lib in (ember, torch):
+        x = lib.tensor([0.5, -1.0, 2.0], requires_grad=True)
+        (_ExpSavingOutput.make(lib).apply(x) * lib.tensor([1.0, 2.0, 3.0])).sum().backward()
+        grads.append(x.grad.tolist())
+    assert grads[0] == pytest.approx(grads[1])

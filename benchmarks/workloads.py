@@ -20,11 +20,17 @@ def _data(shape, seed=0, kind="normal", high=10):
 
 
 def _train_step(lib, model, opt, x, y):
+    return _train_step_on(lib, model, opt, lambda: (x, y))
+
+
+def _train_step_on(lib, model, opt, next_batch):
+    """A classifier's training step on the batch ``next_batch()`` gives."""
     loss_fn = lib.nn.CrossEntropyLoss()
 
     def step():
+        xb, yb = next_batch()
         opt.zero_grad()
-        loss = loss_fn(model(x), y)
+        loss = loss_fn(model(xb), yb)
         loss.backward()
         opt.step()
         return loss
@@ -261,23 +267,17 @@ def fashion_mnist(lib):
         nn.Dropout(0.25), nn.Linear(128, 10),
     )  # fmt: skip
     opt = lib.optim.Adam(model.parameters(), 2e-3)
-    loss_fn = nn.CrossEntropyLoss()
     batches = iter(loader)
 
-    def step():
+    def next_batch():
         nonlocal batches
         try:
-            xb, yb = next(batches)
+            return next(batches)
         except StopIteration:
             batches = iter(loader)
-            xb, yb = next(batches)
-        opt.zero_grad()
-        loss = loss_fn(model(xb), yb)
-        loss.backward()
-        opt.step()
-        return loss
+            return next(batches)
 
-    return step
+    return _train_step_on(lib, model, opt, next_batch)
 
 
 def _inference(lib, model, x):

@@ -138,7 +138,8 @@ def last_used(name):
 
 
 class _Kernels:
-    """``kernels.conv2d(x, w, ...)`` is ``call("conv2d", x, w, ...)``."""
+    """``kernels.conv2d(x, w, ...)`` is ``call("conv2d", x, w, ...)``. Each name's dispatcher
+    is made on first use and kept as an attribute, so later lookups cost no call here."""
 
     def __getattr__(self, name):
         if name.startswith("__"):
@@ -148,6 +149,7 @@ class _Kernels:
             return call(name, *args, **kwargs)
 
         dispatch.__name__ = name
+        setattr(self, name, dispatch)
         return dispatch
 
 

@@ -269,3 +269,29 @@ def test_bad_targets_name_the_problem():
         EF.cross_entropy(x, ember.tensor(CLASSES), label_smoothing=1.5)
     with pytest.warns(UserWarning, match="target size"):
         EF.mse_loss(x, ember.tensor(X[:1]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(128, 10), (7, 3), (1, 1000)])
+def test_small_cross_entropy_kernel_gives_the_general_kernels_bits(shape, dtype):
+    """Small class-index inputs take a short path: loss rows, exp(x - max), their sums and
+    the count of kept targets are the general kernel's, with -inf logits, a row of -inf
+    and an ignored target."""
+    from ember.backends.numpy import loss as kernels
+
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(shape) * 5).astype(dtype)
+    t = rng.integers(0, shape[1], shape[0])
+    if shape[0] > 3:
+        x[0, 0] = -np.inf
+        x[1, :] = -np.inf
+        t[2] = -100
+    small = kernels._small_cross_entropy(x, t, -100)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kernels, "SMALL", -1)
+        general = kernels.cross_entropy_forward(x, t, None, -100, 0.0, True)
+    assert x.size <= kernels.SMALL
+    for a, b in zip(small, general):
+        a, b = np.asarray(a), np.asarray(b)
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)

@@ -22,8 +22,9 @@ _state = {"threads": _threads_at_start(), "deterministic": False, "matmul": "hig
 
 def set_num_threads(n):
     """The threads ember's kernels use: the split of large elementwise ops and reductions
-    (ember/backends/numpy/threads.py), oneDNN's convolutions and matmuls, and the BLAS (through
-    threadpoolctl when it is installed)."""
+    (ember/backends/numpy/threads.py) and oneDNN's kernels, matrix products included. Where
+    oneDNN is missing, NumPy's BLAS computes the products on ``n`` threads (through
+    threadpoolctl when it is installed); else the BLAS stays on the calling thread."""
     if int(n) < 1:
         raise RuntimeError(f"set_num_threads expects a positive integer, got {n}")
     _state["threads"] = int(n)
@@ -33,7 +34,7 @@ def set_num_threads(n):
     try:
         from threadpoolctl import threadpool_limits
 
-        threadpool_limits(int(n))
+        threadpool_limits(1 if onednn.available() else int(n), user_api="blas")
     except ImportError:
         pass
 

@@ -12,6 +12,7 @@ from ember._ops.complex import conj_of
 from ember._ops.shape import stack
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction
+from ember.backends.onednn import matmul as onednn_matmul
 
 __all__ = [
     "matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm", "addmv",
@@ -61,7 +62,9 @@ class MatMul(ArrayFunction):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        out = np.matmul(a, _row_major_small_matrices(b))
+        out = onednn_matmul.product(a, b)
+        if out is None:
+            out = np.matmul(a, _row_major_small_matrices(b))
         return out if out.dtype == a.dtype else out.astype(a.dtype)  # bfloat16 gives float32
 
     @staticmethod

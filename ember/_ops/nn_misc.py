@@ -16,6 +16,7 @@ from ember.autograd.grad_mode import GRAD_ENABLED
 from ember.autograd.inplace import inplace as write_inplace
 from ember.backends.numpy.activation_grad import plain_arrays
 from ember.backends.numpy.scatter_rows import sum_rows_into
+from ember.backends.onednn import matmul as onednn_matmul
 
 __all__ = [
     "linear",
@@ -44,10 +45,12 @@ class Linear(ArrayFunction):
     @staticmethod
     def forward(ctx, x, w, b):
         ctx.save_for_backward(x, w)
+        rows = x.reshape(-1, x.shape[-1]) if x.ndim > 2 else x
+        out = onednn_matmul.product(rows, w.T)
+        if out is None:
+            out = rows @ w.T
         if x.ndim > 2:
-            out = (x.reshape(-1, x.shape[-1]) @ w.T).reshape(*x.shape[:-1], w.shape[0])
-        else:
-            out = x @ w.T
+            out = out.reshape(*x.shape[:-1], w.shape[0])
         if b is not None:
             out += b
         return _same_dtype(out, x)  # rounded once, after the bias
@@ -82,12 +85,17 @@ def _linear_grads(needs, g, x, w):
     g2 = g.reshape(-1, g.shape[-1])
     gx = gw = gb = None
     if needs[0]:
-        gx = _same_dtype(np.matmul(g2, w).reshape(x.shape), x)
+        gx = _same_dtype(_product(g2, w).reshape(x.shape), x)
     if needs[1]:
-        gw = _same_dtype(np.matmul(g2.T, x.reshape(-1, x.shape[-1])), w)
+        gw = _same_dtype(_product(g2.T, x.reshape(-1, x.shape[-1])), w)
     if needs[2]:
         gb = _same_dtype(np.matmul(np.ones(g2.shape[0], g2.dtype), g2), g)
     return tuple(None if a is None else wrap(a) for a in (gx, gw, gb))
+
+
+def _product(a, b):
+    found = onednn_matmul.product(a, b)
+    return np.matmul(a, b) if found is None else found
 
 
 def _same_dtype(result, like):

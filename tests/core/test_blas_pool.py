@@ -1,4 +1,7 @@
-"""NumPy's OpenBLAS threads are ended before a convolution, and only when that is safe."""
+"""NumPy's OpenBLAS threads are ended before a convolution, and only when that is safe.
+
+ember keeps OpenBLAS on one thread where oneDNN runs its products; these tests give it two
+again, as a user's own setting would, to start its workers."""
 
 import threading
 
@@ -18,6 +21,13 @@ pytestmark = pytest.mark.skipif(
 
 def _blas_threads_running():
     return any(running.value for running, _ in pools)
+
+
+@pytest.fixture(autouse=True)
+def _two_blas_threads():
+    blas_pool.set_threads(2)
+    yield
+    blas_pool.set_threads(1)
 
 
 def _start_blas_threads():

@@ -1,4 +1,5 @@
-"""oneDNN's OpenMP threads spin briefly between parallel regions unless the user chose."""
+"""One thread pool: oneDNN's OpenMP threads keep GNU OpenMP's own idle policy, and NumPy's
+OpenBLAS stays on the calling thread, since ember's products run on oneDNN."""
 
 import os
 import subprocess
@@ -11,12 +12,13 @@ from ember.backends.onednn import library as onednn
 pytestmark = pytest.mark.skipif(not onednn.available(), reason="no oneDNN here")
 
 _REPORT = (
-    "import os, ember.backends.onednn.library as l; l.available(); "
-    "print(os.environ.get('GOMP_SPINCOUNT'), os.environ.get('OMP_WAIT_POLICY'))"
+    "import os, ember; from ember.backends.numpy import blas_pool; "
+    "print(os.environ.get('GOMP_SPINCOUNT'), os.environ.get('OMP_WAIT_POLICY'), "
+    "*blas_pool.threads())"
 )
 
 
-def _settings_seen_after_import(**user_env):
+def _seen_after_import(**user_env):
     env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
     env.update(user_env)
     out = subprocess.run(
@@ -25,16 +27,19 @@ def _settings_seen_after_import(**user_env):
     return out.stdout.split()
 
 
-def test_short_spin_is_set_when_the_user_set_nothing():
-    assert _settings_seen_after_import() == [onednn.OPENMP_SPIN_ROUNDS, "None"]
+def test_openmp_policy_is_left_to_the_user_and_openblas_runs_one_thread():
+    assert _seen_after_import() == ["None", "None", "1"]
+    assert _seen_after_import(OMP_WAIT_POLICY="PASSIVE")[:2] == ["None", "PASSIVE"]
 
 
-@pytest.mark.parametrize(
-    "user_env, expected",
-    [
-        ({"OMP_WAIT_POLICY": "PASSIVE"}, ["None", "PASSIVE"]),
-        ({"GOMP_SPINCOUNT": "123"}, ["123", "None"]),
-    ],
-)
-def test_a_policy_the_user_set_is_left_alone(user_env, expected):
-    assert _settings_seen_after_import(**user_env) == expected
+def test_without_onednn_openblas_keeps_its_threads():
+    seen = _seen_after_import(EMBER_ONEDNN="0", OPENBLAS_NUM_THREADS="2")
+    assert seen == ["None", "None", "2"]
+
+
+def test_set_num_threads_leaves_openblas_on_one_thread():
+    code = _REPORT.replace("print(", "ember.set_num_threads(2); print(")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-1] == "1"

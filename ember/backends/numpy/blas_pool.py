@@ -20,15 +20,46 @@ _OWN_THREAD_PREFIX = "ember-"
 _NO_BLAS_THREAD_TYPES = ("TMonitor",)  # tqdm's progress-bar monitor
 
 
-def _loaded_openblas():
-    """(running flag, shutdown function) of each OpenBLAS library loaded in this process."""
+_SET_THREADS = ("openblas_set_num_threads", "scipy_openblas_set_num_threads64_")
+_GET_THREADS = ("openblas_get_num_threads", "scipy_openblas_get_num_threads64_")
+
+
+def _openblas_paths():
     try:
         with open("/proc/self/maps") as maps:
             paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
     except OSError:
         return []
+    return sorted(p for p in paths if p.startswith("/"))
+
+
+def _first_call(path, names):
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError:
+        return None
+    return next((getattr(lib, name) for name in names if hasattr(lib, name)), None)
+
+
+def set_threads(n):
+    """Set the thread count of each OpenBLAS loaded in this process (NumPy's, once it is
+    imported)."""
+    for path in _openblas_paths():
+        setter = _first_call(path, _SET_THREADS)
+        if setter is not None:
+            setter(int(n))
+
+
+def threads():
+    """The thread count of each OpenBLAS loaded in this process."""
+    getters = (_first_call(path, _GET_THREADS) for path in _openblas_paths())
+    return [getter() for getter in getters if getter is not None]
+
+
+def _loaded_openblas():
+    """(running flag, shutdown function) of each OpenBLAS library loaded in this process."""
     found = []
-    for path in sorted(p for p in paths if p.startswith("/")):
+    for path in _openblas_paths():
         try:
             lib = ctypes.CDLL(path)
             found.append((ctypes.c_int.in_dll(lib, "blas_server_avail"), lib.blas_thread_shutdown_))

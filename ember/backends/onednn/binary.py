@@ -3,7 +3,7 @@
 NumPy runs each on one core, and ember's own threads only pay from several million elements
 on machines whose idle threads sleep deeply (see ``ember.backends.numpy.threads``). oneDNN
 shares the work among GNU OpenMP's threads, which spin for a while between calls (see
-``library.OPENMP_SPIN_ROUNDS``), as PyTorch's kernels do. Its results are the same IEEE
+``library._load``), as PyTorch's kernels do. Its results are the same IEEE
 operations NumPy computes, so equal bit for bit (NaN payloads aside). Used for two
 C-contiguous float32 arrays of one shape, or such an array and a Python number, of at least
 ``MIN_ELEMENTS``, when ember runs more than one thread; anything else gives None and the

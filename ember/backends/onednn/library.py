@@ -37,25 +37,14 @@ class _ExecArg(ctypes.Structure):
     _fields_ = [("arg", ctypes.c_int), ("memory", ctypes.c_void_p)]
 
 
-OPENMP_SPIN_ROUNDS = "4000"
-"""How long GNU OpenMP's idle threads spin before sleeping (see `_load`), chosen by
-measurement on a 2-core virtual machine against sleeping at once: LSTM step 57 -> 33 ms,
-Fashion-MNIST epoch 986 -> 1102 samples/s; 20,000 rounds slowed the Transformer step by 10%."""
-
-
 def _load():
+    # GNU OpenMP's idle threads spin for a while (300,000 rounds) before they sleep, as in
+    # PyTorch: ember's multi-threaded kernels, matrix products included (see ``matmul``),
+    # all run on this one pool, so between two of them a spinning thread takes the next
+    # region at once. (While NumPy's products ran on OpenBLAS's own pool, that spin starved
+    # its threads, and ember had shortened it; OpenBLAS now stays on the calling thread.)
     if os.environ.get("EMBER_ONEDNN", "1") == "0":
         return None
-    # NumPy's BLAS has its own thread pool on the same cores. GNU OpenMP's default is to
-    # spin between parallel regions for 300,000 rounds, which starves BLAS threads (and is
-    # starved by theirs): a conv-then-matmul step ran 8x slower on a 2-core machine. Sleeping
-    # at once instead makes every region pay a wake-up, tens to hundreds of microseconds on
-    # virtual machines, which a recurrent layer (a few short regions per time step) pays
-    # hundreds of times a step. A short spin keeps the threads awake from one region to the
-    # next without holding a core long after the last. Read by libgomp when it loads, so it
-    # must be set before the library is opened; a policy the user set is left alone.
-    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
-        os.environ["GOMP_SPINCOUNT"] = OPENMP_SPIN_ROUNDS
     for name in (os.path.join(sys.prefix, "lib", "libdnnl.so.3"), "libdnnl.so.3"):
         try:
             return ctypes.CDLL(name)

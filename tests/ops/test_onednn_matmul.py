@@ -59,6 +59,19 @@ def test_stacks_of_equal_batch_and_one_shared_left_matrix():
     _check(_rand(rng, (64, 96)), _rand(rng, (3, 96, 256)))
 
 
+def test_into_a_given_result_of_any_plain_layout():
+    rng = np.random.default_rng(7)
+    a, b = _rand(rng, (16, 4, 64, 32)), _rand(rng, (16, 4, 32, 64))
+    out = np.full((16, 64, 4, 64), np.nan, np.float32).transpose(0, 2, 1, 3)  # as attention's
+    assert onednn_matmul.product(a, b, out=out) is out
+    np.testing.assert_allclose(out, np.matmul(a, b), rtol=1e-4, atol=1e-4)
+    a2 = _rand(rng, (128, 128))
+    before = a2.copy()
+    assert onednn_matmul.product(a2, a2, out=a2) is None  # the result would overwrite a
+    np.testing.assert_array_equal(a2, before)
+    assert onednn_matmul.product(a2, a2, out=np.empty((128, 64), np.float32)) is None
+
+
 def test_what_it_declines():
     rng = np.random.default_rng(4)
     small = _rand(rng, (8, 8))

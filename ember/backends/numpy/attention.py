@@ -5,9 +5,11 @@ becomes a tensor of its own: the scores buffer is biased, turned into the softma
 and differentiated in place. The softmax runs on oneDNN's fused kernel where it can (see
 ``ember.backends.onednn.softmax``), else in NumPy with row sums as matrix-vector products
 with a vector of ones (BLAS adds a 64-long row several times faster than NumPy's reduction
-over the last axis). Transposed right-hand operands of small products are copied to row
-order first (OpenBLAS's kernel for small transposed matrices is markedly slower; see
-``ember._ops.linalg``).
+over the last axis). The stacked products run on oneDNN's matmul where it takes them (see
+``ember.backends.onednn.matmul``: all heads at once on every core, reading the head views
+where they lie); else NumPy's, with transposed right-hand operands of small products
+copied to row order first (OpenBLAS's kernel for small transposed matrices is markedly
+slower; see ``ember._ops.linalg``).
 
 Arrays: ``q`` (B..., L, E), ``k`` (B..., S, E), ``v`` (B..., S, Ev) with equal batch dims,
 ``bias`` None or broadcastable to (B..., L, S), ``keep`` None or the dropout multiplier
@@ -16,6 +18,7 @@ Arrays: ``q`` (B..., L, E), ``k`` (B..., S, E), ``v`` (B..., S, Ev) with equal b
 
 import numpy as np
 
+from ember.backends.onednn import matmul as onednn_matmul
 from ember.backends.onednn import softmax as onednn_softmax
 
 _SMALL_MATRIX = 64 * 64  # right-hand operands up to this size are copied to row order
@@ -26,6 +29,12 @@ def _row_order(m):
     if m.shape[-1] * m.shape[-2] <= _SMALL_MATRIX and not m.flags.c_contiguous:
         return np.ascontiguousarray(m)
     return m
+
+
+def _product(a, b, out=None):
+    """a @ b (into ``out`` when given): on oneDNN where it takes the operands, else NumPy."""
+    found = onednn_matmul.product(a, b, out=out)
+    return np.matmul(a, _row_order(b), out=out) if found is None else found
 
 
 def _row_sums(a):
@@ -60,7 +69,7 @@ def _masked_rows(bias):
 def attention_forward(q, k, v, bias, keep, scale):
     """(out, q * scale, softmax weights before dropout)."""
     q_scaled = np.multiply(q, scale, dtype=q.dtype)
-    weights = np.matmul(q_scaled, _row_order(k.swapaxes(-1, -2)))
+    weights = _product(q_scaled, k.swapaxes(-1, -2))
     if bias is not None:
         np.add(weights, bias, out=weights)
     dead = _masked_rows(bias)
@@ -75,19 +84,19 @@ def attention_forward(q, k, v, bias, keep, scale):
     shape = q.shape[:-1] + v.shape[-1:]
     rows_inner = q.strides[-1] == q.itemsize and min(q.strides[:-1]) >= q.strides[-1] * q.shape[-1]
     out = np.empty_like(q, shape=shape) if rows_inner else np.empty(shape, q.dtype)
-    np.matmul(weights if keep is None else weights * keep, v, out=out)
+    _product(weights if keep is None else weights * keep, v, out=out)
     return out, q_scaled, weights
 
 
 def attention_backward(g, q_scaled, k, v, weights, keep, scale):
     """(dq, dk, dv, d_scores) from the output gradient ``g`` and the forward's results;
     d_scores is the gradient of the biased scores, so of a float bias."""
-    dv = np.matmul((weights if keep is None else weights * keep).swapaxes(-1, -2), g)
-    d_scores = np.matmul(g, _row_order(v.swapaxes(-1, -2)))
+    dv = _product((weights if keep is None else weights * keep).swapaxes(-1, -2), g)
+    d_scores = _product(g, v.swapaxes(-1, -2))
     if keep is not None:
         np.multiply(d_scores, keep, out=d_scores)
     _softmax_grad_(d_scores, weights)
-    dq = np.matmul(d_scores, k)
+    dq = _product(d_scores, k)
     np.multiply(dq, scale, out=dq)
-    dk = np.matmul(d_scores.swapaxes(-1, -2), q_scaled)
+    dk = _product(d_scores.swapaxes(-1, -2), q_scaled)
     return dq, dk, dv, d_scores

@@ -13,6 +13,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ember.backends.numpy.conv import _out_size
+from ember.backends.onednn import matmul as onednn_matmul
 from ember.backends.registry import DECLINE, register
 
 
@@ -61,8 +62,9 @@ def conv2d(x, w, b, stride, padding, dilation, groups):
     cols = _columns(_padded(x, *padding), kh, kw, stride, dilation, oh, ow)
     weight = np.ascontiguousarray(w).reshape(o, -1)
     out = np.empty((x.shape[0], o, oh * ow), x.dtype)
-    for image, image_cols in zip(out, cols):  # one BLAS product each (a broadcast matmul is not)
-        np.matmul(weight, image_cols, out=image)
+    if onednn_matmul.product(weight, cols, out=out) is None:  # float32: all images at once
+        for image, image_cols in zip(out, cols):  # one BLAS product each, not a broadcast one
+            np.matmul(weight, image_cols, out=image)
     if b is not None:
         out += b.reshape(o, 1)
     return out.reshape(x.shape[0], o, oh, ow)

@@ -45,11 +45,11 @@ if library.available():
 class _Plan:
     """The primitive for one pair of operand layouts, and a runner bound to them."""
 
-    def __init__(self, a_dims, a_strides, b_dims, b_strides, c_dims):
+    def __init__(self, a_dims, a_strides, b_dims, b_strides, c_dims, c_strides):
         lib = library._lib
         self.a = library.Desc(a_dims, a_strides)
         self.b = library.Desc(b_dims, b_strides)
-        self.c = library.Desc(c_dims, _row_major(c_dims))
+        self.c = library.Desc(c_dims, c_strides)
         primitive = library.Primitive(
             lambda out: lib.dnnl_matmul_primitive_desc_create(
                 out, library._engine, self.a.handle, self.b.handle, None, self.c.handle, None
@@ -74,22 +74,20 @@ def _plan(*layouts):
         return _REFUSED
 
 
-def _row_major(dims):
-    return [math.prod(dims[i + 1 :]) for i in range(len(dims))]
+def _is_plain(a):
+    """Whether oneDNN reads ``a`` (..., rows, cols) where it lies: strides positive, whole
+    elements, rows or columns contiguous."""
+    if not all(s > 0 and s % 4 == 0 for s in a.strides):
+        return False
+    rows, cols = a.strides[-2] // 4, a.strides[-1] // 4
+    return (cols == 1 and rows >= a.shape[-1]) or (rows == 1 and cols >= a.shape[-2])
 
 
 def _plain_strides(a):
-    """Element strides of ``a`` (..., rows, cols) in a layout oneDNN reads: positive, rows or
-    columns contiguous. Copies ``a`` where it is not; returns (array, strides)."""
-    steps = [s // 4 for s in a.strides]
-    rows, cols = steps[-2], steps[-1]
-    plain = all(s > 0 and s % 4 == 0 for s in a.strides) and (
-        (cols == 1 and rows >= a.shape[-1]) or (rows == 1 and cols >= a.shape[-2])
-    )
-    if not plain:
+    """(``a``, or a C-contiguous copy where oneDNN cannot read it; its element strides)."""
+    if not _is_plain(a):
         a = np.ascontiguousarray(a)
-        steps = [s // 4 for s in a.strides]
-    return a, steps
+    return a, [s // 4 for s in a.strides]
 
 
 def usable(a, b):
@@ -105,15 +103,19 @@ def usable(a, b):
     return stack * a.shape[-2] * a.shape[-1] * b.shape[-1] >= MIN_MACS and a.size and b.size
 
 
-def product(a, b):
-    """``a @ b`` as a new C-contiguous float32 array, or None where this module declines."""
+def product(a, b, out=None):
+    """``a @ b`` as a new C-contiguous float32 array, or written into ``out`` (float32, of the
+    result's shape, rows or columns contiguous) and returned; None where this module
+    declines (``out`` is then untouched)."""
     if a.__class__ is not np.ndarray or b.__class__ is not np.ndarray or not usable(a, b):
         return None
     batch = a.shape[:-2] or b.shape[:-2]
     m, n = a.shape[-2], b.shape[-1]
-    if b.ndim == 2 and a.ndim > 2 and a.flags.c_contiguous:  # one tall product
-        out = product(a.reshape(-1, a.shape[-1]), b)
-        return None if out is None else out.reshape(*batch, m, n)
+    if out is not None and not _writable_result(out, (*batch, m, n), a, b):
+        return None
+    if b.ndim == 2 and a.ndim > 2 and a.flags.c_contiguous and out is None:  # one tall product
+        rows = product(a.reshape(-1, a.shape[-1]), b)
+        return None if rows is None else rows.reshape(*batch, m, n)
     a, a_strides = _plain_strides(a)
     b, b_strides = _plain_strides(b)
     # a matrix shared by a stack is a stack of one, which oneDNN broadcasts
@@ -122,10 +124,24 @@ def product(a, b):
     a_strides = [a.size] * (len(a_dims) - a.ndim) + a_strides
     b_strides = [b.size] * (len(b_dims) - b.ndim) + b_strides
     c_dims = (*batch, m, n)
-    key = (a_dims, tuple(a_strides), b_dims, tuple(b_strides), _runtime.get_num_threads())
-    plan = _cache.get(key, lambda: _plan(a_dims, a_strides, b_dims, b_strides, c_dims))
+    if out is None:
+        out = np.empty(c_dims, np.float32)
+    c_strides = [s // 4 for s in out.strides]
+    layouts = (a_dims, tuple(a_strides), b_dims, tuple(b_strides), c_dims, tuple(c_strides))
+    plan = _cache.get((*layouts, _runtime.get_num_threads()), lambda: _plan(*layouts))
     if plan is _REFUSED:
         return None
-    out = np.empty(c_dims, np.float32)
     plan.runner.run(a, b, out)
     return out
+
+
+def _writable_result(out, shape, a, b):
+    return (
+        out.__class__ is np.ndarray
+        and out.dtype == np.float32
+        and out.shape == shape
+        and out.flags.writeable
+        and _is_plain(out)
+        and not np.may_share_memory(out, a)
+        and not np.may_share_memory(out, b)
+    )

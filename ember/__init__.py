@@ -224,3 +224,7 @@ _FROM_FUNCTIONAL = frozenset({
     "channel_shuffle", "pdist", "celu_", "selu_", "rrelu_", "max_pool1d_with_indices",
     "max_pool3d",
 })  # fmt: skip
+
+from ember.backends.onednn.matmul import keep_blas_on_calling_thread as _one_blas_thread
+
+_one_blas_thread()  # last: the import has loaded NumPy's and SciPy's BLAS by now

@@ -28,13 +28,16 @@ def _seen_after_import(**user_env):
 
 
 def test_openmp_policy_is_left_to_the_user_and_openblas_runs_one_thread():
-    assert _seen_after_import() == ["None", "None", "1"]
+    seen = _seen_after_import()
+    assert seen[:2] == ["None", "None"]
+    assert seen[2:] and set(seen[2:]) == {"1"}  # NumPy's OpenBLAS and SciPy's
     assert _seen_after_import(OMP_WAIT_POLICY="PASSIVE")[:2] == ["None", "PASSIVE"]
 
 
 def test_without_onednn_openblas_keeps_its_threads():
     seen = _seen_after_import(EMBER_ONEDNN="0", OPENBLAS_NUM_THREADS="2")
-    assert seen == ["None", "None", "2"]
+    assert seen[:2] == ["None", "None"]
+    assert seen[2:] and set(seen[2:]) == {"2"}
 
 
 def test_set_num_threads_leaves_openblas_on_one_thread():
@@ -42,4 +45,4 @@ def test_set_num_threads_leaves_openblas_on_one_thread():
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split()[-1] == "1"
+    assert set(out.stdout.split()[2:]) == {"1"}

@@ -20,8 +20,15 @@ _OWN_THREAD_PREFIX = "ember-"
 _NO_BLAS_THREAD_TYPES = ("TMonitor",)  # tqdm's progress-bar monitor
 
 
-_SET_THREADS = ("openblas_set_num_threads", "scipy_openblas_set_num_threads64_")
-_GET_THREADS = ("openblas_get_num_threads", "scipy_openblas_get_num_threads64_")
+_SET_THREADS = (
+    "openblas_set_num_threads", "scipy_openblas_set_num_threads64_",
+    "scipy_openblas_set_num_threads",
+)  # fmt: skip
+_GET_THREADS = (
+    "openblas_get_num_threads", "scipy_openblas_get_num_threads64_",
+    "scipy_openblas_get_num_threads",
+)  # fmt: skip
+"""The thread-count calls of OpenBLAS builds: plain, and NumPy's and SciPy's wheels'."""
 
 
 def _openblas_paths():

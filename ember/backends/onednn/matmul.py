@@ -39,7 +39,13 @@ def _declare():
 
 if library.available():
     _declare()
-    blas_pool.set_threads(1)  # the products worth threads run here
+
+
+def keep_blas_on_calling_thread():
+    """Set each OpenBLAS loaded so far (NumPy's, SciPy's) to one thread where oneDNN runs
+    the products worth threads. ember calls it once its import has loaded them."""
+    if library.available():
+        blas_pool.set_threads(1)
 
 
 class _Plan:

@@ -126,9 +126,12 @@ def test_worker_killed_while_idle_or_loading(tmp_path, when):
 
 
 def test_torch_raises_runtime_error_in_the_same_case(tmp_path):
+    """PyTorch's message depends on which of its checks sees the death first: the worker
+    status poll ('killed by signal') or the failed read ('exited unexpectedly')."""
     pytest.importorskip("torch")
-    result = _run(tmp_path, "torch", "bytes", "writing", 0)
-    assert result["error"][0] == "RuntimeError" and "exited unexpectedly" in result["error"][1]
+    kind, message = _run(tmp_path, "torch", "bytes", "writing", 0)["error"]
+    assert kind == "RuntimeError"
+    assert "exited unexpectedly" in message or "killed by signal" in message
 
 
 # ---- the receiving end of a result pipe, on its own -----------------------------------------

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ember import _dtype
+from ember._ops import einsum_product
 from ember._ops._first_order import first_order_only
 from ember._ops._numpy_kwargs import numpy_kwargs
 from ember._ops._promotion import maybe_out
@@ -222,6 +223,10 @@ class Einsum(ArrayFunction):
     def forward(ctx, equation, *xs):
         ctx.equation = equation
         ctx.save_for_backward(*xs)
+        if len(xs) == 2:
+            found = einsum_product.contract(equation, *xs)
+            if found is not None:
+                return found
         return np.einsum(equation, *xs, optimize=len(xs) > 2 or None)
 
     @staticmethod

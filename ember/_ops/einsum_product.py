@@ -10,8 +10,6 @@ heads, forward and backward, took 0.9-1.35 ms and take 0.44-0.47 (PyTorch 1.1-1.
 
 import math
 
-import numpy as np
-
 from ember.backends.onednn import matmul as onednn_matmul
 
 MIN_MACS = 1 << 12
@@ -46,9 +44,7 @@ def contract(equation, a, b):
     nb, m, k, n = dims
     lhs = a.transpose([ta.index(c) for c in batch + left + summed]).reshape(nb, m, k)
     rhs = b.transpose([tb.index(c) for c in batch + summed + right]).reshape(nb, k, n)
-    result = onednn_matmul.product(lhs, rhs)
-    if result is None:
-        result = np.matmul(lhs, rhs)
+    result = onednn_matmul.matmul(lhs, rhs)
     order = batch + left + right
     result = result.reshape([size[c] for c in order])
     return result.transpose([order.index(c) for c in out])

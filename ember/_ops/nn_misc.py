@@ -46,9 +46,7 @@ class Linear(ArrayFunction):
     def forward(ctx, x, w, b):
         ctx.save_for_backward(x, w)
         rows = x.reshape(-1, x.shape[-1]) if x.ndim > 2 else x
-        out = onednn_matmul.product(rows, w.T)
-        if out is None:
-            out = rows @ w.T
+        out = onednn_matmul.matmul(rows, w.T)
         if x.ndim > 2:
             out = out.reshape(*x.shape[:-1], w.shape[0])
         if b is not None:
@@ -85,17 +83,12 @@ def _linear_grads(needs, g, x, w):
     g2 = g.reshape(-1, g.shape[-1])
     gx = gw = gb = None
     if needs[0]:
-        gx = _same_dtype(_product(g2, w).reshape(x.shape), x)
+        gx = _same_dtype(onednn_matmul.matmul(g2, w).reshape(x.shape), x)
     if needs[1]:
-        gw = _same_dtype(_product(g2.T, x.reshape(-1, x.shape[-1])), w)
+        gw = _same_dtype(onednn_matmul.matmul(g2.T, x.reshape(-1, x.shape[-1])), w)
     if needs[2]:
         gb = _same_dtype(np.matmul(np.ones(g2.shape[0], g2.dtype), g2), g)
     return tuple(None if a is None else wrap(a) for a in (gx, gw, gb))
-
-
-def _product(a, b):
-    found = onednn_matmul.product(a, b)
-    return np.matmul(a, b) if found is None else found
 
 
 def _same_dtype(result, like):

@@ -111,12 +111,8 @@ class FunctionCtx:
         unpack = self._unpack
         if unpack is not None:
             return tuple(None if p is _SAVED_NONE else _unpacked(unpack, p) for p in saved)
-        rebuilt = False
         for t, version in zip(saved, self._saved_versions):
-            if t is None:
-                continue
-            rebuilt = rebuilt or t.__class__ is _SavedOutput
-            if version is not None and t._vc[0] != version:
+            if t is not None and version is not None and t._vc[0] != version:
                 if t.__class__ is _SavedOutput:
                     t = t.tensor(self)
                 raise RuntimeError(
@@ -125,7 +121,7 @@ class FunctionCtx:
                     f"{self.name()}, is at version {t._vc[0]}; expected version {version} "
                     "instead. Hint: replace the in-place operation by an out-of-place one."
                 )
-        if rebuilt:
+        if any(t.__class__ is _SavedOutput for t in saved):
             return tuple(t.tensor(self) if t.__class__ is _SavedOutput else t for t in saved)
         return saved
 

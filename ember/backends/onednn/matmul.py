@@ -16,6 +16,7 @@ stack), in any strides whose rows or columns are contiguous. Anything else, or a
 that declines, gives None and the caller's NumPy product runs.
 """
 
+import ctypes
 import math
 
 import numpy as np
@@ -32,8 +33,6 @@ _REFUSED = object()  # cached where oneDNN refused a layout
 
 
 def _declare():
-    import ctypes
-
     library._lib.dnnl_matmul_primitive_desc_create.argtypes = [ctypes.c_void_p] * 7
 
 
@@ -96,8 +95,8 @@ def _plain_strides(a):
     return a, [s // 4 for s in a.strides]
 
 
-def usable(a, b):
-    """Whether `product` would take these operands (dtype, rank and size; not layout)."""
+def _usable(a, b):
+    """Whether `product` takes these operands (dtype, rank and size; not layout)."""
     if not (library.available() and a.dtype == np.float32 and b.dtype == np.float32):
         return False
     if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
@@ -113,7 +112,7 @@ def product(a, b, out=None):
     """``a @ b`` as a new C-contiguous float32 array, or written into ``out`` (float32, of the
     result's shape, rows or columns contiguous) and returned; None where this module
     declines (``out`` is then untouched)."""
-    if a.__class__ is not np.ndarray or b.__class__ is not np.ndarray or not usable(a, b):
+    if a.__class__ is not np.ndarray or b.__class__ is not np.ndarray or not _usable(a, b):
         return None
     batch = a.shape[:-2] or b.shape[:-2]
     m, n = a.shape[-2], b.shape[-1]
@@ -139,6 +138,12 @@ def product(a, b, out=None):
         return None
     plan.runner.run(a, b, out)
     return out
+
+
+def matmul(a, b):
+    """``a @ b``: `product` where it takes the operands, else NumPy's."""
+    found = product(a, b)
+    return np.matmul(a, b) if found is None else found
 
 
 def _writable_result(out, shape, a, b):

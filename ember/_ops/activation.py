@@ -18,6 +18,7 @@ from ember.backends.numpy import gelu as gelu_kernels
 from ember.backends.numpy.row_blocks import over_rows
 from ember.backends.numpy.select import select
 from ember.backends.numpy.threads import elementwise, keeps_dtype, num_threads
+from ember.backends.onednn import binary as onednn_binary
 from ember.backends.onednn import eltwise as onednn_eltwise
 from ember.backends.onednn import gelu_tanh as onednn_gelu_tanh
 from ember.backends.onednn import softmax as onednn_softmax
@@ -68,10 +69,13 @@ def _inplace(fn):
 class Relu(ArrayFunction):
     @staticmethod
     def forward(ctx, x):
-        # max(0, x) into a zeroed buffer: an array operand takes NumPy's vectorised loop (a
-        # scalar 0 does not, 2x slower), and zero first keeps relu(-0.0) = -0.0 as PyTorch
-        zero = np.zeros_like(x)
-        out = elementwise(np.maximum, zero, x, out=zero)
+        out = onednn_binary.relu(x)  # one pass on every core
+        if out is None:
+            # max(0, x) into a zeroed buffer: an array operand takes NumPy's vectorised loop
+            # (a scalar 0 does not, 2x slower), and zero first keeps relu(-0.0) = -0.0 as
+            # PyTorch
+            zero = np.zeros_like(x)
+            out = elementwise(np.maximum, zero, x, out=zero)
         ctx.save_for_backward(out)
         return out
 

@@ -23,6 +23,7 @@ from ember.autograd.grad_mode import GRAD_ENABLED
 from ember.backends.numpy.activation_grad import cube_grad_x, plain_arrays, square_grad_x
 from ember.backends.numpy.threads import MIN_ELEMENTS, elementwise, keeps_dtype
 from ember.backends.onednn import binary as onednn_binary
+from ember.backends.onednn import eltwise as onednn_eltwise
 
 __all__ = [
     "add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "pow",
@@ -192,12 +193,27 @@ def _small_integer_power(x, n):
     return result
 
 
+def _onednn_power(base, exponent):
+    """``base ** exponent`` for the exponents of `_FAST_POWERS` on oneDNN's kernels (one pass
+    on every core, the same bits), or None where they decline the array."""
+    if exponent == 3:
+        return onednn_binary.cube(base)
+    if exponent == -0.5:
+        return onednn_eltwise.inverse_sqrt(base)
+    name = _ONEDNN_POWERS.get(exponent)
+    return None if name is None else onednn_eltwise.forward(name, base)
+
+
+_ONEDNN_POWERS = {2: "square", 0.5: "sqrt", -1: "reciprocal"}
+
+
 def _power(a, b, dtype):
     base = operand_array(a, dtype)
     if type(b) in (int, float) and isinstance(base, np.ndarray) and base.dtype.kind == "f":
         fast = _FAST_POWERS.get(b)
         if fast is not None:
-            return elementwise(fast, base)
+            y = _onednn_power(base, b)
+            return elementwise(fast, base) if y is None else y
         if float(b).is_integer() and 4 <= b <= 8:
             return _small_integer_power(base, int(b))
     return elementwise(np.power, base, operand_array(b, dtype))

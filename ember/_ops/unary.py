@@ -57,8 +57,9 @@ def _unary(
     same gradient of a real floating point output in few passes; it serves backwards that
     are not being recorded. ``onednn`` names oneDNN's function for large float32 arrays
     (``backends/onednn/eltwise.py``), with ``np_fn`` for what it does not compute exactly;
-    ``onednn_grad`` its function whose backward reads the output, one pass on every core
-    where the backward is not being recorded (before ``fused_grad``)."""
+    ``onednn_grad`` its function whose backward reads the output (a name ending in
+    ``_dst``) or the input, one pass on every core where the backward is not being recorded
+    (before ``fused_grad``)."""
     save_x, save_y = "x" in save, "y" in save
 
     def forward(ctx, x):
@@ -87,7 +88,8 @@ def _unary(
         elif save_y:
             (y,) = ctx.saved_tensors
         if onednn_grad is not None and not GRAD_ENABLED[0]:
-            gx = onednn_eltwise.backward(onednn_grad, g._data, y._data)
+            saved = y if onednn_grad.endswith("_dst") else x
+            gx = onednn_eltwise.backward(onednn_grad, g._data, saved._data)
             if gx is not None:
                 return wrap(gx)
         if fused_grad is not None and not GRAD_ENABLED[0]:
@@ -158,12 +160,8 @@ def rsqrt_array(x, out=None):
 
 
 def _rsqrt(x):
-    """1 / sqrt(x), the square root of a large float32 array on oneDNN's exact kernel: the
-    same bits as NumPy's (1M elements: 0.50-0.58 ms against 0.68, the root 0.14 against 0.41)."""
-    root = onednn_eltwise.forward("sqrt", x)
-    if root is None:
-        return elementwise(rsqrt_array, x)
-    return elementwise(np.reciprocal, root, out=root)
+    root = onednn_eltwise.inverse_sqrt(x)
+    return elementwise(rsqrt_array, x) if root is None else root
 
 
 def sign_array(x, out=None):
@@ -181,7 +179,7 @@ _SQRT_PI = math.sqrt(math.pi)
 
 neg = _unary("neg", np.negative, lambda x, y, g: -g, float_only=False, save="")
 abs = _unary("abs", np.abs, lambda x, y, g: g * _abs_derivative(x), float_only=False,
-             holomorphic=False)  # fmt: skip
+             holomorphic=False, onednn="abs")  # fmt: skip
 exp = _unary("exp", np.exp, lambda x, y, g: g * y, fused_grad=activation_grad.exp_grad_y, save="y",
              onednn="exp")  # fmt: skip
 exp2 = _unary("exp2", np.exp2, lambda x, y, g: g * y * math.log(2), save="y")
@@ -194,9 +192,11 @@ sqrt = _unary("sqrt", np.sqrt, lambda x, y, g: g / (2 * y),
               fused_grad=activation_grad.sqrt_grad_y, save="y", onednn="sqrt")  # fmt: skip
 rsqrt = _unary("rsqrt", _rsqrt, lambda x, y, g: -0.5 * g * y * y * y,
                fused_grad=activation_grad.rsqrt_grad_y, save="y")  # fmt: skip
-square = _unary("square", np.square, lambda x, y, g: 2 * g * x, float_only=False)
+square = _unary("square", np.square, lambda x, y, g: 2 * g * x, float_only=False, save="x",
+                onednn="square", onednn_grad="square")  # fmt: skip
 reciprocal = _unary("reciprocal", np.reciprocal, lambda x, y, g: -g * y * y,
-                    fused_grad=activation_grad.reciprocal_grad_y, save="y")  # fmt: skip
+                    fused_grad=activation_grad.reciprocal_grad_y, save="y",
+                    onednn="reciprocal")  # fmt: skip
 sin = _unary("sin", np.sin, lambda x, y, g: g * x.cos())
 cos = _unary("cos", np.cos, lambda x, y, g: -g * x.sin())
 tan = _unary("tan", np.tan, lambda x, y, g: g * (1 + y * y), save="y")

@@ -24,6 +24,7 @@ from ember.backends.onednn import library
 
 ALGORITHMS = {np.add: 0x1FFF0, np.multiply: 0x1FFF1, np.true_divide: 0x1FFF4, np.subtract: 0x1FFF5}
 """oneDNN's dnnl_alg_kind_t of each NumPy function taken here."""
+_MAXIMUM = 0x1FFF2  # dnnl_binary_max, for `relu`
 
 MIN_ELEMENTS = 1 << 20
 """From here oneDNN is faster (2-core AVX2 machine, medians of interleaved calls through
@@ -147,3 +148,110 @@ def compute(fn, a, b, out=None, scale=None, first_scale=None):
         return None
     kernel.runner.run(first, second, flat_target, *multipliers)
     return target
+
+
+MIN_CUBE_ELEMENTS = 1 << 18
+"""From here ``x ** 3`` is one oneDNN pass instead of NumPy's two (2-core AVX-512 machine,
+1M elements: 0.07 ms against 0.20; 256k 0.028 against 0.048)."""
+
+_ARG_POST_OP_0_SRC_1 = 32768 | _ARG_SRC_1  # DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1
+
+
+def _declare_post_ops():
+    lib = library._lib
+    lib.dnnl_post_ops_append_binary.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+
+
+if library.available():
+    _declare_post_ops()
+
+
+class _Cube:
+    """x * x * x on flat arrays of ``n`` elements in one pass: the product x * x (rounded to
+    float32) times x again by a binary post-op, which is NumPy's and PyTorch's (x * x) * x
+    bit for bit. Its ``runner`` is None where oneDNN refuses it."""
+
+    def __init__(self, n):
+        lib, multiply = library._lib, ALGORITHMS[np.multiply]
+        self.md = library.Desc((n,), tag=library.TAG_A)
+        whole = self.md.handle
+        self.runner = None
+        attr, post_ops = ctypes.c_void_p(), ctypes.c_void_p()
+        library._check(lib.dnnl_primitive_attr_create(ctypes.byref(attr)), "attr_create")
+        try:
+            library._check(lib.dnnl_post_ops_create(ctypes.byref(post_ops)), "post_ops_create")
+            library._check(lib.dnnl_post_ops_append_binary(post_ops, multiply, whole), "post_op")
+            library._check(lib.dnnl_primitive_attr_set_post_ops(attr, post_ops), "post_ops")
+            primitive = library.Primitive(
+                lambda pd: lib.dnnl_binary_primitive_desc_create(
+                    pd, library._engine, multiply, whole, whole, whole, attr
+                )
+            )
+        except library.Refused:
+            return
+        finally:
+            if post_ops:
+                lib.dnnl_post_ops_destroy(post_ops)
+            lib.dnnl_primitive_attr_destroy(attr)
+        operands = (library.ARG_SRC, _ARG_SRC_1, _ARG_POST_OP_0_SRC_1, library.ARG_DST)
+        self.runner = library.Runner(primitive, [(arg, whole) for arg in operands])
+
+
+def cube(x):
+    """``x * x * x`` for a C-contiguous float32 array of at least ``MIN_CUBE_ELEMENTS``, as a
+    new array; None where it declines."""
+    if (
+        x.__class__ is not np.ndarray
+        or x.dtype != np.float32
+        or x.size < MIN_CUBE_ELEMENTS
+        or not x.flags.c_contiguous
+        or not library.available()
+    ):
+        return None
+    kernel = _cache.get(("cube", x.size, _runtime.get_num_threads()), lambda: _Cube(x.size))
+    if kernel.runner is None:
+        return None
+    flat, out = x.reshape(-1), np.empty(x.shape, np.float32)
+    kernel.runner.run(flat, flat, flat, out.reshape(-1))
+    return out
+
+
+MIN_RELU_ELEMENTS = 1 << 18
+"""From here `relu` runs on oneDNN (256k elements: 0.03 ms against NumPy's 0.06)."""
+
+_RELU_BLOCK = 1 << 20
+"""The elements one run of `relu`'s kernel takes: larger arrays run it block by block
+against the same block of zeros, so the zeros cost 4 MB however large the input."""
+_zeros = None  # the block of zeros `relu` reads, made on first use and never written
+
+
+def relu(x):
+    """max(0, x) for a C-contiguous float32 array of at least ``MIN_ELEMENTS``, as a new
+    array, or None where it declines: oneDNN's maximum with the zeros first returns its second
+    operand where either is NaN and where both are zero, so relu(NaN) is NaN and
+    relu(-0.0) is -0.0, as in PyTorch (its relu function gives 0 for both). The zeros are a
+    block read alongside ``x`` (1M elements: 0.07 ms against NumPy's 0.23 and PyTorch's
+    0.05)."""
+    global _zeros
+    if (
+        x.__class__ is not np.ndarray
+        or x.dtype != np.float32
+        or x.size < MIN_RELU_ELEMENTS
+        or not x.flags.c_contiguous
+        or not library.available()
+        or _runtime.get_num_threads() < 2
+    ):
+        return None
+    if _zeros is None:
+        _zeros = np.zeros(_RELU_BLOCK, np.float32)
+    flat, out = x.reshape(-1), np.empty(x.shape, np.float32)
+    flat_out = out.reshape(-1)
+    for start in range(0, flat.size, _RELU_BLOCK):
+        stop = min(start + _RELU_BLOCK, flat.size)
+        n = stop - start
+        key = (_MAXIMUM, n, False, (), _runtime.get_num_threads())
+        kernel = _cache.get(key, lambda n=n: _Kernel(_MAXIMUM, n, False, ()))
+        if kernel.runner is None:
+            return None
+        kernel.runner.run(_zeros[:n], flat[start:stop], flat_out[start:stop])
+    return out

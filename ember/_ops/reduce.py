@@ -1,6 +1,7 @@
 """Reductions over dims (int, tuple or all) with keepdim, and cumulative ops."""
 
 import builtins
+import math
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from ember.autograd.inplace import inplace
 from ember.backends.numpy import scan
 from ember.backends.numpy.fast_sum import fast_sum
 from ember.backends.numpy.threads import along_axis, reduction
+from ember.backends.onednn import reduction as onednn_reduction
 
 __all__ = [
     "sum", "mean", "nansum", "nanmean", "prod", "max", "min", "amax", "amin", "aminmax",
@@ -58,13 +60,54 @@ class Sum(ArrayFunction):
     def forward(ctx, x, dims, keepdim, dtype):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         if dtype is None or dtype == x.dtype:
-            fast = fast_sum(x, dims, keepdim)
-            return reduction(np.sum, x, dims, keepdim) if fast is None else fast
+            return _sum(x, dims, keepdim)
         return np.sum(x, axis=dims, keepdims=keepdim, dtype=dtype)
 
     @staticmethod
     def backward(ctx, g):
-        return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim).expand(ctx.shape), None, None, None
+        return _spread(ctx, g), None, None, None
+
+
+class Mean(ArrayFunction):
+    """The sum over ``dims`` divided by their ``n`` elements, as PyTorch computes a float32
+    or float64 mean, in one node."""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, n):
+        ctx.shape, ctx.dims, ctx.keepdim, ctx.n = x.shape, dims, keepdim, n
+        return np.true_divide(_sum(x, dims, keepdim), n)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _spread(ctx, g / ctx.n), None, None, None
+
+
+def _sum(x, dims, keepdim):
+    fast = fast_sum(x, dims, keepdim)
+    return reduction(np.sum, x, dims, keepdim) if fast is None else fast
+
+
+def _spread(ctx, g):
+    """The gradient ``g`` of a sum over ``ctx.dims``, repeated over the input's shape. Where
+    it goes straight into a leaf's empty ``.grad`` (no graph of the backward recorded), which
+    must then hold every element, oneDNN writes it out on every core; else it is a
+    broadcast view."""
+    if not GRAD_ENABLED[0] and _into_empty_grad(ctx) and _over_last_or_all(ctx):
+        dense = onednn_reduction.spread(g._data, ctx.shape)
+        if dense is not None:
+            return wrap(dense)
+    return _expand_back(g, ctx.shape, ctx.dims, ctx.keepdim).expand(ctx.shape)
+
+
+def _into_empty_grad(ctx):
+    """Whether the input is a leaf without a ``.grad`` (its graph edge: itself and -1)."""
+    leaf, output_nr = ctx._edges[0][:2]
+    return output_nr == -1 and leaf.grad is None
+
+
+def _over_last_or_all(ctx):
+    ndim = len(ctx.shape)
+    return len(ctx.dims) == ndim or ctx.dims == (ndim - 1,)
 
 
 def _needs_dim_for_out(op, dim, out):
@@ -126,7 +169,9 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
         input = input.to(dtype)
     _require_float(input, "mean")
     dims = _dims(input, dim, "mean")
-    n = int(np.prod([input._data.shape[d] for d in dims])) if dims else 1
+    n = math.prod([input._data.shape[d] for d in dims])
+    if n and input._data.dtype.char in "fd":  # float32, float64
+        return Mean.apply(input, dims, keepdim, n)
     return Sum.apply(input, dims, keepdim, None) / (n if n else float("nan"))
 
 

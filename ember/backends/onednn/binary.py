@@ -46,13 +46,52 @@ _cache = library.RecentlyUsed(32)
 
 
 def _declare():
-    library._lib.dnnl_binary_primitive_desc_create.argtypes = (
+    lib = library._lib
+    lib.dnnl_binary_primitive_desc_create.argtypes = (
         [ctypes.c_void_p] * 2 + [ctypes.c_int] + [ctypes.c_void_p] * 4
     )
+    lib.dnnl_post_ops_append_binary.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
 
 
 if library.available():
     _declare()
+
+
+def primitive(algorithm, first, second, dst, configure=None):
+    """oneDNN's binary primitive of ``algorithm`` on memory descriptor handles, with the
+    attribute ``configure(attr)`` sets up (scales, post-ops), or None where oneDNN refuses
+    it."""
+    lib, attr = library._lib, ctypes.c_void_p()
+    library._check(lib.dnnl_primitive_attr_create(ctypes.byref(attr)), "attr_create")
+    try:
+        if configure is not None:
+            configure(attr)
+        return library.Primitive(
+            lambda pd: lib.dnnl_binary_primitive_desc_create(
+                pd, library._engine, algorithm, first, second, dst, attr
+            )
+        )
+    except library.Refused:
+        return None
+    finally:
+        lib.dnnl_primitive_attr_destroy(attr)
+
+
+def post_ops(*append):
+    """A ``configure`` for `primitive` that gives it the post-ops the functions ``append``
+    add, each called with the post-ops handle."""
+
+    def configure(attr):
+        lib, handle = library._lib, ctypes.c_void_p()
+        library._check(lib.dnnl_post_ops_create(ctypes.byref(handle)), "post_ops_create")
+        try:
+            for add in append:
+                library._check(add(handle), "post_op")
+            library._check(lib.dnnl_primitive_attr_set_post_ops(attr, handle), "post_ops")
+        finally:
+            lib.dnnl_post_ops_destroy(handle)
+
+    return configure
 
 
 class _Kernel:
@@ -62,32 +101,21 @@ class _Kernel:
     ``runner`` is None where oneDNN refuses them."""
 
     def __init__(self, algorithm, n, scalar, scaled):
-        lib = library._lib
         self.mds = [library.Desc((n,), tag=library.TAG_A)]
         self.mds.append(library.Desc((1,), tag=library.TAG_A) if scalar else self.mds[0])
         whole, second = (md.handle for md in self.mds)
         args = [(library.ARG_SRC, whole), (_ARG_SRC_1, second), (library.ARG_DST, whole)]
-        self.runner = None
-        attr = ctypes.c_void_p()
         if scaled:
             self.mds.append(library.Desc((1,), tag=library.TAG_A))
             args += [(_ARG_ATTR_SCALES | operand, self.mds[-1].handle) for operand in scaled]
-            library._check(lib.dnnl_primitive_attr_create(ctypes.byref(attr)), "attr_create")
-        try:
+
+        def scales(attr):
             for operand in scaled:
-                mask = lib.dnnl_primitive_attr_set_scales_mask(attr, operand, 0)
+                mask = library._lib.dnnl_primitive_attr_set_scales_mask(attr, operand, 0)
                 library._check(mask, "scales")
-            primitive = library.Primitive(
-                lambda pd: lib.dnnl_binary_primitive_desc_create(
-                    pd, library._engine, algorithm, whole, second, whole, attr
-                )
-            )
-        except library.Refused:
-            return
-        finally:
-            if attr:
-                lib.dnnl_primitive_attr_destroy(attr)
-        self.runner = library.Runner(primitive, args)
+
+        kernel = primitive(algorithm, whole, second, whole, scales)
+        self.runner = None if kernel is None else library.Runner(kernel, args)
 
 
 def _operand(x, size):
@@ -157,56 +185,41 @@ MIN_CUBE_ELEMENTS = 1 << 18
 _ARG_POST_OP_0_SRC_1 = 32768 | _ARG_SRC_1  # DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1
 
 
-def _declare_post_ops():
-    lib = library._lib
-    lib.dnnl_post_ops_append_binary.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
-
-
-if library.available():
-    _declare_post_ops()
-
-
 class _Cube:
     """x * x * x on flat arrays of ``n`` elements in one pass: the product x * x (rounded to
     float32) times x again by a binary post-op, which is NumPy's and PyTorch's (x * x) * x
     bit for bit. Its ``runner`` is None where oneDNN refuses it."""
 
     def __init__(self, n):
-        lib, multiply = library._lib, ALGORITHMS[np.multiply]
+        multiply = ALGORITHMS[np.multiply]
         self.md = library.Desc((n,), tag=library.TAG_A)
         whole = self.md.handle
-        self.runner = None
-        attr, post_ops = ctypes.c_void_p(), ctypes.c_void_p()
-        library._check(lib.dnnl_primitive_attr_create(ctypes.byref(attr)), "attr_create")
-        try:
-            library._check(lib.dnnl_post_ops_create(ctypes.byref(post_ops)), "post_ops_create")
-            library._check(lib.dnnl_post_ops_append_binary(post_ops, multiply, whole), "post_op")
-            library._check(lib.dnnl_primitive_attr_set_post_ops(attr, post_ops), "post_ops")
-            primitive = library.Primitive(
-                lambda pd: lib.dnnl_binary_primitive_desc_create(
-                    pd, library._engine, multiply, whole, whole, whole, attr
-                )
-            )
-        except library.Refused:
-            return
-        finally:
-            if post_ops:
-                lib.dnnl_post_ops_destroy(post_ops)
-            lib.dnnl_primitive_attr_destroy(attr)
+        times_x = post_ops(
+            lambda ops: library._lib.dnnl_post_ops_append_binary(ops, multiply, whole)
+        )
+        kernel = primitive(multiply, whole, whole, whole, times_x)
         operands = (library.ARG_SRC, _ARG_SRC_1, _ARG_POST_OP_0_SRC_1, library.ARG_DST)
-        self.runner = library.Runner(primitive, [(arg, whole) for arg in operands])
+        self.runner = (
+            None if kernel is None else library.Runner(kernel, [(a, whole) for a in operands])
+        )
+
+
+def _plain_float32(x, least):
+    """Whether ``x`` is a C-contiguous float32 NumPy array of at least ``least`` elements and
+    oneDNN is there to take it."""
+    return (
+        x.__class__ is np.ndarray
+        and x.dtype == np.float32
+        and x.size >= least
+        and x.flags.c_contiguous
+        and library.available()
+    )
 
 
 def cube(x):
     """``x * x * x`` for a C-contiguous float32 array of at least ``MIN_CUBE_ELEMENTS``, as a
     new array; None where it declines."""
-    if (
-        x.__class__ is not np.ndarray
-        or x.dtype != np.float32
-        or x.size < MIN_CUBE_ELEMENTS
-        or not x.flags.c_contiguous
-        or not library.available()
-    ):
+    if not _plain_float32(x, MIN_CUBE_ELEMENTS):
         return None
     kernel = _cache.get(("cube", x.size, _runtime.get_num_threads()), lambda: _Cube(x.size))
     if kernel.runner is None:
@@ -226,21 +239,14 @@ _zeros = None  # the block of zeros `relu` reads, made on first use and never wr
 
 
 def relu(x):
-    """max(0, x) for a C-contiguous float32 array of at least ``MIN_ELEMENTS``, as a new
+    """max(0, x) for a C-contiguous float32 array of at least ``MIN_RELU_ELEMENTS``, as a new
     array, or None where it declines: oneDNN's maximum with the zeros first returns its second
     operand where either is NaN and where both are zero, so relu(NaN) is NaN and
     relu(-0.0) is -0.0, as in PyTorch (its relu function gives 0 for both). The zeros are a
     block read alongside ``x`` (1M elements: 0.07 ms against NumPy's 0.23 and PyTorch's
     0.05)."""
     global _zeros
-    if (
-        x.__class__ is not np.ndarray
-        or x.dtype != np.float32
-        or x.size < MIN_RELU_ELEMENTS
-        or not x.flags.c_contiguous
-        or not library.available()
-        or _runtime.get_num_threads() < 2
-    ):
+    if not _plain_float32(x, MIN_RELU_ELEMENTS) or _runtime.get_num_threads() < 2:
         return None
     if _zeros is None:
         _zeros = np.zeros(_RELU_BLOCK, np.float32)

@@ -31,7 +31,7 @@ import math
 import numpy as np
 
 from ember import _runtime
-from ember.backends.onednn import library
+from ember.backends.onednn import binary, eltwise, library
 
 BLOCK = 1024
 """Elements summed in SIMD lanes before NumPy adds the partial sums pairwise."""
@@ -46,7 +46,7 @@ value per row of 1024: 128k elements 15.5 us against 12, 256k 22 against 22, 1M 
 81; one value: 128k 10 against 11, 256k 13 against 19, 1M 31 against 70)."""
 
 _SUM = 0x2FFF4  # dnnl_reduction_sum
-_CLIP = 0x2F  # dnnl_eltwise_clip_v2
+_CLIP = eltwise.ALGORITHMS["clip_v2"]
 _FORWARD_INFERENCE = 0x60
 _ADD, _MUL = 0x1FFF0, 0x1FFF1  # dnnl_binary_add, dnnl_binary_mul
 _TAG_AB, _TAG_ABC = 3, 4
@@ -62,15 +62,8 @@ def _declare():
         ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_float, ctypes.c_float,
         ctypes.c_void_p,
     ]  # fmt: skip
-    lib.dnnl_binary_primitive_desc_create.argtypes = (
-        [ctypes.c_void_p] * 2 + [ctypes.c_int] + [ctypes.c_void_p] * 4
-    )
     lib.dnnl_post_ops_append_eltwise.argtypes = [
         ctypes.c_void_p, ctypes.c_int, ctypes.c_float, ctypes.c_float,
-    ]  # fmt: skip
-    lib.dnnl_eltwise_forward_primitive_desc_create.argtypes = [
-        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p,
-        ctypes.c_void_p, ctypes.c_float, ctypes.c_float, ctypes.c_void_p,
     ]  # fmt: skip
 
 
@@ -78,14 +71,20 @@ if library.available():
     _declare()
 
 
-def _vectorised(create_pd, args):
-    """A runner of the primitive ``create_pd`` makes, bound to ``args``, or None where oneDNN
-    refuses it or has only scalar code for it."""
+def _primitive(create_pd):
+    """The primitive ``create_pd`` makes, or None where oneDNN refuses it."""
     try:
-        primitive = library.Primitive(create_pd)
+        return library.Primitive(create_pd)
     except library.Refused:
         return None
-    return None if primitive.scalar_code() else library.Runner(primitive, args)
+
+
+def _vectorised(primitive, args):
+    """A runner of ``primitive`` bound to ``args``, or None where there is no primitive or
+    oneDNN has only scalar code for it."""
+    if primitive is None or primitive.scalar_code():
+        return None
+    return library.Runner(primitive, args)
 
 
 class _RowSums:
@@ -95,11 +94,11 @@ class _RowSums:
         self.src = library.Desc((rows, cols), tag=_TAG_AB)
         self.dst = library.Desc((rows, 1), tag=_TAG_AB)
         src, dst = self.src.handle, self.dst.handle
+        create = lambda pd: library._lib.dnnl_reduction_primitive_desc_create(  # noqa: E731
+            pd, library._engine, _SUM, src, dst, 0.0, 0.0, None
+        )
         self.runner = _vectorised(
-            lambda pd: library._lib.dnnl_reduction_primitive_desc_create(
-                pd, library._engine, _SUM, src, dst, 0.0, 0.0, None
-            ),
-            [(library.ARG_SRC, src), (library.ARG_DST, dst)],
+            _primitive(create), [(library.ARG_SRC, src), (library.ARG_DST, dst)]
         )
 
 
@@ -109,11 +108,11 @@ class _Fill:
     def __init__(self, n, value):
         self.md = library.Desc((n,), tag=library.TAG_A)
         md = self.md.handle
+        create = lambda pd: library._lib.dnnl_eltwise_forward_primitive_desc_create(  # noqa: E731
+            pd, library._engine, _FORWARD_INFERENCE, _CLIP, md, md, value, value, None
+        )
         self.runner = _vectorised(
-            lambda pd: library._lib.dnnl_eltwise_forward_primitive_desc_create(
-                pd, library._engine, _FORWARD_INFERENCE, _CLIP, md, md, value, value, None
-            ),
-            [(library.ARG_SRC, md), (library.ARG_DST, md)],
+            _primitive(create), [(library.ARG_SRC, md), (library.ARG_DST, md)]
         )
 
 
@@ -128,27 +127,17 @@ class _RepeatRows:
         self.values = library.Desc((1, rows, 1), tag=_TAG_ABC)
         self.scalar = library.Desc((1, 1, 1), tag=_TAG_ABC)
         self.zero = np.zeros(1, np.float32)
-        lib, attr, post_ops = library._lib, ctypes.c_void_p(), ctypes.c_void_p()
-        library._check(lib.dnnl_primitive_attr_create(ctypes.byref(attr)), "attr_create")
-        library._check(lib.dnnl_post_ops_create(ctypes.byref(post_ops)), "post_ops_create")
-        try:
-            for status in (
-                lib.dnnl_post_ops_append_eltwise(post_ops, _CLIP, 1.0, 1.0),
-                lib.dnnl_post_ops_append_binary(post_ops, _MUL, self.values.handle),
-                lib.dnnl_primitive_attr_set_post_ops(attr, post_ops),
-            ):
-                library._check(status, "post_ops")
-            whole, scalar = self.whole.handle, self.scalar.handle
-            self.runner = _vectorised(
-                lambda pd: lib.dnnl_binary_primitive_desc_create(
-                    pd, library._engine, _ADD, whole, scalar, whole, attr
-                ),
-                [(library.ARG_SRC, whole), (_ARG_SRC_1, scalar), (library.ARG_DST, whole),
-                 (_ARG_POST_OP_1_SRC_1, self.values.handle)],
-            )  # fmt: skip
-        finally:
-            lib.dnnl_post_ops_destroy(post_ops)
-            lib.dnnl_primitive_attr_destroy(attr)
+        lib, whole, values = library._lib, self.whole.handle, self.values.handle
+        to_one_times_value = binary.post_ops(
+            lambda ops: lib.dnnl_post_ops_append_eltwise(ops, _CLIP, 1.0, 1.0),
+            lambda ops: lib.dnnl_post_ops_append_binary(ops, _MUL, values),
+        )
+        kernel = binary.primitive(_ADD, whole, self.scalar.handle, whole, to_one_times_value)
+        self.runner = _vectorised(
+            kernel,
+            [(library.ARG_SRC, whole), (_ARG_SRC_1, self.scalar.handle),
+             (library.ARG_DST, whole), (_ARG_POST_OP_1_SRC_1, values)],
+        )  # fmt: skip
 
 
 def _cached(kind, *shape):

@@ -637,8 +637,8 @@ class LogSoftmax(ArrayFunction):
 
 def _softmax_grad(g, y, dim, log):
     g, y = g._data, y._data
-    if dim == y.ndim - 1 and not log:
-        fused = onednn_softmax.backward(g, y)
+    if dim == y.ndim - 1:
+        fused = onednn_softmax.backward(g, y, log=log)
         if fused is not None:
             return wrap(fused)
     return wrap(activation_grad.softmax_grad(g, y, dim, log, num_threads()))

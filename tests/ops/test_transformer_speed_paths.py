@@ -410,8 +410,8 @@ def test_layer_norm_and_softmax_results_do_not_depend_on_the_thread_count():
 @needs_onednn
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_softmax_family_matches_torch_with_masked_rows(name, monkeypatch):
-    """Softmax runs on oneDNN both ways; log-softmax stays on NumPy (oneDNN's is less
-    accurate)."""
+    """Softmax runs on oneDNN both ways; log-softmax's forward stays on NumPy (oneDNN's is
+    less accurate), its backward is offered to oneDNN."""
     forwards = _calls(monkeypatch, onednn_softmax, "forward")
     backwards = _calls(monkeypatch, onednn_softmax, "backward")
     rng = np.random.default_rng(15)
@@ -424,10 +424,32 @@ def test_softmax_family_matches_torch_with_masked_rows(name, monkeypatch):
         out.backward(lib.tensor(g))
         results.append((out, t.grad))
     on_onednn = [r is not None for r in forwards + backwards]
-    # softmax's backward declines: the row of -inf gives NaN, which NumPy's formula spreads
-    assert on_onednn == ([True, False] if name == "softmax" else [])
+    # the backward declines: the row of -inf gives NaN, which NumPy's formula spreads
+    assert on_onednn == ([True, False] if name == "softmax" else [False])
     for a, b in zip(*results):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-5, atol=1e-5)
+
+
+@needs_onednn
+@pytest.mark.parametrize("scale", [1.0, 10.0, 100.0])
+def test_log_softmax_backward_on_onednn_is_as_accurate_as_torchs(scale, monkeypatch):
+    """Against a float64 gradient, with some masked (-inf) logits: ember's error within
+    1.5x PyTorch's own (plus float32 rounding of the largest |g|)."""
+    backwards = _calls(monkeypatch, onednn_softmax, "backward")
+    rng = np.random.default_rng(18)
+    x, g = _rand(rng, (384, 128), scale=scale), _rand(rng, (384, 128))
+    x[5, :30] = -np.inf
+    grads = []
+    for lib, dtype in ((ember, np.float32), (torch, np.float32), (torch, np.float64)):
+        t = lib.tensor(x.astype(dtype), requires_grad=True)
+        lib.nn.functional.log_softmax(t, -1).backward(lib.tensor(g.astype(dtype)))
+        grads.append(t.grad.numpy().astype(np.float64))
+    ours, theirs, exact = grads
+    if _vectorised_softmax_backward(384, 128, log=True):
+        assert backwards and backwards[0] is not None
+    slack = 1e-7 * np.abs(g).max()
+    assert np.abs(ours - exact).max() <= 1.5 * np.abs(theirs - exact).max() + slack
+    np.testing.assert_array_equal(ours[5, :30], g[5, :30])  # exp(-inf) = 0: g passes
 
 
 @needs_onednn
@@ -461,10 +483,10 @@ def test_softmax_in_place_forward_and_backward_kernels():
     np.testing.assert_allclose(d, grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
-def _vectorised_softmax_backward(rows, cols):
-    """Whether this CPU has a vectorised oneDNN softmax backward for (rows, cols): AVX2
-    machines get only oneDNN's reference code, which ember leaves to NumPy."""
-    return onednn_softmax._pair(rows, cols).backward is not None
+def _vectorised_softmax_backward(rows, cols, log=False):
+    """Whether this CPU has a vectorised oneDNN softmax (or log-softmax) backward for (rows,
+    cols): AVX2 machines get only oneDNN's reference code, which ember leaves to NumPy."""
+    return onednn_softmax._pair(rows, cols, log).backward is not None
 
 
 @needs_onednn

@@ -7,8 +7,12 @@ backward on attention's (batch, heads, 64, 64) scores. Used for C-contiguous flo
 of at least ``MIN_ELEMENTS``; anything else, or a library that declines, gives None and the
 caller's NumPy code runs.
 
-Log-softmax stays on NumPy: oneDNN's is about ten times less accurate than PyTorch's
-(relative errors near 1e-6 against 1e-7), its softmax as accurate.
+Log-softmax's forward stays on NumPy: oneDNN's is about ten times less accurate than
+PyTorch's (relative errors near 1e-6 against 1e-7), its softmax as accurate. Its backward
+(g - exp(y) sum(g), from the output y) is as accurate as PyTorch's (largest error against a
+float64 gradient on (1024, 1024) logits of scale 1, 10 and 100: 1.3e-7, 4.0e-6 and 4.6e-6
+of the largest |g|, PyTorch's 1.3e-7, 5.3e-6, 4.6e-6) and runs here: 0.34 ms against
+NumPy's 1-3 on that array.
 """
 
 import ctypes
@@ -19,7 +23,7 @@ from ember import _runtime
 from ember.backends.onednn import library
 
 MIN_ELEMENTS = 1 << 14  # below this the call costs more than NumPy saves (measured)
-_ACCURATE = 0x30000  # dnnl_softmax_accurate
+_ACCURATE, _LOG = 0x30000, 0x30001  # dnnl_softmax_accurate, dnnl_softmax_log
 _FORWARD_TRAINING = 0x40
 _TAG_AB = 3
 _cache = library.RecentlyUsed(32)
@@ -42,11 +46,12 @@ if library.available():
 
 
 class _Pair:
-    """Forward and backward runners of softmax over the columns of (rows, cols)."""
+    """Forward and backward runners of softmax (or, with ``log``, log-softmax) over the
+    columns of (rows, cols)."""
 
-    def __init__(self, rows, cols):
+    def __init__(self, rows, cols, log=False):
         lib, engine = library._lib, library._engine
-        algorithm = _ACCURATE
+        algorithm = _LOG if log else _ACCURATE
         self.md = md = library.Desc((rows, cols), tag=_TAG_AB)
         forward = library.Primitive(
             lambda out: lib.dnnl_softmax_forward_primitive_desc_create(
@@ -70,9 +75,9 @@ class _Pair:
             )
 
 
-def _pair(rows, cols):
-    key = (rows, cols, _runtime.get_num_threads())
-    return _cache.get(key, lambda: _Pair(rows, cols))
+def _pair(rows, cols, log=False):
+    key = (rows, cols, log, _runtime.get_num_threads())
+    return _cache.get(key, lambda: _Pair(rows, cols, log))
 
 
 def _usable(*arrays):
@@ -111,15 +116,15 @@ def forward(x, out=None):
     return out
 
 
-def backward(g, y, out=None):
-    """The input gradient of softmax over the last axis from its output ``y`` and the
-    output gradient ``g`` (into ``out`` when given), or None where oneDNN does not run it.
-    An output with NaN (a row that was all -inf) is declined, so that NaN propagates as
-    in NumPy's formula."""
+def backward(g, y, out=None, log=False):
+    """The input gradient of softmax (or, with ``log``, log-softmax) over the last axis from
+    its output ``y`` and the output gradient ``g`` (into ``out`` when given), or None where
+    oneDNN does not run it. An output with NaN (a row that was all -inf) is declined, so
+    that NaN propagates as in NumPy's formula."""
     if not _usable(g, y) or (out is not None and not _usable(out, y)):
         return None
     try:
-        runner = _pair(y.size // y.shape[-1], y.shape[-1]).backward
+        runner = _pair(y.size // y.shape[-1], y.shape[-1], log).backward
     except library.Refused:
         return None
     if runner is None or np.isnan(y.max()):

@@ -9,8 +9,10 @@ import torch
 import ember
 from ember._ops import attention as attention_ops
 from ember._ops.nn_misc import _dropout_mask
+from ember.backends.onednn import binary as onednn_binary
 from ember.backends.onednn import layer_norm as onednn_layer_norm
 from ember.backends.onednn import library
+from ember.backends.onednn import reduction as onednn_reduction
 from ember.backends.onednn import softmax as onednn_softmax
 
 needs_onednn = pytest.mark.skipif(not library.available(), reason="oneDNN is not installed")
@@ -450,6 +452,23 @@ def test_log_softmax_backward_on_onednn_is_as_accurate_as_torchs(scale, monkeypa
     slack = 1e-7 * np.abs(g).max()
     assert np.abs(ours - exact).max() <= 1.5 * np.abs(theirs - exact).max() + slack
     np.testing.assert_array_equal(ours[5, :30], g[5, :30])  # exp(-inf) = 0: g passes
+
+
+@needs_onednn
+@pytest.mark.parametrize("shape", [(256, 1024), (2048, 64)])
+def test_large_log_softmax_shifts_on_onednn_and_keeps_torchs_special_rows(shape, monkeypatch):
+    """Row maxima and the two subtractions on oneDNN; oneDNN's maximum skips NaN, yet a row
+    with NaN, with +inf or all -inf still gives NaN everywhere, as PyTorch's."""
+    maxima = _calls(monkeypatch, onednn_reduction, "row_max")
+    subtractions = _calls(monkeypatch, onednn_binary, "subtract_rows")
+    x = _rand(np.random.default_rng(19), shape, scale=5.0)
+    x[3, 7], x[4, 1], x[5], x[6, :9] = np.nan, np.inf, -np.inf, -np.inf
+    ours = ember.nn.functional.log_softmax(ember.tensor(x), -1).numpy()
+    theirs = torch.nn.functional.log_softmax(torch.tensor(x), -1).numpy()
+    assert [m is not None for m in maxima] == [True]
+    assert [s is not None for s in subtractions] == [True, True]
+    assert np.isnan(ours[3:6]).all() and np.isnan(theirs[3:6]).all()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
 
 
 @needs_onednn

@@ -39,6 +39,7 @@ matrix products shares the cores with OpenBLAS's still-spinning threads: with up
 MLP's 401k and 262k weights on oneDNN its step took 4.6 or 6.2 ms from one process to the
 next, against a steady 5.1 on NumPy. From 1M elements the pass saved outweighs that."""
 
+_TAG_AB = 3  # dnnl_ab, a C-contiguous matrix
 _EXACT_INTS = 1 << 24  # Python ints up to this are float32 values exactly, as NumPy casts them
 _ARG_SRC_1 = 2  # DNNL_ARG_SRC_1, the second operand
 _ARG_ATTR_SCALES = 4096  # DNNL_ARG_ATTR_SCALES, or-ed with the argument it scales
@@ -260,4 +261,49 @@ def relu(x):
         if kernel.runner is None:
             return None
         kernel.runner.run(_zeros[:n], flat[start:stop], flat_out[start:stop])
+    return out
+
+
+MIN_ROWWISE_ELEMENTS = 1 << 17
+"""From here `subtract_rows` runs on oneDNN (rows of 1024: 128k elements 11 us against
+NumPy's 22, 256k 18 against 46)."""
+
+
+class _RowwiseSubtract:
+    """a - column for a (rows, cols) a and a (rows, 1) column, broadcast along the rows."""
+
+    def __init__(self, rows, cols):
+        self.whole = library.Desc((rows, cols), tag=_TAG_AB)
+        self.column = library.Desc((rows, 1), tag=_TAG_AB)
+        whole, column = self.whole.handle, self.column.handle
+        kernel = primitive(ALGORITHMS[np.subtract], whole, column, whole)
+        self.runner = None
+        if kernel is not None and not kernel.scalar_code():
+            args = [(library.ARG_SRC, whole), (_ARG_SRC_1, column), (library.ARG_DST, whole)]
+            self.runner = library.Runner(kernel, args)
+
+
+def subtract_rows(a, column, out):
+    """``a - column`` into ``out`` (``a`` itself computes in place) for C-contiguous float32
+    (rows, cols) ``a`` and ``out`` and a (rows, 1) ``column``, on every core; None where it
+    declines (1024 x 1024: 0.05 ms against NumPy's 0.19 on one core). The same IEEE
+    subtraction as NumPy's, so the same bits."""
+    if not (
+        _plain_float32(a, MIN_ROWWISE_ELEMENTS)
+        and a.ndim == 2
+        and out.__class__ is np.ndarray
+        and out.shape == a.shape
+        and out.dtype == np.float32
+        and out.flags.c_contiguous
+        and column.__class__ is np.ndarray
+        and column.shape == (a.shape[0], 1)
+        and column.dtype == np.float32
+        and column.flags.c_contiguous
+    ):
+        return None
+    key = ("rows", *a.shape, _runtime.get_num_threads())
+    kernel = _cache.get(key, lambda: _RowwiseSubtract(*a.shape))
+    if kernel.runner is None:
+        return None
+    kernel.runner.run(a, column, out)
     return out

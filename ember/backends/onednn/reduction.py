@@ -45,7 +45,7 @@ MIN_SPREAD_ELEMENTS = 1 << 18
 value per row of 1024: 128k elements 15.5 us against 12, 256k 22 against 22, 1M 47 against
 81; one value: 128k 10 against 11, 256k 13 against 19, 1M 31 against 70)."""
 
-_SUM = 0x2FFF4  # dnnl_reduction_sum
+_MAX, _SUM = 0x2FFF2, 0x2FFF4  # dnnl_reduction_max, dnnl_reduction_sum
 _CLIP = eltwise.ALGORITHMS["clip_v2"]
 _FORWARD_INFERENCE = 0x60
 _ADD, _MUL = 0x1FFF0, 0x1FFF1  # dnnl_binary_add, dnnl_binary_mul
@@ -87,15 +87,16 @@ def _vectorised(primitive, args):
     return library.Runner(primitive, args)
 
 
-class _RowSums:
-    """The sums of the rows of a C-contiguous (rows, cols) array."""
+class _RowReduction:
+    """The sums (or with ``algorithm`` _MAX the maxima) of the rows of a C-contiguous
+    (rows, cols) array."""
 
-    def __init__(self, rows, cols):
+    def __init__(self, rows, cols, algorithm=_SUM):
         self.src = library.Desc((rows, cols), tag=_TAG_AB)
         self.dst = library.Desc((rows, 1), tag=_TAG_AB)
         src, dst = self.src.handle, self.dst.handle
         create = lambda pd: library._lib.dnnl_reduction_primitive_desc_create(  # noqa: E731
-            pd, library._engine, _SUM, src, dst, 0.0, 0.0, None
+            pd, library._engine, algorithm, src, dst, 0.0, 0.0, None
         )
         self.runner = _vectorised(
             _primitive(create), [(library.ARG_SRC, src), (library.ARG_DST, dst)]
@@ -164,12 +165,27 @@ def usable(x):
 def _row_sums(rows):
     """The float32 sums of the rows of C-contiguous ``rows`` (at most ``BLOCK`` long), or
     None."""
-    runner = _cached(_RowSums, *rows.shape).runner
+    runner = _cached(_RowReduction, *rows.shape).runner
     if runner is None:
         return None
     sums = np.empty(rows.shape[0], np.float32)
     runner.run(rows, sums)
     return sums
+
+
+def row_max(rows):
+    """The maxima of the rows of a C-contiguous float32 (rows, cols) array as a (rows, 1)
+    array on every core, or None where oneDNN does not run it. oneDNN's maximum skips NaN;
+    callers whose results must carry a row's NaN have to carry it themselves (1024 rows of
+    1024: 0.03 ms against NumPy's 0.13 on one core)."""
+    if not (usable(rows) and rows.ndim == 2):
+        return None
+    runner = _cached(_RowReduction, *rows.shape, _MAX).runner
+    if runner is None:
+        return None
+    maxima = np.empty((rows.shape[0], 1), np.float32)
+    runner.run(rows, maxima)
+    return maxima
 
 
 def sum_last(x):

@@ -5,6 +5,7 @@ share the cores at once (PyTorch's gloo aborted when they did)."""
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -43,6 +44,37 @@ def mpirun():
         return proc
 
     return run
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return str(s.getsockname()[1])
+
+
+@pytest.fixture
+def torch_reference(mpirun):
+    """Runs a script under PyTorch's gloo backend on 2 ranks (``--lib torch --port P``), as the
+    reference an ember run is compared with. gloo sometimes aborts a rank while starting or
+    tearing down ("terminate called without an active exception", killed by signal 15 or 9)
+    on a busy machine, so the reference gets up to three tries, each on a fresh port; ember's
+    own runs get one."""
+    pytest.importorskip("torch")
+
+    def run(script, *args, timeout=120):
+        for _ in range(3):
+            options = ["--lib", "torch", "--port", _free_port()]
+            proc = mpirun(script, 2, *options, *args, timeout=timeout, expect_ok=False)
+            if proc.returncode == 0:
+                return proc
+        raise AssertionError(proc.stdout[-3000:] + proc.stderr[-5000:])
+
+    return run
+
+
+@pytest.fixture
+def free_port():
+    return _free_port
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """float32 erf on arrays large enough for the polynomial path of `ember.backends.numpy.erf`
-(blocks over threads, oneDNN's exp over the whole array from 64k elements, NumPy's below),
+(oneDNN's passes from 32k elements; NumPy's passes below, or where oneDNN declines),
 against SciPy's double precision erf and PyTorch, forward and gradient, special values
 mixed into the blocks."""
 
@@ -10,6 +10,7 @@ import torch
 
 import ember
 from ember.backends.numpy import erf as erf_module
+from ember.backends.onednn import chain, library
 
 SPECIAL = np.array(
     [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-40, -1e-40, 1e-45, -3e-39, 1.1e-38, 1.0, -1.0,
@@ -100,3 +101,43 @@ def test_threads_layouts_out_and_float16_agree():
         erf_module.erf(half), scipy.special.erf(half.astype(np.float64)), rtol=1e-3, atol=1e-3
     )
     assert erf_module.erf(half).dtype == np.float16
+
+
+def _accurate(ours, x):
+    exact = scipy.special.erf(x.astype(np.float64))
+    finite = ~np.isnan(x)
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(x))
+    error = np.abs(ours[finite] - exact[finite])
+    assert error.max() <= 1.6e-7
+    normal = np.abs(exact[finite]) >= TINY
+    assert (error[normal] / np.abs(exact[finite][normal])).max() <= 2e-7
+
+
+@pytest.mark.skipif(not library.available(), reason="oneDNN is not installed")
+def test_large_arrays_take_the_onednn_passes_and_agree_with_the_numpy_passes(monkeypatch):
+    x = _inputs(2 * erf_module._CHUNK + 5, seed=5)  # three chunks, the last of 5 elements
+    taken = []
+    original = erf_module._erf_on_onednn
+    monkeypatch.setattr(
+        erf_module, "_erf_on_onednn", lambda *a: taken.append(original(*a)) or taken[-1]
+    )
+    on_onednn = erf_module.erf(x)
+    assert taken == [True]
+    _accurate(on_onednn, x)
+    np.testing.assert_array_equal(np.signbit(on_onednn), np.signbit(x))  # -0.0 and NaN's too
+
+    monkeypatch.setattr(chain, "run", lambda *a: None)  # oneDNN declines: the NumPy passes
+    on_numpy = erf_module.erf(x)
+    assert taken == [True, False]
+    _accurate(on_numpy, x)
+    differ = (on_onednn != on_numpy) & ~np.isnan(x)
+    assert differ.sum() <= x.size // 1000  # the fused first Horner step: an ulp here and there
+    assert (
+        np.abs(on_onednn[differ] - on_numpy[differ]) <= np.spacing(np.abs(on_numpy[differ]))
+    ).all()
+
+
+def test_arrays_below_the_threshold_take_the_numpy_passes(monkeypatch):
+    monkeypatch.setattr(erf_module, "_erf_on_onednn", lambda *a: pytest.fail("oneDNN passes"))
+    x = _inputs(erf_module.MIN_ONEDNN_ELEMENTS - 1, seed=6)
+    _accurate(erf_module.erf(x), x)

@@ -11,10 +11,17 @@ double precision erf by iteratively reweighted least squares towards minimax: P 
 Evaluated in float32 the result is within 1.6e-7 of erf absolute and 1.9e-7 relative, near
 0 too.
 
-Each polynomial step is a NumPy pass of its own, some 30 in all, over blocks of ``_BLOCK``
-elements whose buffers stay in cache. From `threads.MIN_ELEMENTS` the blocks run on all of
-ember's threads (an element costs some 30 passes, so splitting pays well before it does for
-a single add, see `threads.split_from`; ``erf`` splits itself and is not marked
+From ``MIN_ONEDNN_ELEMENTS`` on, with oneDNN present, the steps run as four oneDNN passes
+(`ember.backends.onednn.chain`) over chunks whose buffers stay in cache: |x|, x * x, the far
+polynomial with its exp, and the near one with the choice between the two, every core on
+each (1M elements: 0.69 ms against 2.1 for the NumPy passes below, PyTorch 0.58-0.63). The
+first Horner step there is one fused multiply-add, so a result may differ from the NumPy
+passes' by an ulp; the error bounds above hold for both.
+
+Otherwise each polynomial step is a NumPy pass of its own, some 30 in all, over blocks of
+``_BLOCK`` elements whose buffers stay in cache. From `threads.MIN_ELEMENTS` the blocks run on
+all of ember's threads (an element costs some 30 passes, so splitting pays well before it
+does for a single add, see `threads.split_from`; ``erf`` splits itself and is not marked
 `threads.keeps_dtype`), and the exp runs in between over the whole array on oneDNN's
 vectorised kernel, which costs a few passes where NumPy's float32 exp costs as much as all
 of them. Smaller arrays take NumPy's exp block by block.
@@ -24,7 +31,7 @@ import numpy as np
 from scipy import special
 
 from ember.backends.numpy import threads
-from ember.backends.onednn import eltwise
+from ember.backends.onednn import chain, eltwise
 
 # Highest power first, for Horner's rule.
 _P = (7.853859369849035e-05, -0.0008010193131350873, 0.005188327644476409,
@@ -66,6 +73,8 @@ def _erf_float32(x, out):
         np.copyto(out, result)
         return out
     flat_out = out.reshape(-1)
+    if x.size >= MIN_ONEDNN_ELEMENTS and _erf_on_onednn(x.reshape(-1), flat_out):
+        return out
     large = x.size >= threads.MIN_ELEMENTS
 
     def over_blocks(kernel):
@@ -81,6 +90,70 @@ def _erf_float32(x, out):
     else:
         over_blocks(_combine)
     return out
+
+
+MIN_ONEDNN_ELEMENTS = 1 << 15
+"""From here the oneDNN passes run (32k elements: 71 us against the NumPy passes' 68; 64k: 91
+against 187)."""
+_CHUNK = 1 << 20
+
+
+def _horner_steps(coefficients, operand):
+    """Chain steps continuing ``v`` into the polynomial with ``coefficients`` (highest power
+    first) in ``operand`` by Horner's rule, ``v`` being that operand itself: the first
+    step is a linear one."""
+    steps = [chain.linear(coefficients[0], coefficients[1])]
+    for c in coefficients[2:]:
+        steps += [chain.with_array("multiply"), chain.linear(1, c)]
+    return tuple(steps), (operand,) * (len(coefficients) - 2)
+
+
+def _erf_on_onednn(x, out):
+    """erf of flat float32 ``x`` into ``out`` in four oneDNN passes per chunk of ``_CHUNK``
+    elements (whose three buffers stay in cache): |x|; x * x; far = 1 - exp(L(|x|)); and
+    x P(x * x) clamped to [-far, far], which is the smaller in magnitude of the two
+    polynomials with x's sign (see `_combine`). Where x is NaN, far is made NaN by a
+    minimum with |x| (-far is below 0 <= |x| otherwise), which the clamp's minima then carry.
+    Returns False where oneDNN declines (before writing anything else than ``out``)."""
+    n = x.size
+    a, s, far = (np.empty(min(n, _CHUNK), np.float32) for _ in range(3))
+    for start in range(0, n, _CHUNK):
+        stop = min(n, start + _CHUNK)
+        xs, os, k = x[start:stop], out[start:stop], stop - start
+        ak, sk, fk = a[:k], s[:k], far[:k]
+        if (
+            chain.run("maximum", (chain.function("abs"),), xs, xs, (), ak) is None
+            or chain.run("multiply", (), xs, xs, (), sk) is None
+            or _far(ak, fk) is None
+            or _near_clamped(xs, sk, fk, os) is None
+        ):
+            return False
+    return True
+
+
+def _far(a, out):
+    horner, operands = _horner_steps(_L, a)
+    steps = (
+        *horner,
+        chain.function("exp"),
+        chain.linear(1, -1),  # -far
+        chain.with_array("minimum"),  # with |x|: NaN where x is
+        chain.linear(-1, -0.0),
+    )
+    return chain.run("maximum", steps, a, a, (*operands, a), out)
+
+
+def _near_clamped(x, s, far, out):
+    horner, operands = _horner_steps(_P, s)
+    steps = (
+        *horner,
+        chain.with_array("multiply"),  # by x: x P(x * x)
+        chain.linear(-1, -0.0),
+        chain.with_array("minimum"),  # min(-near, far)
+        chain.linear(-1, -0.0),  # max(near, -far)
+        chain.with_array("minimum"),
+    )
+    return chain.run("multiply", steps, x, x, (*operands, x, far, far), out)
 
 
 def _erf_block(x, out):

@@ -240,3 +240,73 @@ def spread(values, shape):
         return None
     runner.run(*arrays)
     return out
+
+
+_SUB = 0x1FFF5  # dnnl_binary_sub
+_SQUARE = eltwise.ALGORITHMS["square"]
+_CENTERED_CHUNK = 1 << 20
+"""Elements of ``x - mean`` squared per run before their rows are summed: 4 MB, in cache."""
+_ARG_POST_OP_0_SRC_1 = 32768 | _ARG_SRC_1
+
+
+class _Centered:
+    """``x - mean`` for a flat float32 ``x`` of ``n`` elements and a one-element ``mean``,
+    then squared (``square``) or times a one-element factor: a binary subtraction whose
+    second operand is broadcast, with one post-op."""
+
+    def __init__(self, n, square):
+        self.whole = library.Desc((n,), tag=library.TAG_A)
+        self.one = library.Desc((1,), tag=library.TAG_A)
+        lib, whole, one = library._lib, self.whole.handle, self.one.handle
+        if square:
+            step = lambda ops: lib.dnnl_post_ops_append_eltwise(ops, _SQUARE, 0.0, 0.0)  # noqa: E731
+        else:
+            step = lambda ops: lib.dnnl_post_ops_append_binary(ops, _MUL, one)  # noqa: E731
+        kernel = binary.primitive(_SUB, whole, one, whole, binary.post_ops(step))
+        args = [(library.ARG_SRC, whole), (_ARG_SRC_1, one), (library.ARG_DST, whole)]
+        if not square:
+            args.append((_ARG_POST_OP_0_SRC_1, one))
+        self.runner = _vectorised(kernel, args)
+
+
+def centered_square_sum(x, mean):
+    """The sum of ``(x - mean) ** 2`` over a `usable` ``x`` (``mean`` a float32 number), each
+    square rounded to float32 and summed as `sum_all` sums, so the result does not depend on
+    the thread count; None where oneDNN does not run it. The squares are made a chunk at a
+    time into a buffer that stays in cache (16M elements: one read of ``x``)."""
+    flat = x.reshape(-1)
+    whole = flat.size // BLOCK * BLOCK
+    if whole == 0:
+        return None
+    m = np.array([mean], np.float32)
+    squares = np.empty(min(whole, _CENTERED_CHUNK), np.float32)
+    partials = []
+    for start in range(0, whole, _CENTERED_CHUNK):
+        stop = min(whole, start + _CENTERED_CHUNK)
+        piece = squares[: stop - start]
+        runner = _cached(_Centered, stop - start, True).runner
+        if runner is None:
+            return None
+        runner.run(flat[start:stop], m, piece)
+        sums = _row_sums(piece.reshape(-1, BLOCK))
+        if sums is None:
+            return None
+        partials.append(sums)
+    total = np.add.reduce(np.concatenate(partials))  # pairwise, as np.sum
+    if whole < flat.size:
+        tail = flat[whole:] - m[0]
+        total = total + np.add.reduce(tail * tail)
+    return np.float32(total)
+
+
+def scaled_centered(x, mean, factor):
+    """``(x - mean) * factor`` for a `usable` ``x`` and float32 numbers ``mean`` and
+    ``factor`` as a new array of ``x``'s shape, each step rounded as NumPy rounds it, in one
+    pass on every core; None where oneDNN does not run it."""
+    runner = _cached(_Centered, x.size, False).runner
+    if runner is None:
+        return None
+    out = np.empty(x.shape, np.float32)
+    m, f = np.array([mean], np.float32), np.array([factor], np.float32)
+    runner.run(x.reshape(-1), m, out.reshape(-1), f)
+    return out

@@ -9,6 +9,7 @@ import torch
 import ember
 import ember.nn.functional as F
 from ember.backends.numpy import log1p_expm1
+from ember.backends.onednn import chain, library
 
 N = 3 * (1 << 16) + 77  # several blocks and a partial one
 SPECIAL = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, -1.0, -2.0, 1e-30, -1e-30, 1e-45,
@@ -160,3 +161,32 @@ def test_others_keep_numpys_functions(case):
     assert not log1p_expm1.fast(x) and not log1p_expm1.fast(t._data)
     np.testing.assert_array_equal(ember.log1p(t).numpy(), np.log1p(x))
     np.testing.assert_array_equal(ember.expm1(t).numpy(), np.expm1(x))
+
+
+@pytest.mark.skipif(not library.available(), reason="oneDNN is not installed")
+def test_default_softplus_takes_the_onednn_passes_and_agrees_with_the_numpy_blocks(
+    monkeypatch,
+):
+    x = _inputs(-200.0, 200.0, seed=3)
+    x = np.concatenate([x] * 6)  # more than one chunk, the last a partial one
+    assert x.size > log1p_expm1._CHUNK
+    taken = []
+    original = log1p_expm1._softplus_on_onednn
+    monkeypatch.setattr(
+        log1p_expm1, "_softplus_on_onednn", lambda *a: taken.append(original(*a)) or taken[-1]
+    )
+    on_onednn = log1p_expm1.softplus(x, 1.0, 20.0)
+    assert taken == [True]
+    log1p_expm1.softplus(x, 1.0, 3.0)  # a threshold below 15 selects: the NumPy blocks
+    log1p_expm1.softplus(x[: log1p_expm1.MIN_ONEDNN_SOFTPLUS_ELEMENTS - 1], 1.0, 20.0)
+    assert taken == [True]
+    monkeypatch.setattr(chain, "run", lambda *a: None)
+    on_numpy = log1p_expm1.softplus(x, 1.0, 20.0)
+    assert taken == [True, False]
+    _same_specials(on_onednn, on_numpy)
+    exact = np.logaddexp(0, x.astype(np.float64))
+    assert _max_ulp(on_onednn, exact) <= 6 and _max_ulp(on_numpy, exact) <= 6
+    flushed = x < -86  # oneDNN's exp flushes there: computed again, subnormal as PyTorch's
+    theirs = torch.nn.functional.softplus(torch.tensor(x[flushed])).numpy()
+    np.testing.assert_allclose(on_onednn[flushed], theirs, rtol=1e-6, atol=SUBNORMAL)
+    assert (on_onednn[flushed & (x > -100)] > 0).all()

@@ -14,7 +14,10 @@ cache-sized blocks on all of ember's threads:
 - softplus(x) = max(s, 0) + log1p(exp(-|s|)) with s = beta x, divided by beta; exp(-|s|)
   is in (0, 1], where log1p(e) = 2 atanh(q) = q R(q^2), q = e / (2 + e) <= 1/3, R a degree-4
   polynomial: no log at all. x itself where s > threshold, as in PyTorch. Within 5 ulp
-  (of the result from s rounded to float32, as PyTorch computes it).
+  (of the result from s rounded to float32, as PyTorch computes it). With beta 1 and a
+  threshold of at least 15 (PyTorch's defaults), from ``MIN_ONEDNN_SOFTPLUS_ELEMENTS``, the
+  same formula runs as three oneDNN passes (`ember.backends.onednn.chain`) with log1p(e) as
+  e times a polynomial in e (1M elements: 0.60 ms against 1.34 for the blocks, PyTorch 0.60).
 
 Coefficients: relative minimax fits in double precision (P within 3.2e-8 of expm1(x) / x,
 R within 4.5e-9 of 2 atanh(q) / q). Other dtypes, non-contiguous and small arrays take
@@ -27,6 +30,7 @@ import numpy as np
 
 from ember.backends.numpy.select import select
 from ember.backends.numpy.threads import elementwise, num_threads, over_blocks
+from ember.backends.onednn import chain
 from ember.backends.onednn import eltwise as onednn_eltwise
 
 MIN_ELEMENTS = 1 << 14
@@ -139,6 +143,10 @@ def softplus(x, beta, threshold):
     in float32 with beta and threshold rounded to it as PyTorch does, for x and a threshold
     that ``takes_softplus`` takes."""
     beta, threshold = np.float32(beta), np.float32(threshold)
+    if beta == 1 and threshold >= 15 and x.size >= MIN_ONEDNN_SOFTPLUS_ELEMENTS:
+        out = np.empty_like(x)
+        if _softplus_on_onednn(x.reshape(-1), out.reshape(-1)):
+            return out
     s = x if beta == 1 else elementwise(np.multiply, x, beta)
     e = np.bitwise_or(s.view(np.int32), _SIGN).view(np.float32)  # -|s|
     _exp(e, out=e)
@@ -155,3 +163,44 @@ def softplus(x, beta, threshold):
 
     _over_blocks(block, x, s, e)
     return e
+
+
+MIN_ONEDNN_SOFTPLUS_ELEMENTS = 1 << 16
+_CHUNK = 1 << 20
+# log1p(e) / e on [0, 1], highest power first: a degree-9 relative minimax fit in double
+# precision (within 4.9e-9), so log1p(e) = e L(e) takes no division
+_LOG1P_OVER = (-0.0032433876895406693, 0.019847342708783737, -0.056949110133413215,
+               0.10602277826398203, -0.15304547204635968, 0.19675472592079102,
+               -0.24954014401304128, 0.3332994639012969, -0.49999901486268317,
+               0.9999999951419628)  # fmt: skip
+
+
+def _softplus_on_onednn(x, out):
+    """softplus(x) (beta 1, a threshold of at least 15) of flat float32 ``x`` into ``out`` in
+    three oneDNN passes per chunk of ``_CHUNK`` elements: e = exp(-|x|); l = e L(e) =
+    log1p(e); max(max(x + l, l), x), which is x + l where x > 0 and l elsewhere (the rounded
+    max(x, 0) + log1p(exp(-|x|)) of the NumPy blocks) and carries x's NaN (softplus(x) >= x
+    otherwise). oneDNN's exp flushes below -86, so elements below are computed again in
+    double precision. False where oneDNN declines."""
+    n = x.size
+    e, logs = (np.empty(min(n, _CHUNK), np.float32) for _ in range(2))
+    negative_exp = (chain.function("abs"), chain.linear(-1, -0.0), chain.function("exp"))
+    horner = [chain.linear(_LOG1P_OVER[0], _LOG1P_OVER[1])]
+    for c in _LOG1P_OVER[2:]:
+        horner += [chain.with_array("multiply"), chain.linear(1, c)]
+    horner = (*horner, chain.with_array("multiply"))
+    larger = (chain.with_array("maximum"), chain.with_array("maximum"))
+    for start in range(0, n, _CHUNK):
+        stop = min(n, start + _CHUNK)
+        xs, os, k = x[start:stop], out[start:stop], stop - start
+        ek, lk = e[:k], logs[:k]
+        if (
+            chain.run("maximum", negative_exp, xs, xs, (), ek) is None
+            or chain.run("maximum", horner, ek, ek, (ek,) * (len(_LOG1P_OVER) - 1), lk) is None
+            or chain.run("add", larger, xs, lk, (lk, xs), os) is None
+        ):
+            return False
+    if not x.min() >= onednn_eltwise.EXACT_FROM["exp"]:  # NaN if any element is
+        flushed = ~(x >= onednn_eltwise.EXACT_FROM["exp"])
+        out[flushed] = np.log1p(np.exp(x[flushed].astype(np.float64)))
+    return True

@@ -18,6 +18,7 @@ from ember.backends.numpy import activation_grad, log1p_expm1
 from ember.backends.numpy.erf import erf as _erf
 from ember.backends.numpy.threads import MIN_ELEMENTS, elementwise, keeps_dtype
 from ember.backends.onednn import eltwise as onednn_eltwise
+from ember.backends.onednn import piecewise_grad
 
 _NAMES = (
     "neg", "abs", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt",
@@ -46,6 +47,7 @@ def _unary(
     fused_grad=None,
     onednn=None,
     onednn_grad=None,
+    array_grad=None,
 ):
     """The op ``name`` = ``np_fn`` with derivative ``grad(x, y, g)`` written in ember ops.
 
@@ -59,7 +61,9 @@ def _unary(
     (``backends/onednn/eltwise.py``), with ``np_fn`` for what it does not compute exactly;
     ``onednn_grad`` its function whose backward reads the output (a name ending in
     ``_dst``) or the input, one pass on every core where the backward is not being recorded
-    (before ``fused_grad``)."""
+    (before ``fused_grad``). ``array_grad(g, x)``, on arrays, gives the gradient from the
+    input in one pass or None; it is tried first where the backward is not being
+    recorded."""
     save_x, save_y = "x" in save, "y" in save
 
     def forward(ctx, x):
@@ -87,6 +91,10 @@ def _unary(
             (x,) = ctx.saved_tensors
         elif save_y:
             (y,) = ctx.saved_tensors
+        if array_grad is not None and not GRAD_ENABLED[0]:
+            gx = array_grad(g._data, x._data)
+            if gx is not None:
+                return wrap(gx)
         if onednn_grad is not None and not GRAD_ENABLED[0]:
             saved = y if onednn_grad.endswith("_dst") else x
             gx = onednn_eltwise.backward(onednn_grad, g._data, saved._data)
@@ -131,7 +139,16 @@ def _in_place(fn):
 
 
 def _sign(x):
-    return wrap(np.sign(x._data))
+    return wrap(sign_array(x._data))
+
+
+def _abs_grad_on_onednn(g, x):
+    """abs's gradient ``g * sign(x)`` of large float32 arrays in one pass on oneDNN, where x
+    holds no NaN (its minimum, a fifth of the pass, is NaN if any element is), or None."""
+    if x.__class__ is np.ndarray and x.size >= piecewise_grad.MIN_ELEMENTS:
+        if x.dtype == np.float32 and not np.isnan(x.min()):
+            return piecewise_grad.sign_times(g, x)
+    return None
 
 
 def _abs_derivative(x):
@@ -179,7 +196,7 @@ _SQRT_PI = math.sqrt(math.pi)
 
 neg = _unary("neg", np.negative, lambda x, y, g: -g, float_only=False, save="")
 abs = _unary("abs", np.abs, lambda x, y, g: g * _abs_derivative(x), float_only=False,
-             holomorphic=False, onednn="abs")  # fmt: skip
+             holomorphic=False, onednn="abs", array_grad=_abs_grad_on_onednn)  # fmt: skip
 exp = _unary("exp", np.exp, lambda x, y, g: g * y, fused_grad=activation_grad.exp_grad_y, save="y",
              onednn="exp")  # fmt: skip
 exp2 = _unary("exp2", np.exp2, lambda x, y, g: g * y * math.log(2), save="y")

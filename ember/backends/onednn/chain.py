@@ -46,10 +46,11 @@ def linear(alpha, beta):
     return ("eltwise", _LINEAR, float(alpha), float(beta))
 
 
-def function(name):
-    """The step ``name(v)`` for "abs" or "exp" (oneDNN's, which flushes to 0 below about
-    -87)."""
-    return ("eltwise", eltwise.ALGORITHMS[name], 0.0, 0.0)
+def function(name, alpha=0.0, beta=0.0):
+    """The step ``name(v)`` of `eltwise.ALGORITHMS` with its parameters: "abs", "exp"
+    (oneDNN's, which flushes to 0 below about -87), "clip_v2" (to [alpha, beta]; NaN gives
+    alpha)."""
+    return ("eltwise", eltwise.ALGORITHMS[name], float(alpha), float(beta))
 
 
 def with_array(operation):

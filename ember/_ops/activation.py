@@ -213,12 +213,31 @@ leaky_relu_ = _inplace(lambda input, s=0.01: LeakyRelu.apply(input, s))
 
 @keeps_dtype
 def _elu(x, alpha, out=None):
-    """x where x > 0, else alpha (exp(x) - 1), in one buffer."""
-    neg = np.minimum(x, 0, out=np.empty_like(x) if out is None else out)
-    np.exp(neg, out=neg)  # of non-positive numbers only: no overflow
-    np.subtract(neg, 1, out=neg)
+    """x where x > 0, else alpha expm1(x) (PyTorch's formula: exp(x) - 1 would cancel near
+    0), in one buffer."""
+    neg = np.empty_like(x) if out is None else out
+    np.copyto(neg, x)
+    np.minimum(neg, 0, out=neg, where=neg > 0)  # no overflow; -0.0 and NaN stay
+    np.expm1(neg, out=neg)
     np.multiply(neg, x.dtype.type(alpha), out=neg)
     return select(x > 0, x, neg, out=neg)
+
+
+_EXP_MINUS_ONE_EXACT_BELOW = -math.log(2)
+"""Below this, exp(x) - 1 loses at most a bit to expm1(x)."""
+
+
+def _elu_near_zero(x, y, alpha):
+    """oneDNN's elu ``y`` computes alpha (exp(x) - 1), which cancels near 0 (exp(-1e-8) - 1
+    is 0 where expm1 gives -1e-8) and maps -0.0 to +0.0: its elements with -ln 2 < x <= 0
+    are computed again as alpha expm1(x), as PyTorch computes them. An input whose minimum
+    is above 0 has none (NaN stays NaN in oneDNN's elu)."""
+    if x.min() > 0:
+        return
+    near = np.flatnonzero((x > _EXP_MINUS_ONE_EXACT_BELOW) & ~(x > 0))
+    if near.size:
+        flat = y.reshape(-1)
+        flat[near] = x.dtype.type(alpha) * log1p_expm1.expm1(x.reshape(-1)[near])
 
 
 class Elu(ArrayFunction):
@@ -228,6 +247,8 @@ class Elu(ArrayFunction):
         y = onednn_eltwise.forward("elu", x, alpha=alpha)  # one pass on every core
         if y is None:
             y = elementwise(_elu, x, alpha)
+        else:
+            _elu_near_zero(x, y, alpha)
         ctx.save_for_backward(x, y)
         return y
 

@@ -98,6 +98,9 @@ def _same_dtype(result, like):
 
 def linear(input, weight, bias=None):
     """input @ weight.T + bias."""
+    x, w = input._data, weight._data  # (their arrays: checked on every call, cheaply)
+    if 1 <= w.ndim <= 2 and x.ndim and x.shape[-1] == w.shape[-1] and x.dtype == w.dtype:
+        return Linear.apply(input, weight, bias)
     if weight.dim() > 2:
         raise RuntimeError(
             f"linear: expected a weight of at most 2 dimensions (out_features, in_features), "

@@ -112,7 +112,11 @@ def product(a, b, out=None):
     """``a @ b`` as a new C-contiguous float32 array, or written into ``out`` (float32, of the
     result's shape, rows or columns contiguous) and returned; None where this module
     declines (``out`` is then untouched)."""
-    if a.__class__ is not np.ndarray or b.__class__ is not np.ndarray or not _usable(a, b):
+    if a.__class__ is not np.ndarray or b.__class__ is not np.ndarray:
+        return None
+    if a.ndim == 2 and b.ndim == 2 and a.shape[0] * a.shape[1] * b.shape[1] < MIN_MACS:
+        return None  # (the common small case, before `_usable`'s other checks)
+    if not _usable(a, b):
         return None
     batch = a.shape[:-2] or b.shape[:-2]
     m, n = a.shape[-2], b.shape[-1]

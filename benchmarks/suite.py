@@ -4,7 +4,8 @@
 
 For each workload and round, a fresh process per library imports only that library with its
 own defaults (nothing is set for PyTorch that a PyTorch user would not set), builds the
-workload, runs 3 warm-up steps and times ``--steps`` steps; the rounds alternate which
+workload, runs 3 warm-up steps and times ``--steps`` steps, or more until the timed steps
+take ``MIN_SECONDS`` (a batch-1 step of 60 us is timed over thousands); the rounds alternate which
 library goes first. A figure is the median over rounds of each process's median step, with
 the range of those medians as its spread. Peak memory is the growth of the process's peak
 resident set (VmHWM) over building the workload and running it, the largest over rounds.
@@ -35,6 +36,10 @@ def _status_mb(key):
     return float("nan")
 
 
+MIN_SECONDS = 0.2
+"""Steps are timed until they have taken this long, at least ``--steps`` of them."""
+
+
 def child(lib_name, name, steps, warmup=3):
     """Runs in the fresh process: time one workload in one library, print a JSON line."""
     lib = __import__(lib_name)
@@ -43,7 +48,7 @@ def child(lib_name, name, steps, warmup=3):
     for _ in range(warmup):
         fn()
     times = []
-    for _ in range(steps):
+    while len(times) < steps or sum(times) < MIN_SECONDS:
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
@@ -137,7 +142,10 @@ def main(argv=None):
         t, e = row["torch"], row["ember"]
 
         def cell(d):
-            return f"{d['median_ms']:.2f} ({d['min_ms']:.2f}-{d['max_ms']:.2f})"
+            digits = 3 if d["median_ms"] < 1 else 2
+            return (
+                f"{d['median_ms']:.{digits}f} ({d['min_ms']:.{digits}f}-{d['max_ms']:.{digits}f})"
+            )
 
         print(
             f"{name:<22}{cell(t):>24}{cell(e):>24}{row['ratio']:>7.2f}"

@@ -392,7 +392,7 @@ class Variance(ArrayFunction):
             gx = onednn_reduction.scaled_centered(x._data, ctx.mean, factor)
             if gx is not None:
                 return wrap(gx), None
-        return (2 / ctx.divisor) * g * (x - ctx.mean), None
+        return (2 / ctx.divisor) * g * (x - x.mean()), None  # recorded: the mean's part too
 
 
 @numpy_kwargs

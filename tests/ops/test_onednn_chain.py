@@ -89,3 +89,17 @@ def test_plain_float32_accepts_only_flat_contiguous_float32_of_one_size():
     assert not chain.plain_float32(x, np.ones(8, np.float64))
     assert not chain.plain_float32(x, np.ones(16, np.float32)[::2])
     assert not chain.plain_float32(x.reshape(2, 4))
+
+
+def test_without_onednn_run_declines_and_erf_and_softplus_take_numpy(monkeypatch):
+    from ember.backends.numpy import erf as erf_module
+    from ember.backends.numpy import log1p_expm1
+
+    (x,) = _arrays(1, n=1 << 17)
+    expected_erf, expected_softplus = erf_module.erf(x), log1p_expm1.softplus(x, 1.0, 20.0)
+    monkeypatch.setattr(library, "available", lambda: False)
+    assert chain.run("add", (), x, x, (), np.empty_like(x)) is None
+    np.testing.assert_allclose(erf_module.erf(x), expected_erf, rtol=2e-7, atol=1e-7)
+    np.testing.assert_allclose(
+        log1p_expm1.softplus(x, 1.0, 20.0), expected_softplus, rtol=1e-6, atol=1e-38
+    )

@@ -89,6 +89,8 @@ def run(first, steps, a, b, arrays, out):
     """``out`` = the formula ``first(a, b)`` (a name of ``BINARY``) followed by ``steps``,
     whose binary steps read ``arrays`` in order; every array `plain_float32`, of one size,
     ``out`` apart from the others. Returns ``out``, or None where oneDNN declines."""
+    if not library.available():
+        return None
     key = (first, steps, out.size, _runtime.get_num_threads())
     runner = _cache.get(key, lambda: _Pass(out.size, first, steps)).runner
     if runner is None:

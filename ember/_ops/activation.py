@@ -594,30 +594,37 @@ def _last_axis_softmax(x, log):
 
 
 def _log_softmax_on_onednn_exp(x):
-    """Log-softmax over the last axis with the exponentials of the shifted rows on oneDNN's
-    exp over the whole array (NumPy's float32 exp takes 5x as long; only their row sums are
-    read, so its few-ulp error reaches the result as one in log of the sum), or None where
-    oneDNN declines x. oneDNN's own log-softmax is about ten times less accurate. The row
-    maxima and both subtractions run on oneDNN too where it takes them (1024 x 1024: 0.13,
-    0.19 and 0.15 ms on NumPy's one core, 0.03, 0.05 and 0.05 there); a row holding NaN,
-    whose maximum oneDNN skips, still comes out NaN, as the NaN reaches its sum."""
+    """Log-softmax over the last axis, (x - max) - log(sum(exp(x - max))) as PyTorch's kernel
+    rounds it, in four passes on oneDNN where it takes x: the row maxima; exp(x - max) (a
+    subtraction with an exp post-op); the row sums (`reduction.sum_last`, or NumPy's); and
+    both subtractions in one pass (1024 x 1024: 0.2 ms; NumPy's one core takes 0.13, 0.19 and
+    0.15 ms for a maximum and a subtraction alone). oneDNN's own log-softmax is about ten
+    times less accurate. Only the sums of the exponentials are read, so oneDNN's exp flushing
+    results below 1e-38 to zero changes nothing (each sum holds the row maximum's 1). A row
+    holding NaN or +inf (whose maximum oneDNN skips, and whose exp oneDNN makes +inf) has a
+    sum that is not finite, where no other row's can be: those rows are computed again as
+    NumPy computes them, NaN throughout as in PyTorch. None where oneDNN declines x."""
     if not onednn_eltwise.accepts(x):
         return None
     rows = x.reshape(-1, x.shape[-1])
-    out = np.empty_like(rows)
     maxima = onednn_reduction.row_max(rows)
-    if maxima is None or onednn_binary.subtract_rows(rows, maxima, out) is None:
-
-        def shift(lo, hi):
-            np.subtract(rows[lo:hi], rows[lo:hi].max(axis=1, keepdims=True), out=out[lo:hi])
-
-        over_rows(shift, rows.shape[0], x.size, num_threads())
-    e = onednn_eltwise.forward("exp", out, exact=np.exp)
+    if maxima is None:
+        return None
+    e = onednn_binary.subtract_rows(rows, maxima, np.empty_like(rows), then="exp")
     if e is None:
         return None
-    logs = np.log(np.einsum("ij->i", e))[:, None]  # einsum: 3x NumPy's sum over rows
-    if onednn_binary.subtract_rows(out, logs, out) is None:
-        np.subtract(out, logs, out=out)
+    sums = onednn_reduction.sum_last(e) if onednn_reduction.usable(e) else None
+    sums = np.einsum("ij->i", e) if sums is None else sums  # einsum: 3x NumPy's row sums
+    logs = np.log(sums)[:, None]
+    out = onednn_binary.subtract_rows(rows, maxima, e, then="subtract", second=logs)
+    if out is None:
+        np.subtract(np.subtract(rows, maxima, out=e), logs, out=e)
+        out = e
+    bad = np.flatnonzero(~np.isfinite(sums))
+    if bad.size:
+        again = rows[bad]
+        shifted = again - again.max(axis=1, keepdims=True)
+        out[bad] = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     return out.reshape(x.shape)
 
 

@@ -39,7 +39,7 @@ matrix products shares the cores with OpenBLAS's still-spinning threads: with up
 MLP's 401k and 262k weights on oneDNN its step took 4.6 or 6.2 ms from one process to the
 next, against a steady 5.1 on NumPy. From 1M elements the pass saved outweighs that."""
 
-_TAG_AB = 3  # dnnl_ab, a C-contiguous matrix
+_TAG_ABC = 4  # dnnl_abc, C-contiguous
 _EXACT_INTS = 1 << 24  # Python ints up to this are float32 values exactly, as NumPy casts them
 _ARG_SRC_1 = 2  # DNNL_ARG_SRC_1, the second operand
 _ARG_ATTR_SCALES = 4096  # DNNL_ARG_ATTR_SCALES, or-ed with the argument it scales
@@ -52,6 +52,9 @@ def _declare():
         [ctypes.c_void_p] * 2 + [ctypes.c_int] + [ctypes.c_void_p] * 4
     )
     lib.dnnl_post_ops_append_binary.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+    lib.dnnl_post_ops_append_eltwise.argtypes = [
+        ctypes.c_void_p, ctypes.c_int, ctypes.c_float, ctypes.c_float,
+    ]  # fmt: skip
 
 
 if library.available():
@@ -269,25 +272,54 @@ MIN_ROWWISE_ELEMENTS = 1 << 17
 NumPy's 22, 256k 18 against 46)."""
 
 
-class _RowwiseSubtract:
-    """a - column for a (rows, cols) a and a (rows, 1) column, broadcast along the rows."""
+_EXP = 0x2A  # dnnl_eltwise_exp
+_ARG_POST_OP_0_SRC_1_ROWS = 32768 | _ARG_SRC_1  # the second column of ``then="subtract"``
 
-    def __init__(self, rows, cols):
-        self.whole = library.Desc((rows, cols), tag=_TAG_AB)
-        self.column = library.Desc((rows, 1), tag=_TAG_AB)
-        whole, column = self.whole.handle, self.column.handle
-        kernel = primitive(ALGORITHMS[np.subtract], whole, column, whole)
+
+class _RowwiseSubtract:
+    """a - column for a (rows, cols) a and a (rows, 1) column, broadcast along the rows; with
+    ``then`` "exp", exp(a - column) (an eltwise post-op); with "subtract", (a - column) - second
+    for a second (rows, 1) column (a binary post-op), each difference rounded."""
+
+    def __init__(self, rows, cols, then=None):
+        # seen as (1, rows, cols): a (1, rows, 1) column is then a per-channel operand, which
+        # oneDNN's post-ops broadcast in vectorised code (a (rows, 1) one takes its reference
+        # code there)
+        self.whole = library.Desc((1, rows, cols), tag=_TAG_ABC)
+        self.column = library.Desc((1, rows, 1), tag=_TAG_ABC)
+        whole, column, lib = self.whole.handle, self.column.handle, library._lib
+        steps = {
+            None: None,
+            "exp": post_ops(lambda ops: lib.dnnl_post_ops_append_eltwise(ops, _EXP, 0.0, 0.0)),
+            "subtract": post_ops(
+                lambda ops: lib.dnnl_post_ops_append_binary(ops, ALGORITHMS[np.subtract], column)
+            ),
+        }[then]
+        kernel = primitive(ALGORITHMS[np.subtract], whole, column, whole, steps)
         self.runner = None
         if kernel is not None and not kernel.scalar_code():
             args = [(library.ARG_SRC, whole), (_ARG_SRC_1, column), (library.ARG_DST, whole)]
+            if then == "subtract":
+                args.append((_ARG_POST_OP_0_SRC_1_ROWS, column))
             self.runner = library.Runner(kernel, args)
 
 
-def subtract_rows(a, column, out):
+def _column_of(a, column):
+    return (
+        column.__class__ is np.ndarray
+        and column.shape == (a.shape[0], 1)
+        and column.dtype == np.float32
+        and column.flags.c_contiguous
+    )
+
+
+def subtract_rows(a, column, out, then=None, second=None):
     """``a - column`` into ``out`` (``a`` itself computes in place) for C-contiguous float32
     (rows, cols) ``a`` and ``out`` and a (rows, 1) ``column``, on every core; None where it
     declines (1024 x 1024: 0.05 ms against NumPy's 0.19 on one core). The same IEEE
-    subtraction as NumPy's, so the same bits."""
+    subtraction as NumPy's, so the same bits. With ``then="exp"``, exp(a - column) (oneDNN's
+    exp, which flushes results below about 1e-38 to 0); with ``then="subtract"``,
+    ``(a - column) - second`` for a second such column, in the same pass."""
     if not (
         _plain_float32(a, MIN_ROWWISE_ELEMENTS)
         and a.ndim == 2
@@ -295,15 +327,13 @@ def subtract_rows(a, column, out):
         and out.shape == a.shape
         and out.dtype == np.float32
         and out.flags.c_contiguous
-        and column.__class__ is np.ndarray
-        and column.shape == (a.shape[0], 1)
-        and column.dtype == np.float32
-        and column.flags.c_contiguous
+        and _column_of(a, column)
+        and (then != "subtract" or _column_of(a, second))
     ):
         return None
-    key = ("rows", *a.shape, _runtime.get_num_threads())
-    kernel = _cache.get(key, lambda: _RowwiseSubtract(*a.shape))
+    key = ("rows", *a.shape, then, _runtime.get_num_threads())
+    kernel = _cache.get(key, lambda: _RowwiseSubtract(*a.shape, then))
     if kernel.runner is None:
         return None
-    kernel.runner.run(a, column, out)
+    kernel.runner.run(a, column, out, *(() if then != "subtract" else (second,)))
     return out

@@ -17,8 +17,6 @@ post-op (the running value first) a NaN of the running value is lost unless the 
 element is NaN too; formulas here arrange their steps for that.
 """
 
-import ctypes
-
 import numpy as np
 
 from ember import _runtime
@@ -29,16 +27,6 @@ BINARY = {"add": 0x1FFF0, "multiply": 0x1FFF1, "maximum": 0x1FFF2, "minimum": 0x
 _LINEAR = 0x26
 _ARG_SRC_1 = 2
 _cache = library.RecentlyUsed(32)
-
-
-def _declare():
-    library._lib.dnnl_post_ops_append_eltwise.argtypes = [
-        ctypes.c_void_p, ctypes.c_int, ctypes.c_float, ctypes.c_float,
-    ]  # fmt: skip
-
-
-if library.available():
-    _declare()
 
 
 def linear(alpha, beta):

@@ -62,9 +62,6 @@ def _declare():
         ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_float, ctypes.c_float,
         ctypes.c_void_p,
     ]  # fmt: skip
-    lib.dnnl_post_ops_append_eltwise.argtypes = [
-        ctypes.c_void_p, ctypes.c_int, ctypes.c_float, ctypes.c_float,
-    ]  # fmt: skip
 
 
 if library.available():

@@ -387,7 +387,10 @@ def test_layer_norm_double_backward_after_a_onednn_forward(monkeypatch):
 
 
 @needs_onednn
-def test_layer_norm_and_softmax_results_do_not_depend_on_the_thread_count():
+def test_layer_norm_and_softmax_results_on_one_thread_and_two():
+    """Outputs and input gradients are the same bits on one thread and two; layer norm's
+    weight and bias gradients add per-thread partial sums where its backward runs on the
+    pool (AVX-512 CPUs), so only their last bits may differ."""
     rng = np.random.default_rng(20)
     x, g, w = _rand(rng, (512, 128)), _rand(rng, (512, 128)), _rand(rng, (128,))
     before = ember.get_num_threads()
@@ -402,8 +405,12 @@ def test_layer_norm_and_softmax_results_do_not_depend_on_the_thread_count():
             results.append([t.detach().numpy() for t in (out, tx.grad, tw.grad, tb.grad)])
     finally:
         ember.set_num_threads(before)
-    for a, b in zip(*results):
+    for a, b in zip(results[0][:2], results[1][:2]):
         np.testing.assert_array_equal(a, b)
+    for a, b in zip(results[0][2:], results[1][2:]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+        if not library.avx512():
+            np.testing.assert_array_equal(a, b)
 
 
 # --- softmax on oneDNN -----------------------------------------------------------------

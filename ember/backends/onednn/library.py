@@ -100,6 +100,16 @@ def available():
     return _lib is not None
 
 
+_AVX512_CORE = 0x20
+"""The bit every AVX-512 level of dnnl_cpu_isa_t sets (avx512_core is 0x27; avx2 0x7, its
+VNNI levels 0xf and 0x1f)."""
+
+
+def avx512():
+    """Whether oneDNN runs AVX-512 code on this CPU."""
+    return available() and bool(_lib.dnnl_get_effective_cpu_isa() & _AVX512_CORE)
+
+
 class _Version(ctypes.Structure):
     _fields_ = [("major", ctypes.c_int), ("minor", ctypes.c_int), ("patch", ctypes.c_int)]
 

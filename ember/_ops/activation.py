@@ -19,9 +19,9 @@ from ember.backends.numpy.row_blocks import over_rows
 from ember.backends.numpy.select import select
 from ember.backends.numpy.threads import elementwise, keeps_dtype, num_threads
 from ember.backends.onednn import binary as onednn_binary
+from ember.backends.onednn import chain_grad
 from ember.backends.onednn import eltwise as onednn_eltwise
 from ember.backends.onednn import gelu_tanh as onednn_gelu_tanh
-from ember.backends.onednn import piecewise_grad
 from ember.backends.onednn import reduction as onednn_reduction
 from ember.backends.onednn import softmax as onednn_softmax
 
@@ -199,7 +199,7 @@ class LeakyRelu(ArrayFunction):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         if _fusable(g, x):
-            gx = piecewise_grad.leaky_relu(g._data, x._data, ctx.slope)
+            gx = chain_grad.leaky_relu(g._data, x._data, ctx.slope)
             if gx is not None:  # one pass on every core, NaN's as PyTorch's
                 return wrap(gx), None
             gx = _onednn_grad("relu", g, x, ctx.slope)

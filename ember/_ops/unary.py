@@ -17,8 +17,8 @@ from ember.autograd.inplace import inplace
 from ember.backends.numpy import activation_grad, log1p_expm1
 from ember.backends.numpy.erf import erf as _erf
 from ember.backends.numpy.threads import MIN_ELEMENTS, elementwise, keeps_dtype
+from ember.backends.onednn import chain_grad
 from ember.backends.onednn import eltwise as onednn_eltwise
-from ember.backends.onednn import piecewise_grad
 
 _NAMES = (
     "neg", "abs", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt",
@@ -61,9 +61,9 @@ def _unary(
     (``backends/onednn/eltwise.py``), with ``np_fn`` for what it does not compute exactly;
     ``onednn_grad`` its function whose backward reads the output (a name ending in
     ``_dst``) or the input, one pass on every core where the backward is not being recorded
-    (before ``fused_grad``). ``array_grad(g, x)``, on arrays, gives the gradient from the
-    input in one pass or None; it is tried first where the backward is not being
-    recorded."""
+    (before ``fused_grad``). ``array_grad(g, x, y)``, on arrays (those not saved are None),
+    gives the gradient in one pass or None; it is tried first where the backward is not
+    being recorded."""
     save_x, save_y = "x" in save, "y" in save
 
     def forward(ctx, x):
@@ -92,7 +92,7 @@ def _unary(
         elif save_y:
             (y,) = ctx.saved_tensors
         if array_grad is not None and not GRAD_ENABLED[0]:
-            gx = array_grad(g._data, x._data)
+            gx = array_grad(g._data, None if x is None else x._data, None if y is None else y._data)
             if gx is not None:
                 return wrap(gx)
         if onednn_grad is not None and not GRAD_ENABLED[0]:
@@ -142,12 +142,12 @@ def _sign(x):
     return wrap(sign_array(x._data))
 
 
-def _abs_grad_on_onednn(g, x):
+def _abs_grad_on_onednn(g, x, y):
     """abs's gradient ``g * sign(x)`` of large float32 arrays in one pass on oneDNN, where x
     holds no NaN (its minimum, a fifth of the pass, is NaN if any element is), or None."""
-    if x.__class__ is np.ndarray and x.size >= piecewise_grad.MIN_ELEMENTS:
+    if x.__class__ is np.ndarray and x.size >= chain_grad.MIN_ELEMENTS:
         if x.dtype == np.float32 and not np.isnan(x.min()):
-            return piecewise_grad.sign_times(g, x)
+            return chain_grad.sign_times(g, x)
     return None
 
 
@@ -229,8 +229,9 @@ asinh = _unary("asinh", np.arcsinh, lambda x, y, g: g * (x * x + 1).rsqrt())
 acosh = _unary("acosh", np.arccosh, lambda x, y, g: g * (x * x - 1).rsqrt())
 atanh = _unary("atanh", np.arctanh, lambda x, y, g: g / (1 - x * x))
 sigmoid = _unary("sigmoid", sigmoid_array, lambda x, y, g: g * y * (1 - y),
-                 fused_grad=activation_grad.sigmoid_grad_y, save="y",
-                 onednn="logistic", onednn_grad="logistic_dst")  # fmt: skip
+                 fused_grad=activation_grad.sigmoid_grad_y, save="y", onednn="logistic",
+                 onednn_grad="logistic_dst",
+                 array_grad=lambda g, x, y: chain_grad.sigmoid_from_output(g, y))  # fmt: skip
 _logit_unclamped = _unary("logit", lambda x: np.log(x / (1 - x)), lambda x, y, g: g / (x * (1 - x)))
 erf = _unary("erf", _erf, lambda x, y, g: g * (2 / _SQRT_PI) * (-x * x).exp())
 erfc = _unary("erfc", lambda x: 1 - _erf(x), lambda x, y, g: -g * (2 / _SQRT_PI) * (-x * x).exp())

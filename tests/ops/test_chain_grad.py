@@ -1,12 +1,13 @@
-"""Gradients of leaky ReLU and abs in one oneDNN pass (`ember.backends.onednn.piecewise_grad`):
-PyTorch's bits, special values included, the path asserted, and the fallbacks."""
+"""Gradients of leaky ReLU, abs and sigmoid in one oneDNN pass
+(`ember.backends.onednn.chain_grad`): PyTorch's bits, special values included, the path
+asserted, and the fallbacks."""
 
 import numpy as np
 import pytest
 import torch
 
 import ember
-from ember.backends.onednn import library, piecewise_grad
+from ember.backends.onednn import chain_grad, library
 
 pytestmark = pytest.mark.skipif(not library.available(), reason="oneDNN is not installed")
 
@@ -44,14 +45,14 @@ def _assert_same_bits(ours, theirs):
 @pytest.fixture
 def calls(monkeypatch):
     seen = []
-    original = piecewise_grad._run
+    original = chain_grad._run_on
 
     def counted(*args):
         result = original(*args)
         seen.append(result is not None)
         return result
 
-    monkeypatch.setattr(piecewise_grad, "_run", counted)
+    monkeypatch.setattr(chain_grad, "_run_on", counted)
     return seen
 
 
@@ -84,10 +85,23 @@ def test_abs_gradient_is_torchs_and_nan_takes_the_composition(calls):
 
 def test_small_and_strided_gradients_decline(calls):
     x, g = _data(nan=False)
-    small = x[: piecewise_grad.MIN_ELEMENTS - 1]
+    small = x[: chain_grad.MIN_ELEMENTS - 1]
     ours, theirs = _grads(lambda lib, t: t.abs(), small, g[: small.size])
     np.testing.assert_array_equal(ours, theirs)
-    assert piecewise_grad.leaky_relu(g[::2], x[::2], 0.01) is None
-    assert piecewise_grad.sign_times(g[:-1], x) is None  # shapes differ
+    assert chain_grad.leaky_relu(g[::2], x[::2], 0.01) is None
+    assert chain_grad.sign_times(g[:-1], x) is None  # shapes differ
     assert calls == [False, False]
-    assert piecewise_grad.leaky_relu(g.astype(np.float64), x.astype(np.float64), 0.01) is None
+    assert chain_grad.leaky_relu(g.astype(np.float64), x.astype(np.float64), 0.01) is None
+
+
+def test_sigmoid_gradient_from_the_output_is_torchs_formula_bit_for_bit(calls):
+    x, g = _data(seed=2)
+    y = torch.sigmoid(torch.tensor(x)).numpy()
+    y[:4, 0] = [0.0, 1.0, np.nan, 1e-40]
+    ours = chain_grad.sigmoid_from_output(g, y)
+    theirs = torch.ops.aten.sigmoid_backward(torch.tensor(g), torch.tensor(y)).numpy()
+    _assert_same_bits(ours, theirs)
+    ours, theirs = _grads(lambda lib, t: lib.sigmoid(t), x, g)  # through the op
+    assert calls[-1] is True
+    # the forwards' outputs differ by a few ulp, which 1 - y magnifies where y is near 1
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=2e-7 * np.abs(g).max())

@@ -23,6 +23,7 @@ from ember.backends.onednn import chain_grad
 from ember.backends.onednn import eltwise as onednn_eltwise
 from ember.backends.onednn import gelu_tanh as onednn_gelu_tanh
 from ember.backends.onednn import reduction as onednn_reduction
+from ember.backends.onednn import relu as onednn_relu
 from ember.backends.onednn import softmax as onednn_softmax
 
 __all__ = [
@@ -76,7 +77,7 @@ costs 1.1 us for 512 elements against 2.4 (level at 4096)."""
 class Relu(ArrayFunction):
     @staticmethod
     def forward(ctx, x):
-        out = onednn_binary.relu(x)  # one pass on every core
+        out = onednn_relu.relu(x)  # one pass on every core
         if out is None and x.size < _RELU_SCALAR_BELOW:
             # zero first: relu(-0.0) = -0.0 as PyTorch
             out = np.maximum(x.dtype.type(0), x, out=np.empty_like(x))

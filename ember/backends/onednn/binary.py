@@ -24,7 +24,6 @@ from ember.backends.onednn import library
 
 ALGORITHMS = {np.add: 0x1FFF0, np.multiply: 0x1FFF1, np.true_divide: 0x1FFF4, np.subtract: 0x1FFF5}
 """oneDNN's dnnl_alg_kind_t of each NumPy function taken here."""
-_MAXIMUM = 0x1FFF2  # dnnl_binary_max, for `relu`
 
 MIN_ELEMENTS = 1 << 20
 """From here oneDNN is faster (2-core AVX2 machine, medians of interleaved calls through
@@ -230,40 +229,6 @@ def cube(x):
         return None
     flat, out = x.reshape(-1), np.empty(x.shape, np.float32)
     kernel.runner.run(flat, flat, flat, out.reshape(-1))
-    return out
-
-
-MIN_RELU_ELEMENTS = 1 << 18
-"""From here `relu` runs on oneDNN (256k elements: 0.03 ms against NumPy's 0.06)."""
-
-_RELU_BLOCK = 1 << 20
-"""The elements one run of `relu`'s kernel takes: larger arrays run it block by block
-against the same block of zeros, so the zeros cost 4 MB however large the input."""
-_zeros = None  # the block of zeros `relu` reads, made on first use and never written
-
-
-def relu(x):
-    """max(0, x) for a C-contiguous float32 array of at least ``MIN_RELU_ELEMENTS``, as a new
-    array, or None where it declines: oneDNN's maximum with the zeros first returns its second
-    operand where either is NaN and where both are zero, so relu(NaN) is NaN and
-    relu(-0.0) is -0.0, as in PyTorch (its relu function gives 0 for both). The zeros are a
-    block read alongside ``x`` (1M elements: 0.07 ms against NumPy's 0.23 and PyTorch's
-    0.05)."""
-    global _zeros
-    if not _plain_float32(x, MIN_RELU_ELEMENTS) or _runtime.get_num_threads() < 2:
-        return None
-    if _zeros is None:
-        _zeros = np.zeros(_RELU_BLOCK, np.float32)
-    flat, out = x.reshape(-1), np.empty(x.shape, np.float32)
-    flat_out = out.reshape(-1)
-    for start in range(0, flat.size, _RELU_BLOCK):
-        stop = min(start + _RELU_BLOCK, flat.size)
-        n = stop - start
-        key = (_MAXIMUM, n, False, (), _runtime.get_num_threads())
-        kernel = _cache.get(key, lambda n=n: _Kernel(_MAXIMUM, n, False, ()))
-        if kernel.runner is None:
-            return None
-        kernel.runner.run(_zeros[:n], flat[start:stop], flat_out[start:stop])
     return out
 
 

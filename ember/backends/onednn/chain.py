@@ -36,8 +36,8 @@ def linear(alpha, beta):
 
 def function(name, alpha=0.0, beta=0.0):
     """The step ``name(v)`` of `eltwise.ALGORITHMS` with its parameters: "abs", "exp"
-    (oneDNN's, which flushes to 0 below about -87), "clip_v2" (to [alpha, beta]; NaN gives
-    alpha)."""
+    (oneDNN's, which flushes to 0 below about -87 and gives +inf for NaN), "clip_v2" (to
+    [alpha, beta]; NaN gives alpha), "relu" (NaN gives 0)."""
     return ("eltwise", eltwise.ALGORITHMS[name], float(alpha), float(beta))
 
 

@@ -43,17 +43,8 @@ def _assert_same_bits(ours, theirs):
 
 
 @pytest.fixture
-def calls(monkeypatch):
-    seen = []
-    original = chain_grad._run_on
-
-    def counted(*args):
-        result = original(*args)
-        seen.append(result is not None)
-        return result
-
-    monkeypatch.setattr(chain_grad, "_run_on", counted)
-    return seen
+def calls(count_calls):
+    return count_calls(chain_grad, "_run_on")
 
 
 @pytest.mark.parametrize("slope", [0.01, 0.2, 1.0])

@@ -18,6 +18,7 @@ SPECIAL = np.array(
     np.float32,
 )  # fmt: skip
 TINY = np.finfo(np.float32).tiny
+pytestmark = pytest.mark.usefixtures("two_threads")
 
 
 def _inputs(n, seed=0):
@@ -28,14 +29,6 @@ def _inputs(n, seed=0):
     small = np.geomspace(1e-38, 2, n - SPECIAL.size - k) * rng.choice([-1, 1], n - SPECIAL.size - k)
     x = np.concatenate([np.linspace(-6, 6, k), small, SPECIAL]).astype(np.float32)
     return x[rng.permutation(n)]
-
-
-@pytest.fixture(autouse=True)
-def _two_threads():
-    before = ember.get_num_threads()
-    ember.set_num_threads(2)
-    yield
-    ember.set_num_threads(before)
 
 
 @pytest.mark.parametrize("n", [(1 << 20) + 3, 20_000])  # with oneDNN's exp, with NumPy's

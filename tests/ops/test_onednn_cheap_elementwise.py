@@ -34,19 +34,6 @@ def _assert_same_bits(ours, expected):
     assert not differ.any(), list(zip(ours[differ][:5], expected[differ][:5]))
 
 
-def _count_calls(monkeypatch, module, name):
-    calls = []
-    original = getattr(module, name)
-
-    def counted(*args, **kwargs):
-        result = original(*args, **kwargs)
-        calls.append(result is not None)
-        return result
-
-    monkeypatch.setattr(module, name, counted)
-    return calls
-
-
 UNARY = {
     "abs": (lambda lib, t: lib.abs(t), "abs"),
     "square": (lambda lib, t: lib.square(t), "square"),
@@ -60,9 +47,9 @@ UNARY = {
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))
-def test_unary_matches_torch_bit_for_bit_on_onednn(name, monkeypatch):
+def test_unary_matches_torch_bit_for_bit_on_onednn(name, count_calls):
     fn, kernel = UNARY[name]
-    calls = _count_calls(monkeypatch, eltwise, "forward")
+    calls = count_calls(eltwise, "forward")
     x = _input()
     ours = fn(ember, ember.tensor(x)).numpy()
     assert any(calls), f"{name} did not run oneDNN's {kernel}"
@@ -74,16 +61,16 @@ def test_unary_matches_torch_bit_for_bit_on_onednn(name, monkeypatch):
 
 
 @pytest.mark.parametrize("name", ["abs", "square"])
-def test_cheap_functions_stay_on_numpy_below_their_threshold(name, monkeypatch):
-    calls = _count_calls(monkeypatch, eltwise, "forward")
+def test_cheap_functions_stay_on_numpy_below_their_threshold(name, count_calls):
+    calls = count_calls(eltwise, "forward")
     x = _input(eltwise.MIN_CHEAP_ELEMENTS[name] - 1)
     ours = UNARY[name][0](ember, ember.tensor(x)).numpy()
     assert not any(calls)
     _assert_same_bits(ours, UNARY[name][0](torch, torch.tensor(x)).numpy())
 
 
-def test_cube_is_one_onednn_pass_with_pytorchs_bits(monkeypatch):
-    calls = _count_calls(monkeypatch, binary, "cube")
+def test_cube_is_one_onednn_pass_with_pytorchs_bits(count_calls):
+    calls = count_calls(binary, "cube")
     x = _input()
     ours = (ember.tensor(x) ** 3).numpy()
     assert calls == [True]
@@ -98,17 +85,17 @@ def test_cube_declines_what_it_does_not_take():
 
 
 @pytest.mark.parametrize("n", [onednn_relu.MIN_ELEMENTS, LARGE, 3 * (1 << 20) + 77])
-def test_relu_keeps_nan_and_negative_zero_as_pytorch(n, monkeypatch):
+def test_relu_keeps_nan_and_negative_zero_as_pytorch(n, count_calls):
     """oneDNN's own relu gives 0 for NaN and -0.0; the maximum with x after it does not."""
-    calls = _count_calls(monkeypatch, onednn_relu, "relu")
+    calls = count_calls(onednn_relu, "relu")
     x = _input(n)
     ours = ember.nn.functional.relu(ember.tensor(x)).numpy()
     assert calls == [True]
     _assert_same_bits(ours, torch.relu(torch.tensor(x)).numpy())
 
 
-def test_relu_on_one_thread_takes_numpy_with_the_same_bits(monkeypatch):
-    calls = _count_calls(monkeypatch, onednn_relu, "relu")
+def test_relu_on_one_thread_takes_numpy_with_the_same_bits(count_calls):
+    calls = count_calls(onednn_relu, "relu")
     x = _input()
     before = ember.get_num_threads()
     ember.set_num_threads(1)
@@ -140,8 +127,8 @@ def test_gradients_match_torch(name):
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-6, atol=0)
 
 
-def test_square_backward_is_onednns_with_pytorchs_bits(monkeypatch):
-    calls = _count_calls(monkeypatch, eltwise, "backward")
+def test_square_backward_is_onednns_with_pytorchs_bits(count_calls):
+    calls = count_calls(eltwise, "backward")
     x = _input()
     g = np.random.default_rng(2).standard_normal(x.shape).astype(np.float32)
     t = ember.tensor(x, requires_grad=True)

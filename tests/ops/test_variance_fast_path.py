@@ -10,17 +10,12 @@ import ember
 from ember.backends.onednn import library
 from ember.backends.onednn import reduction as onednn_reduction
 
-pytestmark = pytest.mark.skipif(not library.available(), reason="oneDNN is not installed")
+pytestmark = [
+    pytest.mark.skipif(not library.available(), reason="oneDNN is not installed"),
+    pytest.mark.usefixtures("two_threads"),
+]
 
 SHAPES = [(1024, 1024), (3, 1024, 341), (1100, 1024)]  # one chunk; a tail; two chunks
-
-
-@pytest.fixture(autouse=True)
-def _two_threads():
-    before = ember.get_num_threads()
-    ember.set_num_threads(2)
-    yield
-    ember.set_num_threads(before)
 
 
 def _data(shape, seed=0):
@@ -28,17 +23,8 @@ def _data(shape, seed=0):
 
 
 @pytest.fixture
-def calls(monkeypatch):
-    seen = []
-    original = onednn_reduction.centered_square_sum
-
-    def counted(*args):
-        result = original(*args)
-        seen.append(result is not None)
-        return result
-
-    monkeypatch.setattr(onednn_reduction, "centered_square_sum", counted)
-    return seen
+def calls(count_calls):
+    return count_calls(onednn_reduction, "centered_square_sum")
 
 
 @pytest.mark.parametrize("shape", SHAPES)

@@ -20,7 +20,7 @@ import ctypes
 import numpy as np
 
 from ember import _runtime
-from ember.backends.onednn import library
+from ember.backends.onednn import eltwise, library
 
 ALGORITHMS = {np.add: 0x1FFF0, np.multiply: 0x1FFF1, np.true_divide: 0x1FFF4, np.subtract: 0x1FFF5}
 """oneDNN's dnnl_alg_kind_t of each NumPy function taken here."""
@@ -42,6 +42,7 @@ _TAG_ABC = 4  # dnnl_abc, C-contiguous
 _EXACT_INTS = 1 << 24  # Python ints up to this are float32 values exactly, as NumPy casts them
 _ARG_SRC_1 = 2  # DNNL_ARG_SRC_1, the second operand
 _ARG_ATTR_SCALES = 4096  # DNNL_ARG_ATTR_SCALES, or-ed with the argument it scales
+_EXP = eltwise.ALGORITHMS["exp"]
 _cache = library.RecentlyUsed(32)
 
 
@@ -237,10 +238,6 @@ MIN_ROWWISE_ELEMENTS = 1 << 17
 NumPy's 22, 256k 18 against 46)."""
 
 
-_EXP = 0x2A  # dnnl_eltwise_exp
-_ARG_POST_OP_0_SRC_1_ROWS = 32768 | _ARG_SRC_1  # the second column of ``then="subtract"``
-
-
 class _RowwiseSubtract:
     """a - column for a (rows, cols) a and a (rows, 1) column, broadcast along the rows; with
     ``then`` "exp", exp(a - column) (an eltwise post-op); with "subtract", (a - column) - second
@@ -265,7 +262,7 @@ class _RowwiseSubtract:
         if kernel is not None and not kernel.scalar_code():
             args = [(library.ARG_SRC, whole), (_ARG_SRC_1, column), (library.ARG_DST, whole)]
             if then == "subtract":
-                args.append((_ARG_POST_OP_0_SRC_1_ROWS, column))
+                args.append((_ARG_POST_OP_0_SRC_1, column))  # the second column
             self.runner = library.Runner(kernel, args)
 
 

@@ -299,3 +299,57 @@ def subtract_rows(a, column, out, then=None, second=None):
         return None
     kernel.runner.run(a, column, out, *(() if then != "subtract" else (second,)))
     return out
+
+
+MIN_PER_CHANNEL_ELEMENTS = 1 << 18
+"""From here `per_channel` runs on oneDNN."""
+
+
+class _PerChannel:
+    """(a * scale) + b for an (N, C, L) array a, per-channel (1, C, 1) scales, and b either
+    per-channel shifts or an array of a's shape: a binary product with a binary post-op, each
+    operation rounded as NumPy rounds it."""
+
+    def __init__(self, n, c, length, shift_is_array):
+        self.whole = library.Desc((n, c, length), tag=_TAG_ABC)
+        self.column = library.Desc((1, c, 1), tag=_TAG_ABC)
+        whole, column, lib = self.whole.handle, self.column.handle, library._lib
+        second = whole if shift_is_array else column
+        add = post_ops(lambda ops: lib.dnnl_post_ops_append_binary(ops, ALGORITHMS[np.add], second))
+        kernel = primitive(ALGORITHMS[np.multiply], whole, column, whole, add)
+        self.runner = None
+        if kernel is not None and not kernel.scalar_code():
+            args = [(library.ARG_SRC, whole), (_ARG_SRC_1, column), (library.ARG_DST, whole)]
+            args.append((_ARG_POST_OP_0_SRC_1, second))
+            self.runner = library.Runner(kernel, args)
+
+
+def per_channel(a, scale, shift, out):
+    """``a * scale + shift`` into ``out`` (which may be ``a``) for a C-contiguous float32
+    (N, C, L) ``a``, float32 per-channel ``scale`` (C,) and ``shift`` either (C,) or of
+    ``a``'s shape, on every core, each product and sum rounded as NumPy's; None where it
+    declines (batch norm's per-channel passes: a (32, 64, 1024) array in 0.11 ms where
+    NumPy's two passes on one core take 0.44)."""
+    shift_is_array = shift.shape == a.shape
+    if not (
+        _plain_float32(a, MIN_PER_CHANNEL_ELEMENTS)
+        and a.ndim == 3
+        and _runtime.get_num_threads() > 1
+        and out.__class__ is np.ndarray
+        and out.shape == a.shape
+        and out.dtype == np.float32
+        and out.flags.c_contiguous
+        and all(
+            v.__class__ is np.ndarray and v.dtype == np.float32 and v.flags.c_contiguous
+            for v in (scale, shift)
+        )
+        and scale.shape == (a.shape[1],)
+        and (shift_is_array or shift.shape == (a.shape[1],))
+    ):
+        return None
+    key = ("channels", *a.shape, shift_is_array, _runtime.get_num_threads())
+    kernel = _cache.get(key, lambda: _PerChannel(*a.shape, shift_is_array))
+    if kernel.runner is None:
+        return None
+    kernel.runner.run(a, scale, out, shift)
+    return out

@@ -98,16 +98,6 @@ against 187)."""
 _CHUNK = 1 << 20
 
 
-def _horner_steps(coefficients, operand):
-    """Chain steps continuing ``v`` into the polynomial with ``coefficients`` (highest power
-    first) in ``operand`` by Horner's rule, ``v`` being that operand itself: the first
-    step is a linear one."""
-    steps = [chain.linear(coefficients[0], coefficients[1])]
-    for c in coefficients[2:]:
-        steps += [chain.with_array("multiply"), chain.linear(1, c)]
-    return tuple(steps), (operand,) * (len(coefficients) - 2)
-
-
 def _erf_on_onednn(x, out):
     """erf of flat float32 ``x`` into ``out`` in four oneDNN passes per chunk of ``_CHUNK``
     elements (whose three buffers stay in cache): |x|; x * x; far = 1 - exp(L(|x|)); and
@@ -122,7 +112,7 @@ def _erf_on_onednn(x, out):
         xs, os, k = x[start:stop], out[start:stop], stop - start
         ak, sk, fk = a[:k], s[:k], far[:k]
         if (
-            chain.run("maximum", (chain.function("abs"),), xs, xs, (), ak) is None
+            chain.run("maximum", _ABS, xs, xs, (), ak) is None
             or chain.run("multiply", (), xs, xs, (), sk) is None
             or _far(ak, fk) is None
             or _near_clamped(xs, sk, fk, os) is None
@@ -131,29 +121,31 @@ def _erf_on_onednn(x, out):
     return True
 
 
+_ABS = (chain.function("abs"),)
+_FAR = (
+    *chain.horner(_L),
+    chain.function("exp"),
+    chain.linear(1, -1),  # -far
+    chain.with_array("minimum"),  # with |x|: NaN where x is
+    chain.linear(-1, -0.0),
+)
+_NEAR_CLAMPED = (
+    *chain.horner(_P),
+    chain.with_array("multiply"),  # by x: x P(x * x)
+    chain.linear(-1, -0.0),
+    chain.with_array("minimum"),  # min(-near, far)
+    chain.linear(-1, -0.0),  # max(near, -far)
+    chain.with_array("minimum"),
+)
+
+
 def _far(a, out):
-    horner, operands = _horner_steps(_L, a)
-    steps = (
-        *horner,
-        chain.function("exp"),
-        chain.linear(1, -1),  # -far
-        chain.with_array("minimum"),  # with |x|: NaN where x is
-        chain.linear(-1, -0.0),
-    )
-    return chain.run("maximum", steps, a, a, (*operands, a), out)
+    return chain.run("maximum", _FAR, a, a, (a,) * (len(_L) - 1), out)
 
 
 def _near_clamped(x, s, far, out):
-    horner, operands = _horner_steps(_P, s)
-    steps = (
-        *horner,
-        chain.with_array("multiply"),  # by x: x P(x * x)
-        chain.linear(-1, -0.0),
-        chain.with_array("minimum"),  # min(-near, far)
-        chain.linear(-1, -0.0),  # max(near, -far)
-        chain.with_array("minimum"),
-    )
-    return chain.run("multiply", steps, x, x, (*operands, x, far, far), out)
+    operands = (s,) * (len(_P) - 2) + (x, far, far)
+    return chain.run("multiply", _NEAR_CLAMPED, x, x, operands, out)
 
 
 def _erf_block(x, out):

@@ -174,6 +174,10 @@ _LOG1P_OVER = (-0.0032433876895406693, 0.019847342708783737, -0.0569491101334132
                -0.24954014401304128, 0.3332994639012969, -0.49999901486268317,
                0.9999999951419628)  # fmt: skip
 
+_NEGATIVE_EXP = (chain.function("abs"), chain.linear(-1, -0.0), chain.function("exp"))
+_LOG1P = (*chain.horner(_LOG1P_OVER), chain.with_array("multiply"))  # e L(e)
+_LARGER = (chain.with_array("maximum"), chain.with_array("maximum"))
+
 
 def _softplus_on_onednn(x, out):
     """softplus(x) (beta 1, a threshold of at least 15) of flat float32 ``x`` into ``out`` in
@@ -184,20 +188,14 @@ def _softplus_on_onednn(x, out):
     double precision. False where oneDNN declines."""
     n = x.size
     e, logs = (np.empty(min(n, _CHUNK), np.float32) for _ in range(2))
-    negative_exp = (chain.function("abs"), chain.linear(-1, -0.0), chain.function("exp"))
-    horner = [chain.linear(_LOG1P_OVER[0], _LOG1P_OVER[1])]
-    for c in _LOG1P_OVER[2:]:
-        horner += [chain.with_array("multiply"), chain.linear(1, c)]
-    horner = (*horner, chain.with_array("multiply"))
-    larger = (chain.with_array("maximum"), chain.with_array("maximum"))
     for start in range(0, n, _CHUNK):
         stop = min(n, start + _CHUNK)
         xs, os, k = x[start:stop], out[start:stop], stop - start
         ek, lk = e[:k], logs[:k]
         if (
-            chain.run("maximum", negative_exp, xs, xs, (), ek) is None
-            or chain.run("maximum", horner, ek, ek, (ek,) * (len(_LOG1P_OVER) - 1), lk) is None
-            or chain.run("add", larger, xs, lk, (lk, xs), os) is None
+            chain.run("maximum", _NEGATIVE_EXP, xs, xs, (), ek) is None
+            or chain.run("maximum", _LOG1P, ek, ek, (ek,) * (len(_LOG1P_OVER) - 1), lk) is None
+            or chain.run("add", _LARGER, xs, lk, (lk, xs), os) is None
         ):
             return False
     if not x.min() >= onednn_eltwise.EXACT_FROM["exp"]:  # NaN if any element is

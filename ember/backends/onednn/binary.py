@@ -40,7 +40,6 @@ next, against a steady 5.1 on NumPy. From 1M elements the pass saved outweighs t
 
 _TAG_ABC = 4  # dnnl_abc, C-contiguous
 _EXACT_INTS = 1 << 24  # Python ints up to this are float32 values exactly, as NumPy casts them
-_ARG_SRC_1 = 2  # DNNL_ARG_SRC_1, the second operand
 _ARG_ATTR_SCALES = 4096  # DNNL_ARG_ATTR_SCALES, or-ed with the argument it scales
 _EXP = eltwise.ALGORITHMS["exp"]
 _cache = library.RecentlyUsed(32)
@@ -108,7 +107,7 @@ class _Kernel:
         self.mds = [library.Desc((n,), tag=library.TAG_A)]
         self.mds.append(library.Desc((1,), tag=library.TAG_A) if scalar else self.mds[0])
         whole, second = (md.handle for md in self.mds)
-        args = [(library.ARG_SRC, whole), (_ARG_SRC_1, second), (library.ARG_DST, whole)]
+        args = [(library.ARG_SRC, whole), (library.ARG_SRC_1, second), (library.ARG_DST, whole)]
         if scaled:
             self.mds.append(library.Desc((1,), tag=library.TAG_A))
             args += [(_ARG_ATTR_SCALES | operand, self.mds[-1].handle) for operand in scaled]
@@ -161,7 +160,7 @@ def compute(fn, a, b, out=None, scale=None, first_scale=None):
         return None
     target = np.empty(a.shape, np.float32) if out is None else out
     flat_target = _operand(target, a.size)
-    given = [(_ARG_SRC_1, scale), (library.ARG_SRC, first_scale)]
+    given = [(library.ARG_SRC_1, scale), (library.ARG_SRC, first_scale)]
     scaled = tuple(operand for operand, number in given if number is not None)
     multipliers = [_operand(number, 1) for _, number in given if number is not None]
     if flat_target is None or target.shape != a.shape or any(m is None for m in multipliers):
@@ -186,8 +185,6 @@ MIN_CUBE_ELEMENTS = 1 << 18
 """From here ``x ** 3`` is one oneDNN pass instead of NumPy's two (2-core AVX-512 machine,
 1M elements: 0.07 ms against 0.20; 256k 0.028 against 0.048)."""
 
-_ARG_POST_OP_0_SRC_1 = 32768 | _ARG_SRC_1  # DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1
-
 
 class _Cube:
     """x * x * x on flat arrays of ``n`` elements in one pass: the product x * x (rounded to
@@ -202,7 +199,7 @@ class _Cube:
             lambda ops: library._lib.dnnl_post_ops_append_binary(ops, multiply, whole)
         )
         kernel = primitive(multiply, whole, whole, whole, times_x)
-        operands = (library.ARG_SRC, _ARG_SRC_1, _ARG_POST_OP_0_SRC_1, library.ARG_DST)
+        operands = (library.ARG_SRC, library.ARG_SRC_1, library.post_op_src(0), library.ARG_DST)
         self.runner = (
             None if kernel is None else library.Runner(kernel, [(a, whole) for a in operands])
         )
@@ -258,12 +255,20 @@ class _RowwiseSubtract:
             ),
         }[then]
         kernel = primitive(ALGORITHMS[np.subtract], whole, column, whole, steps)
-        self.runner = None
-        if kernel is not None and not kernel.scalar_code():
-            args = [(library.ARG_SRC, whole), (_ARG_SRC_1, column), (library.ARG_DST, whole)]
-            if then == "subtract":
-                args.append((_ARG_POST_OP_0_SRC_1, column))  # the second column
-            self.runner = library.Runner(kernel, args)
+        args = [(library.ARG_SRC, whole), (library.ARG_SRC_1, column), (library.ARG_DST, whole)]
+        if then == "subtract":
+            args.append((library.post_op_src(0), column))  # the second column
+        self.runner = library.vectorised_runner(kernel, args)
+
+
+def _output_for(a, out):
+    """Whether ``out`` is a C-contiguous float32 NumPy array of ``a``'s shape."""
+    return (
+        out.__class__ is np.ndarray
+        and out.shape == a.shape
+        and out.dtype == np.float32
+        and out.flags.c_contiguous
+    )
 
 
 def _column_of(a, column):
@@ -285,10 +290,7 @@ def subtract_rows(a, column, out, then=None, second=None):
     if not (
         _plain_float32(a, MIN_ROWWISE_ELEMENTS)
         and a.ndim == 2
-        and out.__class__ is np.ndarray
-        and out.shape == a.shape
-        and out.dtype == np.float32
-        and out.flags.c_contiguous
+        and _output_for(a, out)
         and _column_of(a, column)
         and (then != "subtract" or _column_of(a, second))
     ):
@@ -305,7 +307,7 @@ MIN_PER_CHANNEL_ELEMENTS = 1 << 18
 """From here `per_channel` runs on oneDNN."""
 
 
-class _PerChannel:
+class _ScaleShift:
     """(a * scale) + b for an (N, C, L) array a, per-channel (1, C, 1) scales, and b either
     per-channel shifts or an array of a's shape: a binary product with a binary post-op, each
     operation rounded as NumPy rounds it."""
@@ -317,11 +319,8 @@ class _PerChannel:
         second = whole if shift_is_array else column
         add = post_ops(lambda ops: lib.dnnl_post_ops_append_binary(ops, ALGORITHMS[np.add], second))
         kernel = primitive(ALGORITHMS[np.multiply], whole, column, whole, add)
-        self.runner = None
-        if kernel is not None and not kernel.scalar_code():
-            args = [(library.ARG_SRC, whole), (_ARG_SRC_1, column), (library.ARG_DST, whole)]
-            args.append((_ARG_POST_OP_0_SRC_1, second))
-            self.runner = library.Runner(kernel, args)
+        args = [(library.ARG_SRC, whole), (library.ARG_SRC_1, column), (library.ARG_DST, whole)]
+        self.runner = library.vectorised_runner(kernel, [*args, (library.post_op_src(0), second)])
 
 
 def per_channel(a, scale, shift, out):
@@ -335,10 +334,7 @@ def per_channel(a, scale, shift, out):
         _plain_float32(a, MIN_PER_CHANNEL_ELEMENTS)
         and a.ndim == 3
         and _runtime.get_num_threads() > 1
-        and out.__class__ is np.ndarray
-        and out.shape == a.shape
-        and out.dtype == np.float32
-        and out.flags.c_contiguous
+        and _output_for(a, out)
         and all(
             v.__class__ is np.ndarray and v.dtype == np.float32 and v.flags.c_contiguous
             for v in (scale, shift)
@@ -348,7 +344,7 @@ def per_channel(a, scale, shift, out):
     ):
         return None
     key = ("channels", *a.shape, shift_is_array, _runtime.get_num_threads())
-    kernel = _cache.get(key, lambda: _PerChannel(*a.shape, shift_is_array))
+    kernel = _cache.get(key, lambda: _ScaleShift(*a.shape, shift_is_array))
     if kernel.runner is None:
         return None
     kernel.runner.run(a, scale, out, shift)

@@ -22,10 +22,14 @@ import numpy as np
 from ember import _runtime
 from ember.backends.onednn import binary, eltwise, library
 
-BINARY = {"add": 0x1FFF0, "multiply": 0x1FFF1, "maximum": 0x1FFF2, "minimum": 0x1FFF3}
+BINARY = {
+    "add": binary.ALGORITHMS[np.add],
+    "multiply": binary.ALGORITHMS[np.multiply],
+    "maximum": 0x1FFF2,  # dnnl_binary_max
+    "minimum": 0x1FFF3,  # dnnl_binary_min
+}
 """dnnl_alg_kind_t of the binary operations taken here."""
 _LINEAR = 0x26
-_ARG_SRC_1 = 2
 _cache = library.RecentlyUsed(32)
 
 
@@ -46,6 +50,17 @@ def with_array(operation):
     return ("binary", BINARY[operation])
 
 
+def horner(coefficients):
+    """Steps continuing ``v`` into the polynomial with ``coefficients`` (highest power first)
+    in ``v`` itself by Horner's rule: a linear step, then a product with the array (which `run`
+    must be given ``len(coefficients) - 2`` times, once per product) and a linear step for
+    each further coefficient."""
+    steps = [linear(coefficients[0], coefficients[1])]
+    for c in coefficients[2:]:
+        steps += [with_array("multiply"), linear(1, c)]
+    return tuple(steps)
+
+
 class _Pass:
     """The primitive of one formula on flat arrays of ``n`` elements; ``runner`` is None where
     oneDNN refuses it or has only scalar code for it."""
@@ -62,15 +77,12 @@ class _Pass:
         kernel = binary.primitive(
             BINARY[first], whole, whole, whole, binary.post_ops(*map(append, steps))
         )
-        args = [(library.ARG_SRC, whole), (_ARG_SRC_1, whole)]
+        args = [(library.ARG_SRC, whole), (library.ARG_SRC_1, whole)]
         args += [
-            (32768 * (i + 1) | _ARG_SRC_1, whole)  # DNNL_ARG_ATTR_MULTIPLE_POST_OP(i)
-            for i, step in enumerate(steps)
-            if step[0] == "binary"
+            (library.post_op_src(i), whole) for i, step in enumerate(steps) if step[0] == "binary"
         ]
         args.append((library.ARG_DST, whole))
-        usable = kernel is not None and not kernel.scalar_code()
-        self.runner = library.Runner(kernel, args) if usable else None
+        self.runner = library.vectorised_runner(kernel, args)
 
 
 def run(first, steps, a, b, arrays, out):

@@ -29,6 +29,15 @@ ARG_DIFF_SRC, ARG_DIFF_DST, ARG_DIFF_WEIGHTS, ARG_DIFF_BIAS = 129, 145, 161, 169
 QUERY_SRC_MD, QUERY_DIFF_SRC_MD, QUERY_WEIGHTS_MD, QUERY_DIFF_WEIGHTS_MD = 129, 130, 131, 132
 QUERY_DST_MD, QUERY_DIFF_DST_MD, QUERY_WORKSPACE_MD = 133, 134, 135
 ARG_WORKSPACE = 64
+ARG_SRC_1 = 2  # a binary primitive's second operand
+
+
+def post_op_src(index):
+    """DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1: the operand of the binary
+    post-op at ``index``."""
+    return 32768 * (index + 1) | ARG_SRC_1
+
+
 _QUERY_IMPL_INFO_STR = 8
 _ARG_FROM, _ARG_TO = ARG_SRC, ARG_DST  # a reorder's input and output
 
@@ -343,6 +352,14 @@ class Runner:
         if _lib is not None:
             for mem in self._mems:
                 _lib.dnnl_memory_destroy(mem)
+
+
+def vectorised_runner(primitive, args):
+    """A `Runner` of ``primitive`` bound to ``args``, or None where there is no primitive or
+    oneDNN has only scalar code for it."""
+    if primitive is None or primitive.scalar_code():
+        return None
+    return Runner(primitive, args)
 
 
 class Reorder:

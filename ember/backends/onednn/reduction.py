@@ -48,10 +48,8 @@ value per row of 1024: 128k elements 15.5 us against 12, 256k 22 against 22, 1M 
 _MAX, _SUM = 0x2FFF2, 0x2FFF4  # dnnl_reduction_max, dnnl_reduction_sum
 _CLIP = eltwise.ALGORITHMS["clip_v2"]
 _FORWARD_INFERENCE = 0x60
-_ADD, _MUL = 0x1FFF0, 0x1FFF1  # dnnl_binary_add, dnnl_binary_mul
+_ADD, _MUL, _SUB = (binary.ALGORITHMS[f] for f in (np.add, np.multiply, np.subtract))
 _TAG_AB, _TAG_ABC = 3, 4
-_ARG_SRC_1 = 2
-_ARG_POST_OP_1_SRC_1 = 32768 * 2 | _ARG_SRC_1  # DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | SRC_1
 _cache = library.RecentlyUsed(32)
 _fills = library.RecentlyUsed(8)  # by size and value, fixed in the primitive (made in 60-200 us)
 
@@ -76,14 +74,6 @@ def _primitive(create_pd):
         return None
 
 
-def _vectorised(primitive, args):
-    """A runner of ``primitive`` bound to ``args``, or None where there is no primitive or
-    oneDNN has only scalar code for it."""
-    if primitive is None or primitive.scalar_code():
-        return None
-    return library.Runner(primitive, args)
-
-
 class _RowReduction:
     """The sums (or with ``algorithm`` _MAX the maxima) of the rows of a C-contiguous
     (rows, cols) array."""
@@ -95,7 +85,7 @@ class _RowReduction:
         create = lambda pd: library._lib.dnnl_reduction_primitive_desc_create(  # noqa: E731
             pd, library._engine, algorithm, src, dst, 0.0, 0.0, None
         )
-        self.runner = _vectorised(
+        self.runner = library.vectorised_runner(
             _primitive(create), [(library.ARG_SRC, src), (library.ARG_DST, dst)]
         )
 
@@ -109,7 +99,7 @@ class _Fill:
         create = lambda pd: library._lib.dnnl_eltwise_forward_primitive_desc_create(  # noqa: E731
             pd, library._engine, _FORWARD_INFERENCE, _CLIP, md, md, value, value, None
         )
-        self.runner = _vectorised(
+        self.runner = library.vectorised_runner(
             _primitive(create), [(library.ARG_SRC, md), (library.ARG_DST, md)]
         )
 
@@ -131,10 +121,10 @@ class _RepeatRows:
             lambda ops: lib.dnnl_post_ops_append_binary(ops, _MUL, values),
         )
         kernel = binary.primitive(_ADD, whole, self.scalar.handle, whole, to_one_times_value)
-        self.runner = _vectorised(
+        self.runner = library.vectorised_runner(
             kernel,
-            [(library.ARG_SRC, whole), (_ARG_SRC_1, self.scalar.handle),
-             (library.ARG_DST, whole), (_ARG_POST_OP_1_SRC_1, values)],
+            [(library.ARG_SRC, whole), (library.ARG_SRC_1, self.scalar.handle),
+             (library.ARG_DST, whole), (library.post_op_src(1), values)],
         )  # fmt: skip
 
 
@@ -239,11 +229,9 @@ def spread(values, shape):
     return out
 
 
-_SUB = 0x1FFF5  # dnnl_binary_sub
 _SQUARE = eltwise.ALGORITHMS["square"]
 _CENTERED_CHUNK = 1 << 20
 """Elements of ``x - mean`` squared per run before their rows are summed: 4 MB, in cache."""
-_ARG_POST_OP_0_SRC_1 = 32768 | _ARG_SRC_1
 
 
 class _Centered:
@@ -260,10 +248,10 @@ class _Centered:
         else:
             step = lambda ops: lib.dnnl_post_ops_append_binary(ops, _MUL, one)  # noqa: E731
         kernel = binary.primitive(_SUB, whole, one, whole, binary.post_ops(step))
-        args = [(library.ARG_SRC, whole), (_ARG_SRC_1, one), (library.ARG_DST, whole)]
+        args = [(library.ARG_SRC, whole), (library.ARG_SRC_1, one), (library.ARG_DST, whole)]
         if not square:
-            args.append((_ARG_POST_OP_0_SRC_1, one))
-        self.runner = _vectorised(kernel, args)
+            args.append((library.post_op_src(0), one))
+        self.runner = library.vectorised_runner(kernel, args)
 
 
 def centered_square_sum(x, mean):

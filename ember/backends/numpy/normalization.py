@@ -9,10 +9,10 @@ closed form of the standardisation's gradient:
 dx = rstd * (gh - mean(gh) - xhat * mean(gh * xhat)) with gh = g * weight.
 
 - batch norm: per channel (axis 1) over every other axis, on a 2-D view of the input that
-  needs no layout copy (`_PerChannel`). Its sums run on one thread (splitting NumPy's passes
-  over two threads made them slower on a shared 2-core machine); for float32 channels-first
-  input, the scale-and-shift passes (the forward's output, the backward's input gradient)
-  run as single oneDNN passes on every core with NumPy's roundings (`binary.per_channel`).
+  needs no layout copy (`_PerChannel`). Its passes run on one thread (splitting NumPy's
+  passes over two threads made them slower on a shared 2-core machine); large float32
+  channels-first input takes oneDNN's passes on every core instead
+  (`ember.backends.onednn.batch_norm`).
 - layer norm: per row of an (M, K) array, weight and bias of shape (K,); large inputs are
   split into row blocks run on several threads (`row_blocks`).
 - group norm: per (sample, group) of an (N, C, *) input, weight and bias per channel;
@@ -22,7 +22,6 @@ dx = rstd * (gh - mean(gh) - xhat * mean(gh * xhat)) with gh = g * weight.
 import numpy as np
 
 from ember.backends.numpy.row_blocks import over_rows
-from ember.backends.onednn import binary as onednn_binary
 from ember.backends.registry import register
 
 
@@ -71,19 +70,6 @@ class _PerChannel:
         """A per-channel vector as a row of the view."""
         return np.repeat(per_channel.astype(self.work, copy=False), self.length)
 
-    def per_channel(self, rows, scale, shift, out):
-        """``rows * row(scale) + shift`` (``shift`` per channel, or an array like ``rows``)
-        into ``out`` in one pass on oneDNN's threads, with NumPy's roundings, for a float32
-        channels-first view; None where it declines (the caller's NumPy passes run)."""
-        if self.channels_last or rows.dtype != np.float32 or scale.dtype != np.float32:
-            return None
-        if shift.dtype != np.float32:
-            return None
-        shape = (rows.shape[0], self.channels, self.length)
-        as_3d = shift.reshape(shape) if shift.shape == rows.shape else shift
-        found = onednn_binary.per_channel(rows.reshape(shape), scale, as_3d, out.reshape(shape))
-        return None if found is None else out
-
     def channel_sums(self, rows, other=None):
         """Per-channel sums of ``rows`` (or of rows * other) over every row and position."""
         if other is None:
@@ -107,10 +93,9 @@ def batch_norm_forward(x, weight, bias, eps):
     rstd = 1.0 / np.sqrt(var + eps)
     scale = rstd if weight is None else rstd * weight
     out = centred if centred.dtype == x.dtype else np.empty(a.shape, x.dtype)
-    if bias is None or p.per_channel(centred, scale, bias, out) is None:
-        np.multiply(centred, p.row(scale), out=out)
-        if bias is not None:
-            np.add(out, p.row(bias), out=out)
+    np.multiply(centred, p.row(scale), out=out)
+    if bias is not None:
+        np.add(out, p.row(bias), out=out)
     stats = (s.astype(x.dtype, copy=False) for s in (mean, var, rstd))
     return (p.back(out), *stats, None)
 
@@ -147,14 +132,10 @@ def batch_norm_backward(g, x, weight, mean, rstd, cache, needs):
         k = r_std if weight is None else r_std * weight
         c1, c2 = -k * r_std * dw / p.count, -k * db / p.count
         dx = np.empty(a.shape, x.dtype)
-        if (
-            p.per_channel(centred, c1, c2, centred) is None
-            or p.per_channel(gd, k, centred, dx) is None
-        ):
-            np.multiply(centred, p.row(c1), out=centred)
-            np.add(centred, p.row(c2), out=centred)
-            np.multiply(gd, p.row(k), out=dx)
-            np.add(dx, centred, out=dx)
+        np.multiply(centred, p.row(c1), out=centred)
+        np.add(centred, p.row(c2), out=centred)
+        np.multiply(gd, p.row(k), out=dx)
+        np.add(dx, centred, out=dx)
         dx = p.back(dx)
     dw = dw.astype(x.dtype, copy=False) if needs[1] else None
     db = db.astype(x.dtype, copy=False) if needs[2] else None

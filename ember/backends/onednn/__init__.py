@@ -3,4 +3,4 @@
 Each module registers its kernels with `ember.backends.registry.register(name, "onednn", ...)`.
 """
 
-from ember.backends.onednn import conv, int8_matmul, pool  # noqa: F401
+from ember.backends.onednn import batch_norm, conv, int8_matmul, pool  # noqa: F401

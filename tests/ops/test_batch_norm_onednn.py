@@ -68,6 +68,26 @@ def test_against_pytorch(shape, affine, two_threads):
     _assert_close(ours, _train(torch, x, g, affine), 2e-6)
 
 
+@pytest.mark.parametrize("affine", [True, False])
+@pytest.mark.parametrize("shape", [(8, 32, 32, 32), (64, 256, 4, 4)])
+def test_inference_with_running_statistics(shape, affine, two_threads):
+    x, _ = _data(shape, seed=5)
+    outputs = []
+    for lib in (ember, torch):
+        module = lib.nn.BatchNorm2d(shape[1], affine=affine)
+        with lib.no_grad():
+            module.running_mean.copy_(lib.tensor(np.linspace(-1, 1, shape[1], dtype=np.float32)))
+            module.running_var.copy_(lib.tensor(np.linspace(0.5, 3, shape[1], dtype=np.float32)))
+            if affine:
+                module.weight.copy_(lib.tensor(np.linspace(0.5, 1.5, shape[1], dtype=np.float32)))
+                module.bias.copy_(lib.tensor(np.linspace(-1, 1, shape[1], dtype=np.float32)))
+        with lib.no_grad():
+            outputs.append(module.eval()(lib.tensor(x)).numpy())
+        if lib is ember:
+            assert registry.last_used("batch_norm_inference") == "onednn"
+    _assert_close(outputs[:1], outputs[1:], 2e-6)
+
+
 def test_without_the_input_gradient(two_threads):
     x, g = _data((8, 32, 32, 32), seed=1)
     ours = _train(ember, x, g, affine=True, input_grad=False)

@@ -12,6 +12,7 @@ computed from them are rounded to float32 once:
 - forward: the channel means; (x - mean)^2 in one pass and its sums, the biased variance;
   the output (x - mean) * (rstd * weight) + bias in one pass, rounded as NumPy's path
   rounds it;
+- inference: the output from the given statistics, the same pass;
 - backward: the sums of g and of (x - mean) * g (one pass, then the sums); the input's
   gradient as PyTorch's CPU kernel writes it, (g - (x - mean) * proj - mean(g)) * rstd *
   weight with proj = sum((x - mean) g) rstd^2 / count, in one pass.
@@ -156,6 +157,21 @@ def batch_norm_forward(x, weight, bias, eps):
     if not _run(_AFFINE, x3, mean, (scale, shift), out):
         return DECLINE
     return out.reshape(x.shape), mean, var, rstd, None
+
+
+@register("batch_norm_inference", "onednn", dtypes=[np.float32], priority=10)
+def batch_norm_inference(x, mean, var, weight, bias, eps):
+    """(x - mean) * (weight / sqrt(var + eps)) + bias with given statistics, in one pass."""
+    x3 = _channels_first(x, mean, var, weight, bias)
+    if x3 is None:
+        return DECLINE
+    rstd = 1.0 / np.sqrt(var.astype(np.float64) + eps)
+    scale = (rstd if weight is None else rstd * weight).astype(np.float32)
+    shift = np.zeros_like(mean) if bias is None else bias
+    out = np.empty(x3.shape, np.float32)
+    if not _run(_AFFINE, x3, mean, (scale, shift), out):
+        return DECLINE
+    return out.reshape(x.shape)
 
 
 @register("batch_norm_backward", "onednn", dtypes=[np.float32], priority=10)

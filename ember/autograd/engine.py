@@ -16,6 +16,7 @@ from ember.autograd import anomaly_mode
 from ember.autograd.function import _FREED
 from ember.autograd.grad_mode import GRAD_ENABLED
 from ember.backends.numpy.threads import elementwise
+from ember.backends.onednn import binary as onednn_binary
 
 
 def _topological_order(root_nodes):
@@ -115,7 +116,7 @@ def _accumulate_into_leaf(leaf, grad, create_graph):
     else:
         g = leaf.grad._data
         if g.shape == grad._data.shape:
-            np.add(g, grad._data, out=g, casting="unsafe")
+            _add_in_place(g, grad._data)
             leaf.grad._bump_version()
         else:
             leaf.grad = leaf.grad + grad
@@ -319,9 +320,19 @@ def _add_to_buffer(buffers, node, nr, g):
         and held._data.dtype == g._data.dtype
         and _sole_owner(held, 3)  # the list, the local name and the argument
     ):
-        elementwise(np.add, held._data, g._data, out=held._data)
+        _add_in_place(held._data, g._data)
     else:
         grads[k] = held + g
+
+
+def _add_in_place(total, part):
+    """total += part: on every core for large float32 arrays (oneDNN's binary add, the same
+    IEEE sums; 1M elements 0.07 ms against NumPy's 0.11-0.14 on one core, where ember's own
+    threads do not pay), else NumPy's add, split where that pays."""
+    if total.dtype != part.dtype:
+        np.add(total, part, out=total, casting="unsafe")
+    elif onednn_binary.compute(np.add, total, part, out=total) is None:
+        elementwise(np.add, total, part, out=total)
 
 
 # -- the entry points: ember.autograd.backward and ember.autograd.grad -------------------------

@@ -136,6 +136,14 @@ def _channels_first(x, *per_channel):
     return x.reshape(x.shape[0], x.shape[1], -1)
 
 
+def _standardise(x, mean, rstd, weight, bias, out):
+    """``out`` = (x - mean) * (rstd * weight) + bias per channel in one pass (the scale
+    rounded to float32 once); False where oneDNN declines."""
+    scale = (rstd if weight is None else rstd * weight).astype(np.float32)
+    shift = np.zeros_like(mean) if bias is None else bias
+    return _run(_AFFINE, x, mean, (scale, shift), out)
+
+
 @register("batch_norm_forward", "onednn", dtypes=[np.float32], priority=10)
 def batch_norm_forward(x, weight, bias, eps):
     """(out, mean, biased variance, rstd, None) as the NumPy kernel's, in three passes over
@@ -150,13 +158,10 @@ def batch_norm_forward(x, weight, bias, eps):
         return DECLINE
     var = _channel_sums(squares) / count
     rstd = (1.0 / np.sqrt(var + eps)).astype(np.float32)
-    var = var.astype(np.float32)
-    scale = rstd if weight is None else rstd * weight
-    shift = np.zeros_like(mean) if bias is None else bias
     out = squares  # summed: the buffer takes the output
-    if not _run(_AFFINE, x3, mean, (scale, shift), out):
+    if not _standardise(x3, mean, rstd, weight, bias, out):
         return DECLINE
-    return out.reshape(x.shape), mean, var, rstd, None
+    return out.reshape(x.shape), mean, var.astype(np.float32), rstd, None
 
 
 @register("batch_norm_inference", "onednn", dtypes=[np.float32], priority=10)
@@ -166,10 +171,8 @@ def batch_norm_inference(x, mean, var, weight, bias, eps):
     if x3 is None:
         return DECLINE
     rstd = 1.0 / np.sqrt(var.astype(np.float64) + eps)
-    scale = (rstd if weight is None else rstd * weight).astype(np.float32)
-    shift = np.zeros_like(mean) if bias is None else bias
     out = np.empty(x3.shape, np.float32)
-    if not _run(_AFFINE, x3, mean, (scale, shift), out):
+    if not _standardise(x3, mean, rstd, weight, bias, out):
         return DECLINE
     return out.reshape(x.shape)
 

@@ -115,23 +115,14 @@ def _channel_sums(a):
     return rows.sum(axis=0, dtype=np.float64)
 
 
-def _plain(a, shape):
-    return (
-        a.__class__ is np.ndarray
-        and a.dtype == np.float32
-        and a.shape == shape
-        and a.flags.c_contiguous
-    )
-
-
 def _channels_first(x, *per_channel):
     """``x`` as (N, C, L) where it and the per-channel arrays (None allowed) are taken here,
     else None."""
     if x.ndim < 2 or x.size < MIN_ELEMENTS or _runtime.get_num_threads() < 2:
         return None
-    if not (library.available() and _plain(x, x.shape)):
+    if not (library.available() and library.plain(x, x.shape)):
         return None
-    if not all(v is None or _plain(v, x.shape[1:2]) for v in per_channel):
+    if not all(v is None or library.plain(v, x.shape[1:2]) for v in per_channel):
         return None
     return x.reshape(x.shape[0], x.shape[1], -1)
 
@@ -184,7 +175,7 @@ def batch_norm_backward(g, x, weight, mean, rstd, cache, needs):
     x3 = _channels_first(x, weight, mean, rstd)
     if x3 is None or g.__class__ is not np.ndarray or g.shape != x.shape:
         return DECLINE
-    g3 = np.ascontiguousarray(g, np.float32).reshape(x3.shape)
+    g3 = np.ascontiguousarray(g).reshape(x3.shape)
     count = x3.shape[0] * x3.shape[2]
     products = np.empty(x3.shape, np.float32)
     if not _run(_TIMES_ARRAY, x3, mean, (g3,), products):

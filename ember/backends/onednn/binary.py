@@ -261,25 +261,6 @@ class _RowwiseSubtract:
         self.runner = library.vectorised_runner(kernel, args)
 
 
-def _output_for(a, out):
-    """Whether ``out`` is a C-contiguous float32 NumPy array of ``a``'s shape."""
-    return (
-        out.__class__ is np.ndarray
-        and out.shape == a.shape
-        and out.dtype == np.float32
-        and out.flags.c_contiguous
-    )
-
-
-def _column_of(a, column):
-    return (
-        column.__class__ is np.ndarray
-        and column.shape == (a.shape[0], 1)
-        and column.dtype == np.float32
-        and column.flags.c_contiguous
-    )
-
-
 def subtract_rows(a, column, out, then=None, second=None):
     """``a - column`` into ``out`` (``a`` itself computes in place) for C-contiguous float32
     (rows, cols) ``a`` and ``out`` and a (rows, 1) ``column``, on every core; None where it
@@ -290,9 +271,9 @@ def subtract_rows(a, column, out, then=None, second=None):
     if not (
         _plain_float32(a, MIN_ROWWISE_ELEMENTS)
         and a.ndim == 2
-        and _output_for(a, out)
-        and _column_of(a, column)
-        and (then != "subtract" or _column_of(a, second))
+        and library.plain(out, a.shape)
+        and library.plain(column, (a.shape[0], 1))
+        and (then != "subtract" or library.plain(second, (a.shape[0], 1)))
     ):
         return None
     key = ("rows", *a.shape, then, _runtime.get_num_threads())

@@ -127,22 +127,13 @@ def _pair(m, k, eps, flags):
     return _cache.get(key, lambda: _Pair(m, k, eps, flags))
 
 
-def _plain(a, shape):
-    return (
-        a.__class__ is np.ndarray
-        and a.dtype == np.float32
-        and a.shape == shape
-        and (a.flags.c_contiguous)
-    )
-
-
 def _usable(x, *params):
     return (
         library.available()
         and x.ndim == 2
         and x.size >= MIN_ELEMENTS
-        and _plain(x, x.shape)
-        and all(p is None or _plain(p, x.shape[1:]) for p in params)
+        and library.plain(x, x.shape)
+        and all(p is None or library.plain(p, x.shape[1:]) for p in params)
     )
 
 
@@ -165,9 +156,9 @@ def forward(x, weight, bias, eps):
 def backward(g, x, weight, mean, var, eps):
     """(dx, dweight, dbias) of layer norm from the forward's input and statistics, or None.
     Without a weight, dweight is the gradient a weight of ones would have."""
-    if not (_usable(x, weight) and _plain(g, x.shape) and _plain(mean, x.shape[:1])):
+    if not (_usable(x, weight) and library.plain(g, x.shape) and library.plain(mean, x.shape[:1])):
         return None
-    if not _plain(var, x.shape[:1]):
+    if not library.plain(var, x.shape[:1]):
         return None
     m, k = x.shape
     scale = np.ones(k, np.float32) if weight is None else weight

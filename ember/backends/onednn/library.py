@@ -202,6 +202,16 @@ class Desc:
             _lib.dnnl_memory_desc_destroy(self.handle)
 
 
+def plain(a, shape):
+    """Whether ``a`` is a C-contiguous float32 NumPy array of ``shape``."""
+    return (
+        a.__class__ is np.ndarray
+        and a.dtype == np.float32
+        and a.shape == shape
+        and a.flags.c_contiguous
+    )
+
+
 def describable(array):
     """Whether `Desc.of` can describe ``array``: not empty, nor a broadcast or reversed view."""
     size = array.itemsize

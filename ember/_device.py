@@ -47,20 +47,28 @@ class device:
 
     def __enter__(self):
         dev = resolve_device(self, "device.__enter__")
-        _default.entered = (*_entered(), dev)
+        _default.entered = (*_default.entered, dev)
         return self
 
     def __exit__(self, *exc):
-        _default.entered = _entered()[:-1]
+        _default.entered = _default.entered[:-1]
 
 
 CPU = device("cpu")
 META = device("meta")
-_default = threading.local()  # .entered: the devices of enclosing ``with`` blocks; .set
 
 
-def _entered():
-    return getattr(_default, "entered", ())
+class _Defaults(threading.local):
+    """This thread's default device: ``entered`` holds the devices of the enclosing ``with``
+    blocks (innermost last), ``set`` the one ``set_default_device`` chose. The class values are
+    a new thread's, so that reading them, which every factory call does, needs no ``getattr``
+    fallback (a missing thread-local attribute costs an exception)."""
+
+    entered = ()
+    set = CPU
+
+
+_default = _Defaults()
 
 
 def cupy_or_none():
@@ -111,10 +119,8 @@ def resolve_device(dev, op_name):
 def get_default_device():
     """The device factories put tensors on when not given one: that of the innermost
     ``with device(...)`` block, else the one ``set_default_device`` chose, else the CPU."""
-    entered = _entered()
-    if entered:
-        return entered[-1]
-    return getattr(_default, "set", CPU)
+    entered = _default.entered
+    return entered[-1] if entered else _default.set
 
 
 def set_default_device(dev):

@@ -1,5 +1,7 @@
 """Small functions shared by the op families: dims, dtype casts, argument forms, layouts."""
 
+import operator
+
 import numpy as np
 
 from ember import _dtype
@@ -38,13 +40,21 @@ def float_np(arr):
 
 
 def shape_arg(args, op="view"):
-    """Sizes given either as ``f(2, 3)`` or ``f((2, 3))``."""
+    """Sizes given either as ``f(2, 3)`` or ``f((2, 3))``: ints, NumPy ints or integer
+    tensors of one element; a float or a bool is refused, as PyTorch does, rather than
+    truncated."""
     if len(args) == 1 and isinstance(args[0], tuple | list):
         args = args[0]
     try:
-        return tuple(int(a) for a in args)
+        return tuple(_size(a) for a in args)
     except TypeError:
         raise TypeError(f"{op}(): argument 'size' must be a tuple of ints, got {args!r}") from None
+
+
+def _size(a):
+    if a.__class__ is bool:
+        raise TypeError("a bool is not a size")
+    return operator.index(a)
 
 
 def np_dtype(dtype):

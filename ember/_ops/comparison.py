@@ -10,7 +10,6 @@ from ember._ops._promotion import (
     NoGradBinary,
     apply_binary,
     broadcast_error,
-    detached,
     maybe_out,
     operand_array,
     result_dtype,
@@ -40,8 +39,8 @@ def _compare(name, np_fn):
         dt = result_dtype(input, other)
         if dt.kind == "c" and name not in ("eq", "ne"):  # complex numbers have no order
             raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{_complex_name(dt)}'")
-        r = apply_binary(cls, name, input.detach(), detached(other), dt)
-        return maybe_out(r, out)
+        # (a bool result records no graph: inputs that require grad need no detaching)
+        return maybe_out(apply_binary(cls, name, input, other, dt), out)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Elementwise comparison '{name}', giving a bool tensor."

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 
 from ember import _dtype
-from ember._device import META, resolve_device
+from ember._device import CPU, META, get_default_device, resolve_device
 from ember._layout import check_layout
 from ember._legacy_tensor_types import LegacyTensorType
 from ember._meta import COPY_OUT, MetaArray, meta_array
@@ -49,6 +49,36 @@ def _dt(dtype):
     return _dtype.to_dtype(dtype).np
 
 
+def _plain(out, layout, device, requires_grad):
+    """Whether a factory call may take its fast path: no ``out=``, layout or ``requires_grad``,
+    and a CPU tensor, by default or by ``device=ember.device("cpu")``. Anything else (a device
+    string, the meta device, cuda) goes through the general path and its checks."""
+    return (
+        out is None
+        and layout is None
+        and not requires_grad
+        and (device is CPU or (device is None and get_default_device() is CPU))
+    )
+
+
+def _plain_shape(args, size=None):
+    """The shape of ``f(2, 3)``, ``f((2, 3))`` or ``f(size=(2, 3))`` when it is non-negative
+    Python ints, else None: ``_shape`` converts and checks everything else (lists, tensors,
+    negative sizes) and raises its errors."""
+    if size is not None:
+        if args:
+            return None
+        args = (size,)
+    elif not args:
+        return None
+    if len(args) == 1 and isinstance(args[0], tuple):
+        args = args[0]
+    for s in args:
+        if s.__class__ is not int or s < 0:
+            return None
+    return args
+
+
 def _on_meta(device):
     """Whether a factory given ``device`` makes a meta tensor (then it allocates nothing)."""
     return resolve_device(device, "creating a tensor") is META
@@ -89,6 +119,8 @@ def _floating_samples(dtype, op):
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of ``data``, with PyTorch's dtype inference."""
     dt = None if dtype is None else _dtype.to_dtype(dtype)
+    if _plain(None, None, device, requires_grad):
+        return wrap(_array_from(data, dt))
     return _finish(_array_from(data, dt), requires_grad, device)
 
 
@@ -183,6 +215,8 @@ def _shape(args, size, op):
         if args:
             raise TypeError(f"{op}() got multiple values for argument 'size'")
         args = (size,)
+    elif not args:
+        raise TypeError(f'{op}() missing 1 required positional arguments: "size"')
     shape = shape_arg(args, op)
     if any(s < 0 for s in shape):
         raise RuntimeError(
@@ -192,23 +226,35 @@ def _shape(args, size, op):
     return shape
 
 
-def _factory(np_fn):
+def _ones(shape, dt):
+    """``np.ones(shape, dt)``, quicker: ``np.ones`` copies a 1 into an empty array, ``fill``
+    stores the same 1 without ``copyto``'s overhead."""
+    arr = np.empty(shape, dt)
+    arr.fill(1)
+    return arr
+
+
+def _factory(name, np_fn):
     def make(*args, size=None, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False, memory_format=None,
              generator=None):  # fmt: skip
-        check_layout(layout, np_fn.__name__)
-        dtype = _made_dtype(dtype, out, np_fn.__name__)
-        shape = _shape(args, size, np_fn.__name__)
+        if _plain(out, layout, device, requires_grad):
+            shape = _plain_shape(args, size)
+            if shape is not None:
+                return wrap(np_fn(shape, _dt(dtype)))
+        check_layout(layout, name)
+        dtype = _made_dtype(dtype, out, name)
+        shape = _shape(args, size, name)
         make = meta_array if _on_meta(device) else np_fn
         return _finish(make(shape, _dt(dtype)), requires_grad, device, out)
 
+    make.__name__ = make.__qualname__ = name
     return make
 
 
-zeros = _factory(np.zeros)
-ones = _factory(np.ones)
-empty = _factory(np.empty)
-zeros.__name__, ones.__name__, empty.__name__ = "zeros", "ones", "empty"
+zeros = _factory("zeros", np.zeros)
+ones = _factory("ones", _ones)
+empty = _factory("empty", np.empty)
 
 
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -218,6 +264,12 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None, require
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):  # fmt: skip
+    if _plain(out, layout, device, requires_grad) and not isinstance(fill_value, Tensor):
+        shape = _plain_shape((), size)
+        if shape is not None:
+            if dtype is None:
+                dtype = _dtype.category_default(_dtype.scalar_category(fill_value))
+            return wrap(_filled(shape, fill_value, _dt(dtype)))
     check_layout(layout, "full")
     dtype = _made_dtype(dtype, out, "full")
     if dtype is None:
@@ -230,15 +282,31 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
     return _finish(np.full(shape, fill_value, _dt(dtype)), requires_grad, device, out)
 
 
+def _filled(shape, value, dt):
+    """``np.full(shape, value, dt)``, quicker through ``ndarray.fill`` where that stores the same
+    values with the same warnings and errors: a Python float in a NumPy float array, a Python
+    int in an int64 one (``fill`` differs from ``np.full``'s ``copyto`` in other cases, e.g. a
+    float NaN into an integer array raises instead of warning)."""
+    if (value.__class__ is float and dt.kind == "f") or (
+        value.__class__ is int and dt is _dtype.int64.np
+    ):
+        arr = np.empty(shape, dt)
+        arr.fill(value)
+        return arr
+    return np.full(shape, value, dt)
+
+
 def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad=False,
                   pin_memory=False):  # fmt: skip
     check_layout(layout, "scalar_tensor")
     return _finish(np.asarray(s, _dt(dtype)), requires_grad, device)
 
 
-def _like(fn):
+def _like(fn, np_fn):
     def make(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
              layout=None, pin_memory=False):  # fmt: skip
+        if dtype is None and _plain_like(input, device, layout, requires_grad):
+            return wrap(np_fn(input._data.shape, input.dtype.np))
         return fn(input.shape, dtype=dtype or input.dtype, layout=layout,
                   requires_grad=requires_grad,
                   device=input.device if device is None else device)  # fmt: skip
@@ -247,9 +315,20 @@ def _like(fn):
     return make
 
 
-zeros_like = _like(zeros)
-ones_like = _like(ones)
-empty_like = _like(empty)
+def _plain_like(input, device, layout, requires_grad):
+    """Whether a ``*_like`` call makes a plain CPU tensor like the CPU tensor ``input``."""
+    return (
+        device is None
+        and layout is None
+        and not requires_grad
+        and isinstance(input, Tensor)
+        and input._data.__class__ is np.ndarray
+    )
+
+
+zeros_like = _like(zeros, np.zeros)
+ones_like = _like(ones, _ones)
+empty_like = _like(empty, np.empty)
 
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -262,11 +341,16 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
 def arange(start, end=None, step=1, *, out=None, dtype=None, device=None, requires_grad=False,
            layout=None, pin_memory=False):  # fmt: skip
     """Values from ``start`` to ``end`` (exclusive); integer arguments give int64."""
+    if end is None:
+        start, end = 0, start
+    if _plain(out, layout, device, requires_grad) and _exact_int_range(start, end, step):
+        dt = _dtype.int64.np if dtype is None else _dt(dtype)
+        if dt.kind in "iuf":
+            values = np.arange(start, end, step, np.int64 if dt.kind in "iu" else np.float64)
+            return wrap(values.astype(dt, copy=False))
     check_layout(layout, "arange")
     dtype = _made_dtype(dtype, out, "arange")
     _refuse_dtypes(dtype, "arange", ("bool", "complex64", "complex128"))
-    if end is None:
-        start, end = 0, start
     vals = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     if step == 0:
         raise RuntimeError("step must be nonzero")
@@ -281,6 +365,24 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, device=None, requir
     if dt.kind in "iu":
         arr = (vals[0] + np.arange(builtins.max(n, 0), dtype=np.int64) * vals[2]).astype(dt)
     return _finish(arr, requires_grad, device, out)
+
+
+_EXACT = 2**53  # ints below this in size are exact in float64 and fit in int64
+
+
+def _exact_int_range(start, end, step):
+    """Whether ``np.arange(start, end, step)`` in int64 or float64 gives the general path's
+    values (``start + i * step``, computed once in float64 and again in int64 for integer
+    dtypes): Python ints small enough for both to be exact, with a step that reaches ``end``
+    (the general path raises for the others)."""
+    return (
+        start.__class__ is int
+        and end.__class__ is int
+        and step.__class__ is int
+        and -_EXACT < start < _EXACT
+        and -_EXACT < end < _EXACT
+        and 0 < (step if end >= start else -step) < _EXACT
+    )
 
 
 def range(start=0, end=None, step=1, *, dtype=None, layout=None, device=None,
@@ -343,38 +445,61 @@ def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None,
 def rand(*args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):  # fmt: skip
     """Uniform samples on [0, 1)."""
+    if _plain(out, layout, device, requires_grad):
+        shape = _plain_shape(args, size)
+        if shape is not None:
+            dt = _floating_samples(dtype, "rand").np
+            return wrap(_uniform(np_generator(generator), shape, dt))
     check_layout(layout, "rand")
     dtype = _floating_samples(_made_dtype(dtype, out, "rand"), "rand")
     shape = _shape(args, size, "rand")
     if _on_meta(device):  # no draw: the generator's state stays as it is
         return _finish(meta_array(shape, _dt(dtype)), requires_grad, device, out)
-    arr = np_generator(generator).random(shape, dtype=np.float64).astype(_dt(dtype))
-    return _finish(arr, requires_grad, device, out)
+    return _finish(_uniform(np_generator(generator), shape, _dt(dtype)), requires_grad, device, out)
+
+
+def _uniform(gen, shape, dt):
+    """``rand``'s values: float64 draws (what fixes a seed's values) cast to ``dt``."""
+    return gen.random(shape, dtype=np.float64).astype(dt, copy=False)
 
 
 def randn(*args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False):  # fmt: skip
     """Standard normal samples."""
+    if _plain(out, layout, device, requires_grad):
+        shape = _plain_shape(args, size)
+        if shape is not None:
+            dt = _floating_samples(dtype, "randn").np
+            return wrap(_normal(np_generator(generator), shape, dt))
     check_layout(layout, "randn")
     dtype = _floating_samples(_made_dtype(dtype, out, "randn"), "randn")
     shape = _shape(args, size, "randn")
     if _on_meta(device):
         return _finish(meta_array(shape, _dt(dtype)), requires_grad, device, out)
-    gen = np_generator(generator)
-    dt = _dt(dtype)
-    arr = gen.standard_normal(shape, dtype=dt if dt in (np.float32, np.float64) else np.float64)
-    return _finish(arr.astype(dt, copy=False), requires_grad, device, out)
+    return _finish(_normal(np_generator(generator), shape, _dt(dtype)), requires_grad, device, out)
+
+
+def _normal(gen, shape, dt):
+    """``randn``'s values: drawn in ``dt`` where NumPy can (float32, float64; each gives its own
+    stream), else drawn in float64 and cast."""
+    if dt.char in "fd":  # float32, float64
+        return gen.standard_normal(shape, dtype=dt)
+    return gen.standard_normal(shape).astype(dt)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
             device=None, requires_grad=False, pin_memory=False):  # fmt: skip
-    check_layout(layout, "randint")
-    dtype = _made_dtype(dtype, out, "randint")
-    _refuse_dtypes(dtype, "randint", ("complex64", "complex128"))
     if size is None:
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
+    if (dtype is None or dtype is _dtype.int64) and _plain(out, layout, device, requires_grad):
+        shape = _plain_shape((), size)
+        if shape is not None and low.__class__ is int and high.__class__ is int and low < high:
+            return wrap(_integers(np_generator(generator), low, high, shape))
+    check_layout(layout, "randint")
+    dtype = _made_dtype(dtype, out, "randint")
+    _refuse_dtypes(dtype, "randint", ("complex64", "complex128"))
     if low >= high:
         raise RuntimeError(
             f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
@@ -386,13 +511,41 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     return _finish(arr.astype(_dt(dtype or _dtype.int64)), requires_grad, device, out)
 
 
+def _integers(gen, low, high, shape):
+    """``gen.integers(low, high, size=shape, dtype=np.int64)``, for Python int bounds. One value
+    is drawn without a size: NumPy gives the same value (and leaves the same state) several
+    times quicker, as its sized path spends microseconds in ``np.prod(size)``."""
+    if shape == (1,):
+        arr = np.empty(1, np.int64)
+        arr[0] = gen.integers(low, high, dtype=np.int64)
+        return arr
+    return gen.integers(low, high, size=shape, dtype=np.int64)
+
+
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):  # fmt: skip
+    plain_int64 = dtype is None or dtype is _dtype.int64
+    if n.__class__ is int and n >= 0 and plain_int64 and _plain(out, layout, device, requires_grad):
+        return wrap(np_generator(generator).permutation(n).astype(np.int64, copy=False))
     check_layout(layout, "randperm")
     dtype = _made_dtype(dtype, out, "randperm")
     _refuse_dtypes(dtype, "randperm", ("bool", "complex64", "complex128"))
+    n = _permutation_length(n)
     arr = np_generator(generator).permutation(n).astype(_dt(dtype or _dtype.int64))
     return _finish(arr, requires_grad, device, out)
+
+
+def _permutation_length(n):
+    """``randperm``'s ``n`` as an int: a Python or NumPy int, or a tensor holding one."""
+    if isinstance(n, Tensor) and n._data.size == 1 and n._data.dtype.kind in "iu":
+        n = n.item()
+    if n.__class__ is bool or not isinstance(n, int | np.integer):
+        raise TypeError(
+            f"randperm(): argument 'n' (position 1) must be int, not {type(n).__name__}"
+        )
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
+    return int(n)
 
 
 def _random_like(fn):

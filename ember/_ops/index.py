@@ -9,6 +9,7 @@ from ember._ops._util import norm_dim
 from ember._ops.complex import reject_complex
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import PROFILER, ArrayFunction, ViewFunction, share_version
+from ember.autograd.grad_mode import GRAD_ENABLED
 from ember.autograd.inplace import check_no_internal_overlap, has_internal_overlap, inplace
 
 __all__ = [
@@ -128,21 +129,77 @@ def embed(g, shape, key):
     return Embed.apply(g, shape, key, advanced)
 
 
+_BASIC_PARTS = (int, slice, type(None), type(Ellipsis))
+
+
+def _is_basic(key):
+    """Whether ``key`` indexes with ints, slices, None and ``...`` only (a view)."""
+    if key.__class__ is not tuple:
+        return key.__class__ in _BASIC_PARTS
+    for k in key:
+        if k.__class__ not in _BASIC_PARTS:
+            return False
+    return True
+
+
+def _plain_view(self, key):
+    """``self[key]`` for a basic ``key`` as a view without a graph (what the op gives where
+    nothing needs a gradient, at a third of the cost), or None where the op must run."""
+    if not _no_graph(self):
+        return None
+    data = self._data
+    if key.__class__ is not tuple:
+        key = (key,)
+    out = _indexed(data, key)
+    if out.__class__ is not np.ndarray:  # every dim given an int: a view still
+        out = data[(*key, Ellipsis)]
+    view = wrap(out)
+    share_version(view, self)
+    return view
+
+
+def _indexed(data, key):
+    """``data[key]``, raising PyTorch's message where NumPy refuses an index (the checks run
+    only then: NumPy refuses every index they would)."""
+    try:
+        return data[key]
+    except IndexError:
+        _check_bounds(key, data.shape)
+        raise
+
+
 def getitem(self, key):
     if key.__class__ is int:  # t[i], as a dataset's __getitem__ takes each sample
         data = self._data
         if data.ndim and -data.shape[0] <= key < data.shape[0]:
-            if self._requires_grad or data.__class__ is not np.ndarray or PROFILER[0] is not None:
+            if not _no_graph(self):
                 return GetItemView.apply(self, (key,))
-            view = wrap(data[key, ...])  # what the op gives without a graph, at a third of the cost
+            view = wrap(data[key, ...])  # (as `_plain_view`, with no bounds left to check)
             share_version(view, self)
             return view
+    elif _is_basic(key):
+        view = _plain_view(self, key)
+        if view is not None:
+            return view
     raw_key = key
-    key, advanced = _convert_key(key, self._data.shape)
-    _check_bounds(key, self._data.shape)
-    if advanced:
-        return GetItem.apply(self, key, *_index_tensors(raw_key))
-    return GetItemView.apply(self, key)
+    data = self._data
+    key, advanced = _convert_key(key, data.shape)
+    if advanced and _no_graph(self):
+        return wrap(_indexed(data, key))
+    try:
+        if advanced:
+            return GetItem.apply(self, key, *_index_tensors(raw_key))
+        return GetItemView.apply(self, key)
+    except IndexError:
+        _check_bounds(key, data.shape)
+        raise
+
+
+def _no_graph(self):
+    """Whether an op on ``self`` records nothing and computes on a NumPy array as it is."""
+    return not (
+        self._requires_grad or self._data.__class__ is not np.ndarray or PROFILER[0] is not None
+    )
 
 
 def _index_tensors(key):
@@ -172,18 +229,41 @@ class SetItem(ArrayFunction):
 def setitem(self, key, value):
     guards = _index_tensors(key)
     key, _ = _convert_key(key, self._data.shape)
-    _check_bounds(key, self._data.shape)
     if isinstance(value, np.ndarray):
         value = wrap(value)
     if isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
         value = value.to(self.dtype)
     value_grad = isinstance(value, Tensor) and value._requires_grad
-    if has_internal_overlap(self._data) and not (self._requires_grad or value_grad):
-        return _setitem_shared_memory(self, key, value)
     try:
+        if has_internal_overlap(self._data):
+            if not (self._requires_grad or value_grad):
+                return _setitem_shared_memory(self, key, value)
+        elif not (GRAD_ENABLED[0] and (self._requires_grad or value_grad)):
+            if _write_untracked(self, key, value):
+                return
         inplace(self, lambda t, v: SetItem.apply(t, v, key, *guards), value)
+    except IndexError:
+        _check_bounds(key, self._data.shape)
+        raise
     except ValueError as e:
         raise RuntimeError(f"__setitem__: {e}") from None
+
+
+def _write_untracked(self, key, value):
+    """``self[key] = value`` straight into ``self``'s memory, where no graph records it and
+    both are NumPy arrays or numbers; False where the op must run."""
+    data = self._data
+    if data.__class__ is not np.ndarray or PROFILER[0] is not None:
+        return False
+    if value.__class__ is Tensor:
+        value = value._data
+        if value.__class__ is not np.ndarray:
+            return False
+    elif isinstance(value, Tensor):
+        return False
+    data[key] = value
+    self._vc[0] += 1
+    return True
 
 
 def _setitem_shared_memory(self, key, value):
@@ -544,7 +624,8 @@ def masked_fill(input, mask, value):
             f"{value.ndim} dimension(s)."
         )
     try:
-        np.broadcast_shapes(m.shape, input._data.shape)
+        if m.shape != input._data.shape:
+            np.broadcast_shapes(m.shape, input._data.shape)
     except ValueError:
         raise RuntimeError(
             f"The size of tensor a ({list(input.shape)}) must match the size of tensor b "

@@ -83,6 +83,10 @@ class Mean(ArrayFunction):
 
 
 def _sum(x, dims, keepdim):
+    if x.__class__ is np.ndarray and x.size < onednn_reduction.MIN_ELEMENTS:
+        # NumPy's reduction itself, always as an array: a scalar result would take the
+        # autograd's slower way for outputs that are not arrays
+        return np.asarray(np.add.reduce(x, axis=dims, keepdims=keepdim))
     fast = fast_sum(x, dims, keepdim)
     return reduction(np.sum, x, dims, keepdim) if fast is None else fast
 
@@ -283,6 +287,8 @@ def aminmax(input, *, dim=None, keepdim=False):
 
 
 def _arg(input, dim, keepdim, is_max, op):
+    """argmax or argmin; NumPy's, like PyTorch's, give the index of the first NaN where
+    there is one."""
     reject_complex(input, op, f"{op}(): does not support complex input", RuntimeError)
     x = input._data
     if dim is None:
@@ -292,10 +298,7 @@ def _arg(input, dim, keepdim, is_max, op):
                 f"of shape {list(x.shape)})."
             )
         flat = x.reshape(-1)
-        r = np.argmax(flat) if is_max else np.argmin(flat)
-        if flat.dtype.kind == "f" and np.isnan(flat).any():
-            r = int(np.argmax(np.isnan(flat)))
-        r = np.asarray(r, np.int64)
+        r = np.asarray(np.argmax(flat) if is_max else np.argmin(flat), np.int64)
         return wrap(r.reshape((1,) * x.ndim) if keepdim else r)
     d = norm_dim(dim, x.ndim, op)
     if x.ndim == 0:
@@ -303,11 +306,6 @@ def _arg(input, dim, keepdim, is_max, op):
     if x.shape[d] == 0:
         raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
     r = (np.argmax if is_max else np.argmin)(x, axis=d, keepdims=keepdim)
-    if x.dtype.kind == "f":
-        nan = np.isnan(x)
-        if nan.any():
-            r = np.where(nan.any(axis=d, keepdims=keepdim), np.argmax(nan, axis=d,
-                         keepdims=keepdim), r)  # fmt: skip
     return wrap(np.asarray(r, dtype=np.int64))  # an array even when r is a NumPy scalar
 
 

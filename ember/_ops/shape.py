@@ -33,6 +33,31 @@ def _args_or_keyword(args, value, op, name):
     return (value,)
 
 
+def _requested_shape(args, numel, op):
+    """The shape that ``view(*args)`` or ``reshape(*args)`` asks for on ``numel`` elements:
+    plain ints (one of them -1) that fit are taken as they are (the common case); anything
+    else goes through the checks and errors of `shape_arg` and `_infer_shape`."""
+    sizes = args[0] if len(args) == 1 and isinstance(args[0], tuple | list) else args
+    product, inferred = 1, None
+    for i, n in enumerate(sizes):
+        if n.__class__ is not int:
+            break
+        if n < 0:
+            if n != -1 or inferred is not None:
+                break
+            inferred = i
+        else:
+            product *= n
+    else:
+        if inferred is None and product == numel:
+            return tuple(sizes)
+        if inferred is not None and product and numel % product == 0:
+            shape = list(sizes)
+            shape[inferred] = numel // product
+            return tuple(shape)
+    return _infer_shape(shape_arg(args, op), numel, op)
+
+
 def _infer_shape(shape, numel, op):
     shape = list(shape)
     neg = [i for i, s in enumerate(shape) if s == -1]
@@ -74,9 +99,12 @@ def view(self, *shape, size=None, dtype=None):
             raise TypeError("view() takes either a dtype or a size, not both")
         return _view_dtype(self, _dtype.to_dtype(dtype))
     shape = _args_or_keyword(shape, size, "view", "size")
-    shape = _infer_shape(shape_arg(shape, "view"), self._data.size, "view")
+    data = self._data
+    shape = _requested_shape(shape, data.size, "view")
+    if data.flags.c_contiguous:  # any shape is a view of contiguous memory
+        return Reshape.apply(self, shape)
     try:
-        probe = self._data.view()
+        probe = data.view()
         probe.shape = shape
     except AttributeError:
         raise RuntimeError(
@@ -113,8 +141,7 @@ def _view_dtype(t, dtype):
 def reshape(input, *args, shape=None):
     """``input`` with another shape: a view when possible, else a copy."""
     args = _args_or_keyword(args, shape, "reshape", "shape")
-    shape = _infer_shape(shape_arg(args, "reshape"), input._data.size, "reshape")
-    return Reshape.apply(input, shape)
+    return Reshape.apply(input, _requested_shape(args, input._data.size, "reshape"))
 
 
 def view_as(self, other):
@@ -341,31 +368,55 @@ class Cat(ArrayFunction):
         return tuple(out)
 
 
+def _tensor_list(tensors, op):
+    """``tensors`` as a list, each element checked to be a Tensor as PyTorch checks a
+    TensorList argument."""
+    tensors = list(tensors)
+    for i, x in enumerate(tensors):
+        if not isinstance(x, Tensor):
+            raise TypeError(
+                f"{op}(): expected Tensor as element {i} in argument 0, but got {type(x).__name__}"
+            )
+    return tensors
+
+
+def _promoted(tensors):
+    """``tensors`` in their common dtype (PyTorch's promotion), unchanged when they share one."""
+    dt = tensors[0]._data.dtype
+    for x in tensors:
+        if x._data.dtype != dt:
+            common = _dtype.result_type(*tensors)
+            return [x if x.dtype is common else x.to(common) for x in tensors]
+    return tensors
+
+
+def _skipped_by_cat(shape):
+    return len(shape) == 1 and shape[0] == 0
+
+
 @numpy_kwargs
 def cat(tensors, dim=0, *, out=None):
     """Join tensors along an existing dim (1-d empty tensors are skipped, as in PyTorch)."""
-    tensors = list(tensors)
+    tensors = _tensor_list(tensors, "cat")
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
-    dt = _dtype.result_type(*tensors)
-    tensors = [x if x.dtype is dt else x.to(dt) for x in tensors]
-    ref = next((x for x in tensors if not (x.ndim == 1 and x.shape[0] == 0)), tensors[0])
-    if ref.ndim == 0:
+    tensors = _promoted(tensors)
+    shapes = [x._data.shape for x in tensors]
+    ref = next((s for s in shapes if not _skipped_by_cat(s)), shapes[0])
+    if not ref:
         raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
-    d = norm_dim(dim, ref.ndim, "cat")
-    for i, x in enumerate(tensors):
-        if x.ndim == 1 and x.shape[0] == 0:
+    d = norm_dim(dim, len(ref), "cat")
+    for i, shape in enumerate(shapes):
+        if shape == ref or _skipped_by_cat(shape):
             continue
-        if x.ndim != ref.ndim or any(
-            a != b for j, (a, b) in enumerate(zip(x.shape, ref.shape)) if j != d
+        if len(shape) != len(ref) or any(
+            a != b for j, (a, b) in enumerate(zip(shape, ref)) if j != d
         ):
             raise RuntimeError(
                 f"Sizes of tensors must match except in dimension {d}. Expected size "
-                f"{list(ref.shape)} but got size {list(x.shape)} for tensor number {i} in the "
-                "list."
+                f"{list(ref)} but got size {list(shape)} for tensor number {i} in the list."
             )
-    r = Cat.apply(d, *tensors)
-    return maybe_out(r, out)
+    return maybe_out(Cat.apply(d, *tensors), out)
 
 
 concat = cat
@@ -376,21 +427,43 @@ def concatenate(tensors, axis=0, *, dim=None, out=None):
     return cat(tensors, axis if dim is None else dim, out=out)
 
 
+def stack_arrays(arrays, dim=0):
+    """``np.stack(arrays, dim)``; along dim 0, arrays of one dim or more as one concatenation,
+    reshaped (NumPy's stack makes a view of each array first, which costs more than the copy
+    for small ones: 32 arrays of 16 elements 8.7 us, concatenated 2.9)."""
+    shape = arrays[0].shape
+    if dim == 0 and shape:
+        return np.concatenate(arrays).reshape((len(arrays), *shape))
+    return np.stack(arrays, axis=dim)
+
+
+class Stack(ArrayFunction):
+    @staticmethod
+    def forward(ctx, dim, *xs):
+        ctx.dim = dim
+        return stack_arrays(xs, dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (None, *g.unbind(ctx.dim))
+
+
 @numpy_kwargs
 def stack(tensors, dim=0, *, out=None):
-    """Join tensors of equal shape along a new dim."""
-    tensors = list(tensors)
+    """Join tensors of equal shape along a new dim: one copy, as one node of the graph."""
+    tensors = _tensor_list(tensors, "stack")
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
-    shp = tensors[0].shape
+    shp = tensors[0]._data.shape
     for i, x in enumerate(tensors):
-        if x.shape != shp:
+        if x._data.shape != shp:
             raise RuntimeError(
                 f"stack expects each tensor to be equal size, but got {list(shp)} at entry 0 "
-                f"and {list(x.shape)} at entry {i}"
+                f"and {list(x._data.shape)} at entry {i}"
             )
+    tensors = _promoted(tensors)
     d = norm_dim(dim, len(shp) + 1, "stack")
-    return cat([x.unsqueeze(d) for x in tensors], d, out=out)
+    return maybe_out(Stack.apply(d, *tensors), out)
 
 
 def hstack(tensors):

@@ -30,31 +30,34 @@ def _stack(batch, path):
     """Stack equal-shaped tensors, or NumPy arrays, along a new dim 0."""
     from ember import _dtype
     from ember._ops.creation import as_tensor
-    from ember._ops.shape import stack
+    from ember._ops.shape import stack, stack_arrays
 
     first = batch[0]
     kind = Tensor if isinstance(first, Tensor) else np.ndarray
+    arrays = []
     for i, b in enumerate(batch):
         if not isinstance(b, kind):
             raise TypeError(
                 f"default_collate: {_where(path)}expected every entry to be a {kind.__name__} "
                 f"like entry 0, but entry {i} is {type(b).__name__}"
             )
-        if b.shape != first.shape:
+        arrays.append(b._data if kind is Tensor else b)
+    shape = arrays[0].shape
+    for i, a in enumerate(arrays):
+        if a.shape != shape:
             raise RuntimeError(
                 f"default_collate: {_where(path)}stack expects each tensor to be equal size, but "
-                f"got {list(first.shape)} at entry 0 and {list(b.shape)} at entry {i}"
+                f"got {list(shape)} at entry 0 and {list(a.shape)} at entry {i}"
             )
-    if kind is Tensor:
-        arrays = [t._data for t in batch]
-        if any(t.requires_grad for t in batch) or not isinstance(first._data, np.ndarray):
-            return stack(batch, 0)
-    else:
-        arrays = batch
-    if any(a.dtype != arrays[0].dtype for a in arrays):
+    if kind is Tensor and (
+        arrays[0].__class__ is not np.ndarray or any(t.requires_grad for t in batch)
+    ):
+        return stack(batch, 0)
+    dtype = arrays[0].dtype
+    if any(a.dtype != dtype for a in arrays):
         dt = _dtype.result_type(*[as_tensor(a) for a in arrays]).np
         arrays = [a.astype(dt, copy=False) for a in arrays]
-    return as_tensor(np.stack(arrays))
+    return as_tensor(stack_arrays(arrays))
 
 
 def _collate(batch, path):

@@ -1,6 +1,7 @@
 """Shape ops: views (view, transpose, expand, ...) share memory; joins and splits copy."""
 
 import builtins
+import functools
 
 import numpy as np
 
@@ -344,16 +345,26 @@ def contiguous(self, memory_format=None):
     return Clone.apply(self)
 
 
+def _skipped_by_cat(shape):
+    """Whether cat skips an input of ``shape``: 1-d and empty, as PyTorch skips it."""
+    return len(shape) == 1 and shape[0] == 0
+
+
 class Cat(ArrayFunction):
     @staticmethod
     def forward(ctx, dim, *xs):
         ctx.dim = dim
-        parts = [x for x in xs if not (x.ndim == 1 and x.shape[0] == 0)]
-        # None marks a skipped 1-d empty input (its gradient is an empty tensor).
-        ctx.sizes = [None if x.ndim == 1 and x.shape[0] == 0 and parts else x.shape[dim]
-                     for x in xs]  # fmt: skip
-        if not parts:
+        sizes, parts = [], []
+        for x in xs:
+            if _skipped_by_cat(x.shape):
+                sizes.append(None)  # (its gradient is an empty tensor)
+            else:
+                sizes.append(x.shape[dim])
+                parts.append(x)
+        if not parts:  # all 1-d and empty
+            ctx.sizes = [0] * len(xs)
             return np.concatenate(xs)
+        ctx.sizes = sizes
         return np.concatenate(parts, axis=dim)
 
     @staticmethod
@@ -390,10 +401,6 @@ def _promoted(tensors):
     return tensors
 
 
-def _skipped_by_cat(shape):
-    return len(shape) == 1 and shape[0] == 0
-
-
 @numpy_kwargs
 def cat(tensors, dim=0, *, out=None):
     """Join tensors along an existing dim (1-d empty tensors are skipped, as in PyTorch)."""
@@ -402,7 +409,9 @@ def cat(tensors, dim=0, *, out=None):
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     tensors = _promoted(tensors)
     shapes = [x._data.shape for x in tensors]
-    ref = next((s for s in shapes if not _skipped_by_cat(s)), shapes[0])
+    ref = shapes[0]
+    if _skipped_by_cat(ref):
+        ref = next((s for s in shapes if not _skipped_by_cat(s)), ref)
     if not ref:
         raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
     d = norm_dim(dim, len(ref), "cat")
@@ -696,8 +705,16 @@ class _Mask(ArrayFunction):
 
 
 def _tri_mask(shape, diagonal, lower):
-    n, m = shape[-2], shape[-1]
-    return np.tri(n, m, diagonal, dtype=bool) if lower else ~np.tri(n, m, diagonal - 1, dtype=bool)
+    return _tri_mask_of(shape[-2], shape[-1], diagonal, lower)
+
+
+@functools.lru_cache(maxsize=64)
+def _tri_mask_of(n, m, diagonal, lower):
+    """The (n, m) mask of tril (``lower``) or triu, read-only: kept for the next call (a model
+    masks the same shape every step)."""
+    mask = np.tri(n, m, diagonal, dtype=bool) if lower else ~np.tri(n, m, diagonal - 1, dtype=bool)
+    mask.setflags(write=False)
+    return mask
 
 
 def tril(input, diagonal=0):

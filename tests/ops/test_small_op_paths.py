@@ -281,3 +281,50 @@ def test_masked_fill_broadcasts_and_refuses_shapes_as_torch():
                          lib.tensor([[1.0, 0.0, 1.0]] * 2))  # fmt: skip
         with pytest.raises(RuntimeError, match="must match the size"):
             x.masked_fill(lib.tensor([True, False]), 1.0)
+
+
+def test_cat_gradients_with_skipped_empty_inputs_match_torch():
+    grads = []
+    for lib in (torch, ember):
+        empty = lib.zeros(0, requires_grad=True)
+        a = lib.arange(6.0).reshape(2, 3).requires_grad_()
+        b = lib.ones(1, 3, requires_grad=True)
+        out = lib.cat([empty, a, empty, b])
+        (out * lib.arange(9.0).reshape(3, 3)).sum().backward()
+        grads.append([empty.grad, a.grad, b.grad])
+        only_empty = lib.cat([empty, lib.zeros(0)])
+        assert tuple(only_empty.shape) == (0,)
+    for got, want in zip(grads[1], grads[0]):
+        _same(got, want)
+
+
+def _collated(lib, make):
+    return lib.utils.data.default_collate(make(lib))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda lib: [(lib.tensor([i, i + 1]), lib.tensor(i * 0.5)) for i in range(6)],
+        lambda lib: [np.full((2, 3), i, np.float32) for i in range(4)],
+        lambda lib: [np.array([i], np.int32 if i % 2 else np.int64) for i in range(4)],  # promoted
+        lambda lib: [lib.tensor([1, 2], dtype=lib.int32), lib.tensor([1.5, 2.0])],
+        lambda lib: [{"x": lib.ones(2, 2) * i, "y": i} for i in range(3)],
+    ],
+)
+def test_default_collate_matches_torch(make):
+    want, got = _collated(torch, make), _collated(ember, make)
+    flat_want = want.values() if isinstance(want, dict) else want
+    flat_got = got.values() if isinstance(got, dict) else got
+    if isinstance(want, torch.Tensor):
+        flat_want, flat_got = [want], [got]
+    for w, g in zip(flat_want, flat_got):
+        _same(g, w)
+
+
+def test_default_collate_of_tensors_that_require_grad_keeps_the_graph():
+    xs = [ember.ones(2, requires_grad=True) for _ in range(3)]
+    batch = ember.utils.data.default_collate(xs)
+    assert batch.grad_fn is not None
+    (batch * 2).sum().backward()
+    assert all(x.grad.tolist() == [2.0, 2.0] for x in xs)

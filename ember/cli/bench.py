@@ -12,7 +12,14 @@ import sys
 
 import ember
 
-MICRO = ("bench_core", "bench_nn", "bench_optim", "bench_dataloader", "bench_serialization")
+MICRO = (
+    "bench_core",
+    "bench_overhead",
+    "bench_nn",
+    "bench_optim",
+    "bench_dataloader",
+    "bench_serialization",
+)
 
 
 def add_parser(sub):

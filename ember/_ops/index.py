@@ -8,7 +8,13 @@ from ember._ops._return_types import return_type
 from ember._ops._util import norm_dim
 from ember._ops.complex import reject_complex
 from ember._tensor import Tensor, wrap
-from ember.autograd.function import PROFILER, ArrayFunction, ViewFunction, share_version
+from ember.autograd.function import (
+    PROFILER,
+    ArrayFunction,
+    ViewFunction,
+    untracked,
+    untracked_view,
+)
 from ember.autograd.grad_mode import GRAD_ENABLED
 from ember.autograd.inplace import check_no_internal_overlap, has_internal_overlap, inplace
 
@@ -145,7 +151,7 @@ def _is_basic(key):
 def _plain_view(self, key):
     """``self[key]`` for a basic ``key`` as a view without a graph (what the op gives where
     nothing needs a gradient, at a third of the cost), or None where the op must run."""
-    if not _no_graph(self):
+    if not untracked(self):
         return None
     data = self._data
     if key.__class__ is not tuple:
@@ -153,9 +159,7 @@ def _plain_view(self, key):
     out = _indexed(data, key)
     if out.__class__ is not np.ndarray:  # every dim given an int: a view still
         out = data[(*key, Ellipsis)]
-    view = wrap(out)
-    share_version(view, self)
-    return view
+    return untracked_view(self, out)
 
 
 def _indexed(data, key):
@@ -172,11 +176,9 @@ def getitem(self, key):
     if key.__class__ is int:  # t[i], as a dataset's __getitem__ takes each sample
         data = self._data
         if data.ndim and -data.shape[0] <= key < data.shape[0]:
-            if not _no_graph(self):
+            if not untracked(self):
                 return GetItemView.apply(self, (key,))
-            view = wrap(data[key, ...])  # (as `_plain_view`, with no bounds left to check)
-            share_version(view, self)
-            return view
+            return untracked_view(self, data[key, ...])  # (no bounds left to check)
     elif _is_basic(key):
         view = _plain_view(self, key)
         if view is not None:
@@ -184,7 +186,7 @@ def getitem(self, key):
     raw_key = key
     data = self._data
     key, advanced = _convert_key(key, data.shape)
-    if advanced and _no_graph(self):
+    if advanced and untracked(self):
         return wrap(_indexed(data, key))
     try:
         if advanced:
@@ -193,13 +195,6 @@ def getitem(self, key):
     except IndexError:
         _check_bounds(key, data.shape)
         raise
-
-
-def _no_graph(self):
-    """Whether an op on ``self`` records nothing and computes on a NumPy array as it is."""
-    return not (
-        self._requires_grad or self._data.__class__ is not np.ndarray or PROFILER[0] is not None
-    )
 
 
 def _index_tensors(key):

@@ -12,7 +12,7 @@ from ember._ops._promotion import maybe_out
 from ember._ops._util import norm_dim, norm_dims, shape_arg
 from ember._ops.index import embed
 from ember._tensor import Tensor, wrap
-from ember.autograd.function import ArrayFunction, ViewFunction
+from ember.autograd.function import ArrayFunction, ViewFunction, untracked, untracked_view
 
 __all__ = [
     "reshape", "flatten", "unflatten", "squeeze", "unsqueeze", "permute", "transpose", "t",
@@ -90,6 +90,13 @@ class Reshape(ViewFunction):
         return g.reshape(ctx.in_shape), None
 
 
+def _reshaped(input, shape):
+    """``Reshape.apply(input, shape)``, without building the node where it records nothing."""
+    if untracked(input):
+        return untracked_view(input, input._data.reshape(shape))
+    return Reshape.apply(input, shape)
+
+
 def view(self, *shape, size=None, dtype=None):
     """A view with another shape, or (given a dtype) the same bytes read as another dtype;
     fails where the memory layout does not allow one."""
@@ -103,7 +110,7 @@ def view(self, *shape, size=None, dtype=None):
     data = self._data
     shape = _requested_shape(shape, data.size, "view")
     if data.flags.c_contiguous:  # any shape is a view of contiguous memory
-        return Reshape.apply(self, shape)
+        return _reshaped(self, shape)
     try:
         probe = data.view()
         probe.shape = shape
@@ -112,7 +119,7 @@ def view(self, *shape, size=None, dtype=None):
             "view size is not compatible with input tensor's size and stride (at least one "
             "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
         ) from None
-    return Reshape.apply(self, shape)
+    return _reshaped(self, shape)
 
 
 def _view_dtype(t, dtype):
@@ -142,7 +149,7 @@ def _view_dtype(t, dtype):
 def reshape(input, *args, shape=None):
     """``input`` with another shape: a view when possible, else a copy."""
     args = _args_or_keyword(args, shape, "reshape", "shape")
-    return Reshape.apply(input, _requested_shape(args, input._data.size, "reshape"))
+    return _reshaped(input, _requested_shape(args, input._data.size, "reshape"))
 
 
 def view_as(self, other):
@@ -185,7 +192,7 @@ def squeeze(input, dim=None):
     else:
         dims = norm_dims(dim, input._data.ndim, "squeeze") if shp else ()
         new = tuple(s for i, s in enumerate(shp) if not (i in dims and s == 1))
-    return Reshape.apply(input, new)
+    return _reshaped(input, new)
 
 
 @numpy_kwargs
@@ -193,7 +200,7 @@ def unsqueeze(input, dim):
     nd = input._data.ndim
     d = norm_dim(dim, nd + 1, "unsqueeze")
     shp = input._data.shape
-    return Reshape.apply(input, shp[:d] + (1,) + shp[d:])
+    return _reshaped(input, shp[:d] + (1,) + shp[d:])
 
 
 class Permute(ViewFunction):
@@ -207,6 +214,13 @@ class Permute(ViewFunction):
         return g.permute(tuple(np.argsort(ctx.dims).tolist())), None
 
 
+def _permuted(input, dims):
+    """``Permute.apply(input, dims)``, without building the node where it records nothing."""
+    if untracked(input):
+        return untracked_view(input, input._data.transpose(dims))
+    return Permute.apply(input, dims)
+
+
 def permute(input, *args, dims=None):
     dims = shape_arg(_args_or_keyword(args, dims, "permute", "dims"), "permute")
     nd = input._data.ndim
@@ -216,17 +230,17 @@ def permute(input, *args, dims=None):
             f"length of the desired ordering of dimensions i.e. input.dim() = {nd} is not equal "
             f"to len(dims) = {len(dims)}"
         )
-    return Permute.apply(input, norm_dims(dims, nd, "permute"))
+    return _permuted(input, norm_dims(dims, nd, "permute"))
 
 
 def transpose(input, dim0, dim1):
     nd = input._data.ndim
     if nd == 0:
-        return Permute.apply(input, ())
+        return _permuted(input, ())
     d0, d1 = norm_dim(dim0, nd, "transpose"), norm_dim(dim1, nd, "transpose")
     order = list(range(nd))
     order[d0], order[d1] = order[d1], order[d0]
-    return Permute.apply(input, tuple(order))
+    return _permuted(input, tuple(order))
 
 
 def swapaxes(input, axis0, axis1):
@@ -240,12 +254,12 @@ def swapdims(input, dim0, dim1):
 def t(input):
     if input._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
-    return Permute.apply(input, tuple(range(input._data.ndim))[::-1])
+    return _permuted(input, tuple(range(input._data.ndim))[::-1])
 
 
 def reversed_dims(self):
     """``Tensor.T`` (and ``H``: ember's tensors are real): the dims in reverse order."""
-    return Permute.apply(self, tuple(range(self._data.ndim))[::-1])
+    return _permuted(self, tuple(range(self._data.ndim))[::-1])
 
 
 def last_two_dims_swapped(self):
@@ -258,11 +272,11 @@ def movedim(input, source, destination):
     src = norm_dims(source, nd, "movedim")
     dst = norm_dims(destination, nd, "movedim")
     if nd == 0:  # dim 0 or -1 of a 0-d tensor: nothing moves
-        return Permute.apply(input, ())
+        return _permuted(input, ())
     order = [i for i in range(nd) if i not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
-    return Permute.apply(input, tuple(order))
+    return _permuted(input, tuple(order))
 
 
 moveaxis = movedim

@@ -275,6 +275,21 @@ def share_version(view, src):
     view._base = src._base if src._base is not None else src
 
 
+def untracked(t):
+    """Whether an op on ``t`` alone records nothing (``t`` needs no gradient and no profiler
+    listens) and computes on a plain NumPy array: a view op may then give its view directly,
+    without a node (see `untracked_view`)."""
+    return not t._requires_grad and t._data.__class__ is _ndarray and PROFILER[0] is None
+
+
+def untracked_view(src, array):
+    """The tensor a view op gives around ``array``, a view of ``src``'s array, where
+    ``untracked(src)``: what ``apply`` would give, without building its node."""
+    out = wrap(array)
+    share_version(out, src)
+    return out
+
+
 _NO_GRADS = [(False,) * n for n in range(8)]
 
 

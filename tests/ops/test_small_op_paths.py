@@ -328,3 +328,47 @@ def test_default_collate_of_tensors_that_require_grad_keeps_the_graph():
     assert batch.grad_fn is not None
     (batch * 2).sum().backward()
     assert all(x.grad.tolist() == [2.0, 2.0] for x in xs)
+
+
+VIEW_OPS = [
+    ("view", lambda x: x.view(4, 6)),
+    ("reshape", lambda x: x.reshape(-1)),
+    ("reshape_of_transposed", lambda x: x.t().reshape(24)),  # a copy, as in PyTorch
+    ("unsqueeze", lambda x: x.unsqueeze(1)),
+    ("squeeze", lambda x: x.unsqueeze(0).squeeze(0)),
+    ("transpose", lambda x: x.transpose(0, 1)),
+    ("permute", lambda x: x.permute(1, 0)),
+    ("t", lambda x: x.t()),
+    ("T", lambda x: x.T),
+    ("flatten", lambda x: x.flatten()),
+    ("movedim", lambda x: x.movedim(0, 1)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("op", [pytest.param(f, id=n) for n, f in VIEW_OPS])
+def test_view_ops_without_a_graph_match_torch(op):
+    values = np.arange(24, dtype=np.float32).reshape(6, 4)
+    want, got = torch.tensor(values), ember.tensor(values)
+    w, g = op(want), op(got)
+    _same(g, w)
+    assert g.grad_fn is None and not g.requires_grad
+    shares = np.shares_memory(g.numpy(), got.numpy())
+    assert shares == np.shares_memory(w.numpy(), want.numpy())
+    if shares:  # a write through the view reaches the tensor, and both see one version
+        g.mul_(2.0)
+        w.mul_(2.0)
+        _same(got, want)
+        assert got._version == g._version == 1
+
+
+@pytest.mark.parametrize("op", [pytest.param(f, id=n) for n, f in VIEW_OPS])
+def test_view_ops_of_tensors_that_require_grad_record(op):
+    values = np.arange(24, dtype=np.float32).reshape(6, 4)
+    grads = []
+    for lib in (torch, ember):
+        x = lib.tensor(values, requires_grad=True)
+        out = op(x)
+        assert out.grad_fn is not None
+        (out * out).sum().backward()
+        grads.append(x.grad)
+    _same(grads[1], grads[0])

@@ -15,7 +15,7 @@ from ember._ops.complex import conj_of, reject_complex
 from ember._ops.linalg import matrix_norm, vector_norm
 from ember._ops.shape import cat, stack
 from ember._tensor import Tensor, wrap
-from ember.autograd.function import ArrayFunction
+from ember.autograd.function import ArrayFunction, untracked
 from ember.autograd.grad_mode import GRAD_ENABLED
 from ember.autograd.inplace import inplace
 from ember.backends.numpy import scan
@@ -59,9 +59,7 @@ class Sum(ArrayFunction):
     @staticmethod
     def forward(ctx, x, dims, keepdim, dtype):
         ctx.shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
-        if dtype is None or dtype == x.dtype:
-            return _sum(x, dims, keepdim)
-        return np.sum(x, axis=dims, keepdims=keepdim, dtype=dtype)
+        return _sum_as(x, dims, keepdim, dtype)
 
     @staticmethod
     def backward(ctx, g):
@@ -80,6 +78,14 @@ class Mean(ArrayFunction):
     @staticmethod
     def backward(ctx, g):
         return _spread(ctx, g / ctx.n), None, None, None
+
+
+def _sum_as(x, dims, keepdim, dtype):
+    """The sum over ``dims`` accumulated in ``dtype`` (None: x's own), as an array (NumPy
+    gives a scalar for a sum over every dim)."""
+    if dtype is None or dtype == x.dtype:
+        return np.asarray(_sum(x, dims, keepdim))
+    return np.asarray(np.sum(x, axis=dims, keepdims=keepdim, dtype=dtype))
 
 
 def _sum(x, dims, keepdim):
@@ -149,7 +155,10 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     dt = np_dtype(dtype)
     if dt is None and input._data.dtype.kind in "iub":
         dt = np.int64
-    return Sum.apply(input, _dims(input, dim, "sum"), keepdim, dt)
+    dims = _dims(input, dim, "sum")
+    if untracked(input):  # (the op's result, without its node: a metric's count of hits)
+        return wrap(_sum_as(input._data, dims, keepdim, dt))
+    return Sum.apply(input, dims, keepdim, dt)
 
 
 @numpy_kwargs

@@ -372,3 +372,16 @@ def test_view_ops_of_tensors_that_require_grad_record(op):
         (out * out).sum().backward()
         grads.append(x.grad)
     _same(grads[1], grads[0])
+
+
+@pytest.mark.parametrize("op", ["__eq__", "__lt__", "__ge__", "__ne__"])
+@pytest.mark.parametrize(
+    "other", [lambda lib: 1.5, lambda lib: lib.tensor(2), lambda lib: lib.ones(3, 1)]
+)
+def test_comparisons_of_0d_and_broadcast_operands_match_torch(op, other):
+    for values in (np.float32(1.5), np.arange(3, dtype=np.float32)):
+        want = getattr(torch.tensor(values), op)(other(torch))
+        got = getattr(ember.tensor(values), op)(other(ember))
+        _same(got, want)
+    with pytest.raises(RuntimeError, match="must match the size"):
+        getattr(ember.ones(3), op)(ember.ones(4))

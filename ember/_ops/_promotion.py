@@ -8,7 +8,7 @@ import numpy as np
 from ember import _dtype
 from ember._meta import MetaArray, meta_array
 from ember._tensor import Tensor, wrap
-from ember.autograd.function import PROFILER, ArrayFunction
+from ember.autograd.function import ArrayFunction
 from ember.backends.registry import xp
 
 
@@ -50,24 +50,11 @@ def broadcast_error(op, a, b):
 def apply_binary(cls, op, a, b, dtype):
     """``cls.apply(a, b, dtype)``, with PyTorch's error for operands that do not broadcast."""
     try:
-        if cls.__base__ is NoGradBinary and _plain_operands(a, b):
-            # (nothing to record: the forward alone, without the op's node; a 0-d result
-            # comes back from NumPy as a scalar)
-            bd = b._data if isinstance(b, Tensor) else b
-            return wrap(np.asarray(cls.forward(None, a._data, bd, dtype)))
         return cls.apply_binary(a, b, dtype)
     except ValueError as e:
         if "broadcast" in str(e):
             raise broadcast_error(op, a, b) from None
         raise
-
-
-def _plain_operands(a, b):
-    """Whether a Tensor ``a`` and a Tensor or number ``b`` hold plain NumPy arrays, with no
-    profiler listening."""
-    if a._data.__class__ is not np.ndarray or PROFILER[0] is not None:
-        return False
-    return not isinstance(b, Tensor) or b._data.__class__ is np.ndarray
 
 
 _TORCH_TYPE_NAMES = {

@@ -39,10 +39,24 @@ def float_np(arr):
     return arr
 
 
+def int_sizes(args):
+    """The sizes of ``f(2, 3)`` or ``f((2, 3))`` as a tuple when every one is a plain Python
+    int (the common case, taken as it is), else None."""
+    if len(args) == 1 and isinstance(args[0], tuple | list):
+        args = args[0]
+    for a in args:
+        if a.__class__ is not int:
+            return None
+    return tuple(args)
+
+
 def shape_arg(args, op="view"):
     """Sizes given either as ``f(2, 3)`` or ``f((2, 3))``: ints, NumPy ints or integer
     tensors of one element; a float or a bool is refused, as PyTorch does, rather than
     truncated."""
+    sizes = int_sizes(args)
+    if sizes is not None:
+        return sizes
     if len(args) == 1 and isinstance(args[0], tuple | list):
         args = args[0]
     try:

@@ -11,7 +11,7 @@ from ember._layout import check_layout
 from ember._legacy_tensor_types import LegacyTensorType
 from ember._meta import COPY_OUT, MetaArray, meta_array
 from ember._ops._promotion import maybe_out, torch_type_name, zeros_like_t
-from ember._ops._util import shape_arg
+from ember._ops._util import int_sizes, shape_arg
 from ember._ops.comparison import where
 from ember._ops.tensor_storage import storage_as_tensor
 from ember._ops.typed_storage import is_storage
@@ -63,20 +63,18 @@ def _plain(out, layout, device, requires_grad):
 
 def _plain_shape(args, size=None):
     """The shape of ``f(2, 3)``, ``f((2, 3))`` or ``f(size=(2, 3))`` when it is non-negative
-    Python ints, else None: ``_shape`` converts and checks everything else (lists, tensors,
-    negative sizes) and raises its errors."""
+    Python ints, else None: ``_shape`` converts and checks everything else (tensors, NumPy
+    ints, negative sizes) and raises its errors."""
     if size is not None:
         if args:
             return None
         args = (size,)
     elif not args:
         return None
-    if len(args) == 1 and isinstance(args[0], tuple):
-        args = args[0]
-    for s in args:
-        if s.__class__ is not int or s < 0:
-            return None
-    return args
+    shape = int_sizes(args)
+    if shape is None or (shape and min(shape) < 0):
+        return None
+    return shape
 
 
 def _on_meta(device):

@@ -9,7 +9,7 @@ from ember import _dtype
 from ember._meta import meta_array
 from ember._ops._numpy_kwargs import numpy_kwargs
 from ember._ops._promotion import maybe_out
-from ember._ops._util import norm_dim, norm_dims, shape_arg
+from ember._ops._util import int_sizes, norm_dim, norm_dims, shape_arg
 from ember._ops.index import embed
 from ember._tensor import Tensor, wrap
 from ember.autograd.function import ArrayFunction, ViewFunction, untracked, untracked_view
@@ -38,25 +38,22 @@ def _requested_shape(args, numel, op):
     """The shape that ``view(*args)`` or ``reshape(*args)`` asks for on ``numel`` elements:
     plain ints (one of them -1) that fit are taken as they are (the common case); anything
     else goes through the checks and errors of `shape_arg` and `_infer_shape`."""
-    sizes = args[0] if len(args) == 1 and isinstance(args[0], tuple | list) else args
+    sizes = int_sizes(args)
+    if sizes is None:
+        return _infer_shape(shape_arg(args, op), numel, op)
     product, inferred = 1, None
     for i, n in enumerate(sizes):
-        if n.__class__ is not int:
-            break
         if n < 0:
             if n != -1 or inferred is not None:
-                break
+                return _infer_shape(sizes, numel, op)
             inferred = i
         else:
             product *= n
-    else:
-        if inferred is None and product == numel:
-            return tuple(sizes)
-        if inferred is not None and product and numel % product == 0:
-            shape = list(sizes)
-            shape[inferred] = numel // product
-            return tuple(shape)
-    return _infer_shape(shape_arg(args, op), numel, op)
+    if inferred is None and product == numel:
+        return sizes
+    if inferred is not None and product and numel % product == 0:
+        return sizes[:inferred] + (numel // product,) + sizes[inferred + 1 :]
+    return _infer_shape(sizes, numel, op)
 
 
 def _infer_shape(shape, numel, op):
